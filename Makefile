@@ -1,0 +1,39 @@
+# salesplan-nb: two commands. `make demo` renders the demo plans; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lab lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name salesplan-nb --display-name "Python (salesplan-nb)" >/dev/null
+	$(BIN)/nbstripout --install --attributes .gitattributes 2>/dev/null || true
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/salesplan demo
+
+system-deps:
+	bash scripts/system-deps.sh
+
+test: setup system-deps
+	$(BIN)/ruff check salesplan_nb tests benchmarks
+	$(BIN)/pytest -p no:cacheprovider
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+lint: setup
+	$(BIN)/ruff check salesplan_nb tests benchmarks
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) reports/demo .pytest_cache

@@ -1,0 +1,98 @@
+"""The loaded data of a plan: canonical tables plus an enriched ``deals`` view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+
+
+@dataclass
+class Dataset:
+    """Canonical tables (see :mod:`salesplan_nb.schema`); absent optional tables are empty.
+
+    ``as_of`` is the snapshot date: actuals after it do not exist yet. It defaults to the latest
+    close/created/order date in the data.
+    """
+
+    accounts: pd.DataFrame
+    opportunities: pd.DataFrame
+    reps: pd.DataFrame
+    products: pd.DataFrame
+    territories: pd.DataFrame = field(default_factory=lambda: schema.empty("territories"))
+    targets: pd.DataFrame = field(default_factory=lambda: schema.empty("targets"))
+    market: pd.DataFrame = field(default_factory=lambda: schema.empty("market"))
+    orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
+    as_of: pd.Timestamp | None = None
+    name: str = "data"
+
+    def __post_init__(self) -> None:
+        for t in schema.TABLES:
+            setattr(self, t, schema.conform(t, getattr(self, t)))
+        if self.as_of is None:
+            dates = [self.opportunities["close_date"].max(),
+                     self.opportunities["created_date"].max(),
+                     self.orders["order_date"].max()]
+            dates = [d for d in dates if pd.notna(d)]
+            self.as_of = max(dates) if dates else pd.Timestamp.today().normalize()
+        self.as_of = pd.Timestamp(self.as_of).normalize()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {t: getattr(self, t) for t in schema.TABLES}
+
+    @cached_property
+    def deals(self) -> pd.DataFrame:
+        """Opportunities (plus orders as won deals) enriched for slicing.
+
+        Adds account ``industry, segment, employees, account_revenue, country, account_name``,
+        product ``family``, rep ``rep_name, manager_id``, and the deal's ``region`` and
+        ``territory``: the owning rep's, falling back to the account's. Orders appear with
+        ``status='won'``, ``stage='Order'`` and ``close_date=order_date``.
+        """
+        opps = self.opportunities
+        if len(self.orders):
+            o = self.orders.rename(columns={"order_id": "opportunity_id",
+                                            "order_date": "close_date"})
+            o = o.assign(stage="Order", status="won", created_date=o["close_date"])
+            opps = pd.concat([opps, schema.conform("opportunities", o)], ignore_index=True)
+        acc = self.accounts[["account_id", "name", "industry", "segment", "employees",
+                             "revenue", "country", "region", "territory"]].rename(
+            columns={"name": "account_name", "revenue": "account_revenue",
+                     "region": "acc_region", "territory": "acc_territory"})
+        reps = self.reps[["rep_id", "name", "manager_id", "region", "territory"]].rename(
+            columns={"rep_id": "owner_id", "name": "rep_name",
+                     "region": "rep_region", "territory": "rep_territory"})
+        prods = self.products[["product_id", "family"]]
+        d = (opps.merge(acc, on="account_id", how="left")
+             .merge(reps, on="owner_id", how="left")
+             .merge(prods, on="product_id", how="left"))
+        d["region"] = d["rep_region"].fillna(d["acc_region"])
+        d["territory"] = d["rep_territory"].fillna(d["acc_territory"])
+        return d.drop(columns=["rep_region", "acc_region", "rep_territory", "acc_territory"])
+
+    def to_parquet(self, folder: str | Path) -> None:
+        """Write every table as ``folder/<table>.parquet`` plus ``as_of`` metadata."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            tmp = folder / f".{name}.parquet.tmp"
+            df.to_parquet(tmp, index=False)
+            tmp.replace(folder / f"{name}.parquet")
+        (folder / "as_of.txt").write_text(self.as_of.date().isoformat() + "\n")
+
+    @classmethod
+    def from_parquet(cls, folder: str | Path, name: str = "data") -> Dataset:
+        folder = Path(folder)
+        tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in schema.TABLES
+                  if (folder / f"{t}.parquet").exists()}
+        as_of = (folder / "as_of.txt").read_text().strip() if (folder / "as_of.txt").exists() \
+            else None
+        return cls(**tables, as_of=as_of, name=name)

@@ -1,0 +1,27 @@
+"""Errors users see. The CLI prints them without a traceback."""
+
+from __future__ import annotations
+
+
+class SalesplanError(Exception):
+    """Base class: a problem with the user's input, with a message that says how to fix it."""
+
+    exit_code = 2
+
+
+class DataError(SalesplanError):
+    """Source data cannot be loaded; ``report`` lists every problem."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class WorkspaceError(SalesplanError):
+    """plan.yaml or the plan folder is missing, corrupt or inconsistent."""
+
+
+class ConfigError(SalesplanError):
+    """A mapping file, parameter or option is wrong."""
