@@ -164,6 +164,5 @@ def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
                 s = s.astype(c.dtype)
             out[c.name] = s.reset_index(drop=True)
         else:
-            out[c.name] = pd.Series([pd.NA] * n if c.dtype != DATE else [pd.NaT] * n,
-                                    dtype=c.dtype)
+            out[c.name] = pd.Series(index=pd.RangeIndex(n), dtype=c.dtype)
     return pd.DataFrame(out)
