@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures. Kept apart from the test suite (no timed asserts)."""

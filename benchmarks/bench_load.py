@@ -1,0 +1,85 @@
+"""Load + validate speed and memory: canonical CSVs with 1,000,000 opportunities and 100,000
+accounts (from ``salesplan_nb.sample.write_csv``), read with ``loaders.load_with_report``.
+
+Target (2-core machine): <= 5 s wall time and <= 2 GB peak resident memory. The load runs in a
+fresh subprocess so peak RSS (``resource.getrusage(...).ru_maxrss``) is the load's own, and
+the Python + library import baseline is reported next to it.
+
+    python benchmarks/bench_load.py [--opportunities N] [--accounts N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GEN = r"""
+import sys
+from salesplan_nb.sample import write_csv
+write_csv(sys.argv[1], seed=int(sys.argv[2]), accounts=int(sys.argv[3]),
+          opportunities=int(sys.argv[4]))
+"""
+
+CHILD = r"""
+import json, resource, sys, time
+import pandas, pyarrow
+from salesplan_nb import loaders
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+data, report = loaders.load_with_report(sys.argv[1])
+secs = time.perf_counter() - t0
+t1 = time.perf_counter()
+deals = data.deals if data is not None else None
+deal_secs = time.perf_counter() - t1
+print(json.dumps({
+    "secs": secs, "deals_secs": deal_secs, "ok": report.ok,
+    "errors": len(report.errors), "warnings": len(report.warnings),
+    "rows": {t: i.rows for t, i in report.tables.items()},
+    "base_kb": base, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
+"""
+
+
+def run_once(folder: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--opportunities", type=int, default=1_000_000)
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args(argv)
+
+    # generate in a subprocess too: ru_maxrss survives fork/exec, so this parent must stay small
+    with tempfile.TemporaryDirectory(prefix="salesplan-bench-") as tmp:
+        folder = Path(tmp) / "csv"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", GEN, str(folder), str(args.seed),
+                        str(args.accounts), str(args.opportunities)], check=True)
+        size = sum(p.stat().st_size for p in folder.glob("*.csv")) / 1e6
+        print(f"generated canonical CSVs: {args.opportunities:,} opportunities, "
+              f"{args.accounts:,} accounts, {size:,.0f} MB in {time.perf_counter() - t0:.1f} s")
+        runs = [run_once(folder) for _ in range(args.repeat)]
+    best = min(runs, key=lambda r: r["secs"])
+    peak = max(r["peak_kb"] for r in runs) / 1024
+    print("tables: " + ", ".join(f"{t} {n:,}" for t, n in best["rows"].items()))
+    print(f"report: ok={best['ok']} errors={best['errors']} warnings={best['warnings']}")
+    print(f"load+validate wall time: best {best['secs']:.2f} s, runs "
+          + ", ".join(f"{r['secs']:.2f}" for r in runs) + " s  (target <= 5 s)")
+    print(f"peak RSS: {peak:,.0f} MB (imports alone {best['base_kb'] / 1024:,.0f} MB)  "
+          "(target <= 2048 MB)")
+    print(f"Dataset.deals (enrichment, not part of the target): {best['deals_secs']:.2f} s")
+    return 0 if best["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

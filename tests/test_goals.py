@@ -1,0 +1,152 @@
+"""Step 2 SMART goals: each letter, the history percentile, capacity, workspace round trip."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_market import all_scopes, make_tiny
+
+from salesplan_nb import goals as G
+from salesplan_nb.errors import ConfigError
+from salesplan_nb.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_tiny()
+
+
+def good(**kw) -> G.Goal:
+    base = dict(metric="bookings", target=3000.0, scope="company", deadline="2026-12-31",
+                owner="CRO", objective="Grow revenue", name="Grow bookings")
+    return G.Goal(**{**base, **kw})
+
+
+def test_all_letters_pass_or_explain(tiny):
+    r = G.smart_check(good(), tiny)  # plan period defaults to 2026 (as_of 2025-12-31)
+    st = dict(zip(r.table["letter"], r.table["status"]))
+    assert st == {"S": "pass", "M": "pass", "A": "warn", "R": "pass", "T": "pass"}
+    assert r.baseline == 2700  # 2025 actual bookings
+    assert r.implied_growth == pytest.approx(3000 / 2700 - 1)
+    assert "only 1 historical growth rates" in r.reason("A")  # 2025 vs 2024 only
+    assert r.overall == "warn"
+
+
+def test_failures_have_reasons(tiny):
+    r = G.smart_check(G.Goal("happiness", 5, scope="region"), tiny, period="2026")
+    assert r.status("S") == "fail" and "unknown metric" in r.reason("S")
+    assert r.status("M") == "fail"
+    assert r.status("R") == "fail" and "objective" in r.reason("R")
+    assert r.status("T") == "fail" and "no deadline" in r.reason("T")
+    r = G.smart_check(good(scope="region"), tiny, period="2026")
+    assert r.status("S") == "fail" and "needs an id" in r.reason("S")
+    r = G.smart_check(good(target="lots"), tiny)
+    assert r.status("S") == "fail" and "number" in r.reason("S")
+    assert G.smart_check(good(deadline="2025-06-30"), tiny).status("T") == "fail"
+    assert G.smart_check(good(deadline="2027-03-01"), tiny).status("T") == "warn"
+    assert G.smart_check(good(deadline="someday"), tiny).status("T") == "fail"
+    r = G.smart_check(good(objective="Other"), tiny, objectives=["Grow revenue"])
+    assert r.status("R") == "warn"
+    r = G.smart_check(good(metric="gross_margin"), make_tiny(unit_cost=False))
+    assert r.status("M") == "fail" and "unit_cost" in r.reason("M")
+    r = G.smart_check(good(scope="rep:Nobody"), tiny)
+    assert r.status("S") == "warn" and r.status("M") == "pass"  # measurable: 0 bookings
+    assert r.status("A") == "warn"  # no positive baseline
+    with pytest.raises(ConfigError):
+        G.smart_check(good(), tiny, period="sometime")
+
+
+def test_without_data_measurable_is_a_warning():
+    r = G.smart_check(good(metric="win_rate", target=0.7, baseline=0.6), None, period="2026")
+    assert r.status("M") == "warn" and r.status("S") == "pass" and r.status("T") == "pass"
+    assert r.implied_growth == pytest.approx(0.7 / 0.6 - 1)
+
+
+def test_capacity(tiny):
+    assert "100% of capacity" in G.smart_check(good(), tiny, capacity=3000).reason("A")
+    # history has one rate (warn) so A is at best warn; capacity decides between warn / fail
+    assert G.smart_check(good(), tiny, capacity=2800).status("A") == "warn"   # 107%
+    r = G.smart_check(good(), tiny, capacity=2500)                            # 120%
+    assert r.status("A") == "fail" and "120% of capacity" in r.reason("A")
+    hist = pd.DataFrame({"growth": [0.05, 0.1, 0.15, 0.2]})
+    r = G.smart_check(good(), tiny, capacity=5000, history=hist)
+    assert r.percentile == pytest.approx(0.5)  # 11.1% beats 0.05 and 0.1
+    assert r.status("A") == "pass"
+    r = G.smart_check(good(target=4000), tiny, history=hist)  # +48%: above every rate
+    assert r.percentile == 1.0 and r.status("A") == "fail"
+    r = G.smart_check(good(metric="win_rate", target=0.7), tiny, capacity=1000)
+    assert "not in USD" in r.reason("A")
+
+
+def test_capacity_from_plan(tiny):
+    if importlib.util.find_spec("salesplan_nb.capacity") is None:
+        with pytest.raises(ConfigError, match="capacity"):
+            G.capacity_from_plan(tiny, "company", "2026")
+    else:
+        try:
+            cap = G.capacity_from_plan(tiny, "company", "2026")
+        except ConfigError as exc:  # a clear message, never a bare traceback
+            assert "capacity" in str(exc)
+        else:
+            assert isinstance(cap, float) and cap >= 0
+
+
+def test_percentile_of():
+    rates = pd.Series([0.1, 0.2, 0.3, 0.4])
+    assert G.percentile_of(0.25, rates) == 0.5
+    assert G.percentile_of(0.0, rates) == 0.0
+    assert np.isnan(G.percentile_of(0.1, pd.Series(dtype=float)))
+
+
+def test_history_matches_pandas(sample_data):
+    """historical YoY growth per region vs a direct groupby on the deals."""
+    h = G.historical_growth(sample_data, "bookings", "region", "2026")
+    d = sample_data.deals
+    won = d[d["status"] == "won"]
+    by = won.groupby([won["region"], won["close_date"].dt.year])["amount"].sum()
+    assert set(h["period"]) == {"2025", "2024"}  # 2026 not over, 2022 partly covered
+    for _, r in h.iterrows():
+        region = r["scope"].split(":", 1)[1]
+        y = int(r["period"])
+        assert r["value"] == pytest.approx(by[(region, y)])
+        assert r["growth"] == pytest.approx(by[(region, y)] / by[(region, y - 1)] - 1)
+    t = G.historical_growth(sample_data, "win_rate", "region", "2026")
+    assert len(t) == len(h) and t["value"].between(0, 1).all()
+    r = G.smart_check(good(scope="region:EMEA", target=1e12, deadline="2026-12-31"),
+                      sample_data)
+    assert r.percentile == 1.0 and r.status("A") == "fail" and len(r.history) == len(h)
+
+
+def test_check_goals_table(tiny):
+    df = G.check_goals([good(), good(metric="nope")], tiny, capacity={"company": 5000})
+    assert list(df["overall"]) == ["warn", "fail"]
+    assert list(df.columns[-6:]) == ["S", "M", "A", "R", "T", "overall"]
+
+
+def test_workspace_round_trip(tmp_path, tiny):
+    ws = Workspace.create(tmp_path / "plan", data=tiny)
+    saved = G.save_goals(ws, [good(), good(scope="region:East", target=2000.0)], by="ana")
+    assert all(g.id for g in saved)
+    again = Workspace.open(tmp_path / "plan")
+    loaded = G.load_goals(again)
+    assert [g.to_dict() for g in loaded] == [g.to_dict() for g in saved]
+    changed = G.save_goal(again, G.Goal(**{**loaded[1].to_dict(), "target": 2500.0}))
+    assert changed.id == loaded[1].id
+    assert [g.target for g in G.load_goals(ws)] == [3000.0, 2500.0]
+    G.remove_goal(ws, loaded[0])
+    assert [g.scope for g in G.load_goals(ws)] == ["region:East"]
+
+
+def test_every_scope(sample_data, maven_data):
+    for data in (sample_data, maven_data):
+        for sc in all_scopes(data):
+            r = G.smart_check(good(scope=str(sc), deadline=f"{data.as_of.year + 1}-12-31"),
+                              data)
+            assert set(r.table["status"]) <= {"pass", "warn", "fail"}
+            assert r.table["reason"].str.len().gt(0).all()
+    r = G.smart_check(good(target=11e6, deadline="2018-12-31"), maven_data)
+    assert r.baseline == pytest.approx(10_005_534)
+    assert r.status("A") == "warn"  # one year of data: no growth history
