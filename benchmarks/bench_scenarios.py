@@ -40,6 +40,19 @@ def main() -> None:
           f"({model.R:,} seats, {len(model.terr_ids)} territories, {len(model.reg_ids)} "
           f"regions, {model.H} months)")
 
+    try:
+        from salesplan_nb import quotas
+    except ImportError:
+        quotas = None
+    if quotas is not None:
+        t = time.perf_counter()
+        plan = quotas.quotas(data, None, model.period)
+        tq = time.perf_counter() - t
+        t = time.perf_counter()
+        S.build(data, quotas=plan)
+        print(f"build with the quotas.py plan (as from_workspace does): {tq:.2f} s quota split "
+              f"+ {time.perf_counter() - t:.2f} s build")
+
     base = S.Scenario("base")
     changes = [base.with_change("win_rate", 0.05),
                base.with_change("headcount", 0.10, start=str(model.months[3])),
@@ -56,6 +69,10 @@ def main() -> None:
           f"{1000 * max(times):.1f} ms over {args.repeats} driver changes "
           f"({n_scopes:,} scopes x {model.H} months x {len(S.METRICS)} metrics)")
 
+    t = time.perf_counter()
+    table = res.table()
+    print(f"long table of the result ({len(table):,} rows): "
+          f"{1000 * (time.perf_counter() - t):.0f} ms")
     t = time.perf_counter()
     tor = S.sensitivity(model)
     print(f"tornado (9 drivers x +-10%, 18 recomputes): {time.perf_counter() - t:.2f} s; "

@@ -9,7 +9,7 @@ Four forecasts of won bookings per calendar month, each USD per month:
   months > 0) or additive seasonality, the lower AIC of the two, when history >= 24 months
   (2 seasons); damped additive trend without seasonality (Holt) for 4..23 months; the history
   mean below 4 months. Forecasts are clipped at 0.
-- **pipeline** - open deals x P(won) placed in their expected close month (see
+- **pipeline** - open deals x P(won), spread over their likely close months (see
   :func:`stage_probabilities` and :func:`pipeline_forecast`).
 - **blend** - ``w_base * baseline + w_model * model + w_pipe * pipeline``, weights on a 0.1 grid
   summing to 1, chosen per months-ahead step to minimise WAPE in the rolling-origin backtest
@@ -45,6 +45,24 @@ DAYS_PER_MONTH = 365.25 / 12
 SHRINK = 10.0  # pseudo-deals pulling a thin probability estimate toward the overall win rate
 
 
+# --------------------------------------------------------------------------- parsing
+def parse_scope(scope: Scope | str | None) -> Scope:
+    """:meth:`Scope.parse`, with a bad scope as a :class:`ConfigError` saying the format."""
+    try:
+        return Scope.parse(scope)
+    except ValueError as exc:
+        raise ConfigError(f"scope {scope!r}: {exc} (write e.g. company, region:EMEA, "
+                          "territory:NA-01, rep:R-0001)") from exc
+
+
+def parse_period(period: Period | str | int) -> Period:
+    """:meth:`Period.parse`, with a bad period as a :class:`ConfigError`."""
+    try:
+        return Period.parse(period)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 # --------------------------------------------------------------------------- history
 def history_end(data: Dataset) -> pd.Period:
     """Last complete calendar month on or before ``data.as_of``."""
@@ -53,12 +71,12 @@ def history_end(data: Dataset) -> pd.Period:
     return m if as_of == m.end_time.normalize() else m - 1
 
 
-def monthly_bookings(data: Dataset, scope: Scope | str = Scope(),
+def monthly_bookings(data: Dataset, scope: Scope | str = "company",
                      end: pd.Period | None = None) -> pd.Series:
     """Won bookings (USD) by close month for ``scope``: a float Series on a monthly
     PeriodIndex from the first month with a won deal in the data to ``end`` (default
     :func:`history_end`); months without wins are 0."""
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     deals = data.deals
     won_all = deals[(deals["status"] == "won") & deals["close_date"].notna()]
     end = history_end(data) if end is None else end
@@ -75,17 +93,23 @@ def monthly_bookings(data: Dataset, scope: Scope | str = Scope(),
 
 
 # --------------------------------------------------------------------------- statistical
-def seasonal_naive(history: pd.Series, horizon: int) -> tuple[np.ndarray, str]:
-    """Seasonal-naive forecast ``y[t+h] = y[t+h-12]`` for ``h = 1..horizon``.
+def seasonal_naive(history: pd.Series, horizon: int,
+                   growth: bool = False) -> tuple[np.ndarray, str]:
+    """Seasonal-naive forecast ``y[t+h] = y[t+h-12]`` for ``h = 1..horizon`` (THE baseline).
 
-    Returns ``(values, method)``; with < 12 months it is plain naive (last value) and the
-    method says so; with no history the forecast is 0."""
+    ``growth=True`` (optional variant, not the baseline) scales it by the trailing growth
+    ``sum(last 12 months) / sum(the 12 before)`` when 24 months exist. Returns
+    ``(values, method)``; with < 12 months it is plain naive (last value) and the method says
+    so; with no history the forecast is 0."""
     y = np.asarray(history, dtype=float)
     if len(y) == 0:
         return np.zeros(horizon), "none (no history): 0"
     if len(y) < 12:
         return np.full(horizon, y[-1]), f"naive: last month (only {len(y)} months, need 12)"
     out = np.array([y[len(y) - 12 + (h % 12)] for h in range(horizon)])
+    if growth and len(y) >= 24 and y[-24:-12].sum() > 0:
+        g = y[-12:].sum() / y[-24:-12].sum()
+        return out * g, f"seasonal naive x trailing growth {g:.3f}"
     return out, "seasonal naive: same month last year"
 
 
@@ -165,26 +189,36 @@ def _age_model(closed: pd.DataFrame):
     return np.sort(c[ok & won]), np.sort(c[ok & ~won])
 
 
-def _p_and_residual(ages: np.ndarray, won_c: np.ndarray, lost_c: np.ndarray,
-                    p0: float) -> tuple[np.ndarray, np.ndarray]:
+def _p_win_by_age(ages: np.ndarray, won_c: np.ndarray, lost_c: np.ndarray,
+                  p0: float) -> np.ndarray:
     """P(won | still open at age a) = (W(a) + k p0 S(a)) / (W(a) + L(a) + k): W, L = won / lost
     deals whose cycle exceeded ``a``, shrunk with ``k`` = :data:`SHRINK` pseudo-deals toward
     ``p0 x S(a)``, ``S(a)`` = share of won deals that took longer than ``a`` (so a deal older
-    than every won deal gets P = 0: stale); and the expected remaining days = median of
-    (cycle - a) over won deals with cycle > a (0 if none)."""
+    than every won deal gets P = 0: stale)."""
     a = np.nan_to_num(ages, nan=0.0)
-    iw = np.searchsorted(won_c, a, side="right")
-    il = np.searchsorted(lost_c, a, side="right")
-    w = len(won_c) - iw
-    lo = len(lost_c) - il
+    w = len(won_c) - np.searchsorted(won_c, a, side="right")
+    lo = len(lost_c) - np.searchsorted(lost_c, a, side="right")
     surv = w / len(won_c) if len(won_c) else np.zeros_like(a)
-    p = (w + SHRINK * p0 * surv) / (w + lo + SHRINK)
-    mid = np.minimum(iw + w // 2, max(len(won_c) - 1, 0))
-    rem = np.where(w > 0, (won_c[mid] - a) if len(won_c) else 0.0, 0.0)
-    return p, np.maximum(rem, 0.0)
+    return (w + SHRINK * p0 * surv) / (w + lo + SHRINK)
 
 
-def stage_probabilities(data: Dataset, scope: Scope | str = Scope(),
+def _close_month_shares(ages: np.ndarray, won_c: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Share of each open deal's win expected in each month: among won deals that took longer
+    than the deal's age ``a``, the share whose cycle ends in month k, i.e. in
+    ``(a + bounds[k], a + bounds[k+1]]`` days (``bounds`` = days from the origin to each month
+    start). Rows sum to <= 1 (the rest closes after the horizon)."""
+    a = np.nan_to_num(ages, nan=0.0)
+    n = len(won_c) - np.searchsorted(won_c, a, side="right")
+    edges = np.searchsorted(won_c, a[:, None] + bounds[None, :], side="right")
+    counts = np.diff(edges, axis=1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n[:, None] > 0, counts / np.maximum(n[:, None], 1), 0.0)
+    # deals older than every won deal: expected (if at all) in the first month
+    share[n == 0, 0] = 1.0
+    return share
+
+
+def stage_probabilities(data: Dataset, scope: Scope | str = "company",
                         stage_order: list[str] | None = None) -> pd.DataFrame:
     """P(won | open at stage s) for the stages of ``scope``'s open deals.
 
@@ -201,7 +235,7 @@ def stage_probabilities(data: Dataset, scope: Scope | str = Scope(),
 
     Columns: ``stage, open_deals, open_value (USD, own amounts), p_win, method``.
     """
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     d = scope.filter(data.deals)
     cols = ["stage", "open_deals", "open_value", "p_win", "method"]
     open_ = d[d["status"] == "open"]
@@ -254,36 +288,36 @@ def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at
     won_c, lost_c = _age_model(closed_before)
     start = origin.start_time
     ages = (start - open_at["created_date"]).dt.days.to_numpy(dtype=float, na_value=np.nan)
-    p_age, rem = _p_and_residual(ages, won_c, lost_c, p0)
+    p_age = _p_win_by_age(ages, won_c, lost_c, p0)
     if stage_p is not None:
         p = open_at["stage"].map(stage_p).astype(float).fillna(p0).to_numpy()
     else:
         p = p_age
     by_product, overall = _amount_lookup(closed_before)
     amt = _impute_amount(open_at, by_product, overall, keep_own_amount)
-    close = start + pd.to_timedelta(rem, unit="D")
-    k = (close.year - start.year) * 12 + close.month - start.month
-    k = np.asarray(k)
-    ok = (k >= 0) & (k < horizon)
-    np.add.at(out, k[ok], (p * amt)[ok])
-    return out
+    month_starts = pd.period_range(origin, periods=horizon + 1, freq="M").start_time
+    bounds = np.asarray((month_starts - start).days, dtype=float)
+    share = _close_month_shares(ages, won_c, bounds)
+    return (p * amt) @ share
 
 
-def pipeline_forecast(data: Dataset, scope: Scope | str = Scope(), horizon: int = 12,
+def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: int = 12,
                       stage_order: list[str] | None = None) -> pd.DataFrame:
     """Pipeline-weighted forecast of the deals open at ``as_of``.
 
-    Each open deal contributes ``P(won) x value`` (USD) to its expected close month:
+    Each open deal contributes ``P(won) x value`` (USD), spread over its likely close months:
     - ``P(won)``: :func:`stage_probabilities` when its method is ``lost-at-stage``, else the
       age-conditioned win rate ``W(a)/(W(a)+L(a))`` among closed deals whose cycle exceeded the
       deal's age ``a`` (days since created; 0 if unknown), shrunk toward the overall win rate;
     - value: the deal's own amount when > 0, else the mean won amount of its product, else of
       all won deals in scope;
-    - expected close: ``as_of`` month end + median remaining cycle (days) of won deals that took
-      longer than the deal's current age; deals older than every won deal close next month.
+    - timing: the value is spread over the months in which the won deals that took longer than
+      the deal's current age ``a`` closed (their cycle minus ``a``, counted from the first
+      forecast month); deals older than every won deal go to the first month (with the
+      age-conditioned method their P is 0 anyway).
     Returns ``month, pipeline`` (USD) for the ``horizon`` months after :func:`history_end`.
     """
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     d = scope.filter(data.deals)
     origin = history_end(data) + 1
     months = pd.period_range(origin, periods=horizon, freq="M")
@@ -332,13 +366,20 @@ class Backtest:
     weights: dict[int, dict[str, float]]
     note: str = ""
 
+    @property
+    def by_horizon(self) -> pd.DataFrame:
+        """Errors per months-ahead step: horizon, method, wape, mape, bias, n."""
+        out = [{"horizon": int(h), "method": m, **_errors(g[m], g["actual"])}
+               for h, g in self.rows.groupby("horizon") for m in METHODS]
+        return pd.DataFrame(out, columns=["horizon", "method", "wape", "mape", "bias", "n"])
 
-def backtest(data: Dataset, scope: Scope | str = Scope(), n_origins: int = 6,
+
+def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int = 6,
              horizon: int = 3, min_train: int = 3) -> Backtest:
     """Rolling-origin backtest of every method for ``scope`` (see module doc)."""
     if n_origins < 1 or horizon < 1 or min_train < 1:
         raise ConfigError("backtest needs n_origins, horizon and min_train >= 1")
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     y = monthly_bookings(data, scope)
     d = scope.filter(data.deals)
     first = max(min_train, len(y) - n_origins)
@@ -418,7 +459,7 @@ class ForecastResult:
         return self.backtest.weights
 
 
-def forecast(data: Dataset, scope: Scope | str = Scope(), period: Period | str | None = None,
+def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str | None = None,
              horizon: int = 12, n_origins: int = 6, backtest_horizon: int = 3,
              stage_order: list[str] | None = None) -> ForecastResult:
     """Monthly bookings forecast for ``scope``: baseline, model, pipeline and blend.
@@ -427,27 +468,30 @@ def forecast(data: Dataset, scope: Scope | str = Scope(), period: Period | str |
     (months already closed show ``actual``), else the ``horizon`` months after history."""
     if horizon < 1:
         raise ConfigError(f"horizon={horizon}: forecast at least 1 month")
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     hist = monthly_bookings(data, scope)
     start = history_end(data) + 1
     if period is not None:
-        period = Period.parse(period)
+        period = parse_period(period)
         pm = period.months()
         months = pm[pm >= start]
-        n = len(months)
     else:
         months = pd.period_range(start, periods=horizon, freq="M")
-        n = horizon
+    n = len(months)
+    # forecast every month from ``start`` to the last wanted one (a period may start later)
+    skip = months[0].ordinal - start.ordinal if n else 0
+    steps = max(skip + n, 1)
     bt = backtest(data, scope, n_origins=n_origins, horizon=backtest_horizon)
-    base, m_base = seasonal_naive(hist, max(n, 1))
-    model, m_model = ets_forecast(hist, max(n, 1))
-    pipe_df = pipeline_forecast(data, scope, max(n, 1), stage_order)
+    base, m_base = seasonal_naive(hist, steps)
+    model, m_model = ets_forecast(hist, steps)
+    pipe_df = pipeline_forecast(data, scope, steps, stage_order)
     pipe = pipe_df["pipeline"].to_numpy()
     W = np.array([[blend_weights(bt, k + 1)[m] for m in ("baseline", "model", "pipeline")]
-                  for k in range(len(base))])
+                  for k in range(steps)])
     blend = W[:, 0] * base + W[:, 1] * model + W[:, 2] * pipe
-    table = pd.DataFrame({"month": months, "baseline": base[:n], "model": model[:n],
-                          "pipeline": pipe[:n], "blend": blend[:n]})
+    sl = slice(skip, skip + n)
+    table = pd.DataFrame({"month": months, "baseline": base[sl], "model": model[sl],
+                          "pipeline": pipe[sl], "blend": blend[sl]})
     if period is not None:
         actual = hist.reindex(period.months())
         past = pd.DataFrame({"month": actual.index, "actual": actual.to_numpy()})
@@ -461,7 +505,7 @@ def forecast(data: Dataset, scope: Scope | str = Scope(), period: Period | str |
         "baseline": m_base, "model": m_model,
         "pipeline": ("stage probabilities (lost-at-stage)" if len(sp) and
                      sp["method"].iloc[0] == "lost-at-stage" else
-                     "age-conditioned closed win rate") + "; expected close from won cycles",
+                     "age-conditioned closed win rate") + "; timing from won cycles longer than the age",
         "blend": ("weights per month ahead (baseline/model/pipeline): " + "; ".join(
             f"h{h}: {w['baseline']:.1f}/{w['model']:.1f}/{w['pipeline']:.1f}"
             for h, w in bt.weights.items()) + " (min backtest WAPE)") if bt.weights else

@@ -36,7 +36,7 @@ RANK = {"pass": 0, "warn": 1, "fail": 2}
 PASS_PERCENTILE = 0.75
 WARN_PERCENTILE = 0.95
 CAPACITY_TOLERANCE = 1.10
-MAX_SCOPES = 60  # comparable scopes evaluated for non-bookings metrics
+MAX_SCOPES = 30  # comparable scopes evaluated for non-bookings metrics
 
 
 @dataclass
@@ -92,6 +92,8 @@ class SmartCheck:
     implied_growth: float = float("nan")
     percentile: float = float("nan")
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    annual_growth: float = float("nan")  # implied growth per year
+    baseline_period: Period | None = None
 
     @property
     def overall(self) -> str:
@@ -105,38 +107,56 @@ class SmartCheck:
 
 
 # ---- history ---------------------------------------------------------------------------------
-def _shift(period: Period, years: int) -> Period:
-    p = period
-    for _ in range(years):
-        p = p.prior_year()
-    return p
+def _month_aligned(period: Period) -> bool:
+    return period.start.day == 1 and period.end.day == 1 and period.n_months > 0
+
+
+def growth_windows(data: Dataset, period: Period, step_months: int = 3
+                   ) -> list[tuple[Period, Period]]:
+    """(window, same window a year before) pairs like ``period`` (same length), the latest
+    ending at ``as_of`` (month-aligned), stepping back ``step_months`` while the data covers
+    the earlier window. Day-range periods step back whole years."""
+    start = data_start(data)
+    if start is None:
+        return []
+    start = start.to_period("M").to_timestamp()
+    to_date = data.as_of + pd.Timedelta(days=1)
+    out = []
+    if _month_aligned(period):
+        end0 = to_date.to_period("M").to_timestamp() if to_date.day != 1 else to_date
+        n = period.n_months
+        for k in range(400):
+            end = end0 - pd.DateOffset(months=k * step_months)
+            cur = Period(end - pd.DateOffset(months=n), end,
+                         f"{(end - pd.DateOffset(months=n)).date()}.."
+                         f"{(end - pd.Timedelta(days=1)).date()}")
+            pri = cur.prior_year()
+            if pri.start < start:
+                break
+            out.append((cur, pri))
+    else:
+        cur = period
+        while cur.prior_year().start >= start:
+            if cur.end <= to_date:
+                out.append((cur, cur.prior_year()))
+            cur = cur.prior_year()
+    return out
 
 
 def historical_growth(data: Dataset, metric: str, level: str,
-                      period: Period | str | None = None) -> pd.DataFrame:
-    """YoY growth of ``metric`` for every scope at ``level`` and every pair of consecutive
-    years of windows like ``period`` (same months) that the data fully covers.
-    Columns: ``scope, period, value, prior, growth`` (rows with prior <= 0 dropped)."""
+                      period: Period | str | None = None,
+                      step_months: int | None = None) -> pd.DataFrame:
+    """YoY growth ``value / prior - 1`` of ``metric`` for every scope at ``level`` over rolling
+    windows as long as ``period`` (see :func:`growth_windows`; step 3 months for bookings, 12
+    for other metrics, which are computed for the :data:`MAX_SCOPES` largest scopes).
+    Columns: ``scope, start, end, period, value, prior, growth`` (rows with prior <= 0
+    dropped)."""
     _, period = resolve(data, None, period)
     kpis.get(metric)
-    start = data_start(data)
-    if start is None:
-        return pd.DataFrame(columns=["scope", "period", "value", "prior", "growth"])
-    start = start.to_period("M").to_timestamp()
-    windows = []
-    for k in range(0, 50):
-        cur, pri = _shift(period, k), _shift(period, k + 1)
-        if pri.start < start:
-            break
-        if cur.end <= data.as_of + pd.Timedelta(days=1):
-            windows.append((cur, pri))
+    step = step_months or (3 if metric == "bookings" else 12)
+    windows = growth_windows(data, period, step)
     rows = []
     d = data.deals
-    if level == "company":
-        ids: list[str | None] = [None]
-    else:
-        col = SCOPE_COLUMN[level]
-        ids = list(d[col].dropna().unique())
     if metric == "bookings":
         won = d[d["status"] == "won"]
         key = won[SCOPE_COLUMN[level]] if level != "company" else pd.Series("all", won.index)
@@ -146,22 +166,40 @@ def historical_growth(data: Dataset, metric: str, level: str,
             both = pd.concat([a.rename("value"), b.rename("prior")], axis=1).fillna(0.0)
             for sid, r in both.iterrows():
                 rows.append({"scope": "company" if level == "company" else f"{level}:{sid}",
-                             "period": cur.label, "value": r["value"], "prior": r["prior"]})
+                             "start": cur.start, "end": cur.end, "period": cur.label,
+                             "value": r["value"], "prior": r["prior"]})
     else:
-        if len(ids) > MAX_SCOPES:
+        if level == "company":
+            ids: list[str | None] = [None]
+        else:
             won = d[(d["status"] == "won")]
-            top = won.groupby(SCOPE_COLUMN[level])["amount"].sum().nlargest(MAX_SCOPES)
-            ids = list(top.index)
+            ids = list(won.groupby(SCOPE_COLUMN[level])["amount"].sum()
+                       .nlargest(MAX_SCOPES).index)
         for cur, pri in windows:
             for sid in ids:
                 sc = Scope() if sid is None else Scope(level, str(sid))
-                rows.append({"scope": str(sc), "period": cur.label,
+                rows.append({"scope": str(sc), "start": cur.start, "end": cur.end,
+                             "period": cur.label,
                              "value": kpis.kpi_value(data, metric, sc, cur),
                              "prior": kpis.kpi_value(data, metric, sc, pri)})
-    out = pd.DataFrame(rows, columns=["scope", "period", "value", "prior"])
+    out = pd.DataFrame(rows, columns=["scope", "start", "end", "period", "value", "prior"])
     out = out[out["prior"] > 0].reset_index(drop=True)
     out["growth"] = out["value"] / out["prior"] - 1
     return out
+
+
+def find_baseline_period(period: Period, as_of: pd.Timestamp | None) -> Period:
+    """The latest period like ``period``, whole years earlier, that is over by ``as_of``."""
+    p = period.prior_year()
+    while as_of is not None and p.end > as_of + pd.Timedelta(days=1):
+        p = p.prior_year()
+    return p
+
+
+def years_between(earlier: Period, later: Period) -> float:
+    """Years from the start of ``earlier`` to the start of ``later`` (months / 12)."""
+    return ((later.start.year - earlier.start.year) * 12
+            + later.start.month - earlier.start.month) / 12
 
 
 def percentile_of(value: float, rates: pd.Series) -> float:
@@ -173,11 +211,15 @@ def percentile_of(value: float, rates: pd.Series) -> float:
 # ---- the check ---------------------------------------------------------------------------------
 def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | None = None,
                 capacity: float | None = None, objectives: list[str] | None = None,
-                history: pd.DataFrame | None = None) -> SmartCheck:
+                history: pd.DataFrame | None = None,
+                baseline_period: Period | str | None = None) -> SmartCheck:
     """Check ``goal`` letter by letter (see the module doc). ``period`` is the plan period
     (default: the year after ``data.as_of``); ``capacity`` (USD per period) is what the sales
     team can deliver, e.g. from :func:`capacity_from_plan`; ``history`` overrides the
-    historical growth table."""
+    historical growth table; ``baseline_period`` is the period the baseline describes
+    (default: the latest period like the plan period, whole years earlier, that is over).
+    Implied growth is annualised over the years between baseline and plan period before it is
+    compared with historical YoY growth."""
     rows: list[tuple[str, str, str, str]] = []
     known = goal.metric in kpis.REGISTRY
     kpi = kpis.REGISTRY.get(goal.metric)
@@ -213,7 +255,15 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
 
     # M
     baseline = goal.baseline
-    base_period = period.prior_year() if period is not None else None
+    if baseline_period is not None:
+        try:
+            base_period = Period.parse(baseline_period)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    elif period is not None:
+        base_period = find_baseline_period(period, data.as_of if data is not None else None)
+    else:
+        base_period = None
     if not known or scope is None:
         rows.append(("M", "Measurable", "fail", "not measurable without a known metric and scope"))
     elif data is None:
@@ -233,6 +283,10 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
 
     # A
     g = Goal(**{**asdict(goal), "baseline": baseline}).implied_growth
+    years = years_between(base_period, period) if base_period is not None and \
+        period is not None else 1.0
+    years = years if years > 0 else 1.0
+    g_year = (1 + g) ** (1 / years) - 1 if np.isfinite(g) and g > -1 else g
     pct = float("nan")
     hist = history if history is not None else pd.DataFrame()
     if known and scope is not None and data is not None and history is None \
@@ -243,16 +297,18 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
         checks.append(("warn", "no positive baseline: implied growth unknown"))
     else:
         rates = hist["growth"] if len(hist) else pd.Series(dtype=float)
-        pct = percentile_of(g, rates)
+        pct = percentile_of(g_year, rates)
+        what = f"implied growth {g:+.1%}" + (
+            f" over {years:g} years ({g_year:+.1%}/year)" if years != 1 else "")
         if len(rates) < 3:
-            checks.append(("warn", f"implied growth {g:+.1%}; only {len(rates)} historical "
-                           "growth rates of comparable scopes to compare with"))
+            checks.append(("warn", f"{what}; only {len(rates)} historical growth rates of "
+                           "comparable scopes to compare with"))
         else:
             st = "pass" if pct <= PASS_PERCENTILE else "warn" if pct <= WARN_PERCENTILE \
                 else "fail"
-            checks.append((st, f"implied growth {g:+.1%} is at the {pct:.0%} percentile of "
-                           f"{len(rates)} historical YoY growth rates (median "
-                           f"{rates.median():+.1%}, max {rates.max():+.1%})"))
+            checks.append((st, f"{what} is at the {pct:.0%} percentile of {len(rates)} "
+                           f"historical YoY growth rates (median {rates.median():+.1%}, max "
+                           f"{rates.max():+.1%})"))
     if capacity is not None:
         if kpi is None or kpi.unit != "USD":
             checks.append(("warn", "capacity given but the metric is not in USD: not compared"))
@@ -297,7 +353,7 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
             rows.append(("T", "Time-bound", "pass", f"due {dl.date()}"))
 
     table = pd.DataFrame(rows, columns=["letter", "criterion", "status", "reason"])
-    return SmartCheck(goal, table, baseline, g, pct, hist)
+    return SmartCheck(goal, table, baseline, g, pct, hist, g_year, base_period)
 
 
 def check_goals(goals: list[Goal], data: Dataset | None = None,

@@ -157,6 +157,9 @@ def _ratio(num: float, den: float, what: str) -> float:
 
 
 def _win_rate(ctx: Context) -> float:
+    if not (ctx.data.deals["status"] == "lost").any():
+        raise NotAvailable("the data has no lost deals (orders only?): win rate needs won and "
+                           "lost opportunities")
     c = ctx.closed
     won = int((c["status"] == "won").sum())
     return _ratio(won, len(c), f"no won or lost deals in {ctx.where()}")
@@ -273,11 +276,19 @@ def _prior_customers(ctx: Context) -> tuple[pd.Series, pd.Series]:
 
 
 def _retention(ctx: Context) -> float:
+    _in_progress_note(ctx)
     prior, cur = _prior_customers(ctx)
     return float((cur.reindex(prior.index).fillna(0) > 0).sum() / len(prior))
 
 
+def _in_progress_note(ctx: Context) -> None:
+    if ctx.period.start <= ctx.data.as_of < ctx.period.end - pd.Timedelta(days=1):
+        ctx.notes.append(f"{ctx.period.label} in progress: bookings to "
+                         f"{ctx.data.as_of.date()} vs the whole previous period")
+
+
 def _nrr(ctx: Context) -> float:
+    _in_progress_note(ctx)
     prior, cur = _prior_customers(ctx)
     return _ratio(cur.sum(), prior.sum(), "prior-period customers had no bookings")
 
@@ -412,9 +423,10 @@ def compute_kpis(data: Dataset, scope: Scope | str | None = None,
     elapsed = min(max((min(period.end, data.as_of + pd.Timedelta(days=1)) - period.start).days,
                       0) / max((period.end - period.start).days, 1), 1.0)
     rows = []
+    ctx = Context(data, scope, period, spend, forecast, targets)  # shared: deals filtered once
     for name in names or list(REGISTRY):
         kpi = get(name)
-        ctx = Context(data, scope, period, spend, forecast, targets)
+        ctx.notes = []
         try:
             if period.start > data.as_of and not kpi.forward:
                 raise NotAvailable(f"{period.label} has not started (data as of "
@@ -568,3 +580,29 @@ def chart_dashboard(result: pd.DataFrame) -> alt.Chart:
     rule = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
     return (bars + text + rule).properties(
         title=f"KPIs {df.attrs.get('scope', '')} {df.attrs.get('period', '')}".strip())
+
+
+# ---- workspace -------------------------------------------------------------------------------
+SECTION = "kpis"
+
+
+def save_kpi_targets(ws, targets: dict[str, float], scope: Scope | str | None = None,
+                     by: str | None = None) -> None:
+    """Record the analyst's KPI targets (KPI name -> target) for a scope in the workspace
+    (section ``kpis``, key ``targets`` for the company, ``targets:<scope>`` otherwise), so
+    batch runs reproduce the dashboard."""
+    for name, value in targets.items():
+        get(name)
+        if not isinstance(value, int | float) or not np.isfinite(value):
+            raise ConfigError(f"target for KPI {name!r} must be a number, got {value!r}")
+    ws.record(SECTION, _targets_key(scope), {k: float(v) for k, v in targets.items()}, by=by)
+
+
+def _targets_key(scope: Scope | str | None) -> str:
+    sc = Scope.parse(scope)
+    return "targets" if sc.level == "company" else f"targets:{sc}"
+
+
+def load_kpi_targets(ws, scope: Scope | str | None = None) -> dict[str, float]:
+    """The KPI targets saved for ``scope`` (empty when none)."""
+    return dict(ws.get(SECTION, _targets_key(scope), default={}) or {})

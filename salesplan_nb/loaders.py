@@ -63,6 +63,11 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
     """``(Dataset or None, Report)``: the Dataset is ``None`` when the report has errors.
     Unexpected read/parse failures become report lines, never tracebacks."""
     m = load_mapping(mapping)
+    if as_of is not None and str(as_of) != "today":
+        try:
+            pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise ConfigError(f"as_of {as_of!r} is not a date; give YYYY-MM-DD") from None
     kind, reader, location = sources.resolve(source)
     report = Report(source=_display(source, kind), mapping=m.name if mapping is not None
                     else "")
@@ -89,13 +94,18 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
     for tname, t in schema.TABLES.items():
         if t.required and tname not in frames and not any(
                 p.table == tname for p in report.errors):
+            spec = m.tables.get(tname)
+            if spec is not None and raws.get(spec.source) is None:
+                report.add("error", spec.source, f"required table {tname} is missing: its "
+                           f"source table {spec.source!r} could not be read (see above)",
+                           "fix the source table", table=tname)
+                continue
             report.add("error", f"{tname}", f"required table {tname} is missing",
                        f"provide {tname}.csv (canonical layout) or map it under "
                        f"tables.{tname} in the mapping", table=tname)
     for tname, f in frames.items():
-        where = {c: w for c, w in f.where.items()}
         try:
-            check_table(report, f, where)
+            check_table(report, f, f.where)
         except Exception as exc:
             report.add("error", f.origin, f"could not check table {tname}: "
                        f"{type(exc).__name__}: {exc}", table=tname)
@@ -105,8 +115,8 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
         report.add("error", "(references)", f"could not check references: "
                    f"{type(exc).__name__}: {exc}")
     snapshot = as_of if as_of is not None else m.as_of
-    if snapshot is None:
-        snapshot = _as_of_file(report, source)
+    if snapshot is None and kind != "sql":
+        snapshot = _as_of_file(report, location)
     if snapshot == "today":
         snapshot = pd.Timestamp.today().normalize()
     if not report.ok:
@@ -160,9 +170,12 @@ def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
         report.add("error", spec.source, f"could not read: {type(exc).__name__}: {exc}",
                    "check that the file is a valid, complete export", table=spec.table)
         return None
-    for severity, reason, fix, handled in raw.notes:
-        report.add(severity, raw.origin, reason, fix, handled=handled, count=len(raw.df),
-                   table=spec.table)
+    for note in raw.notes:
+        note = dict(note)
+        if note.get("count") == -1:  # the whole file
+            note["count"] = len(raw.df)
+        report.add(note.pop("severity"), raw.origin, note.pop("reason"), note.pop("fix", ""),
+                   table=spec.table, **note)
     return raw
 
 
@@ -212,8 +225,8 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
                            count=len(df), handled=f"{tname}.{c} left blank", table=tname)
             else:
                 report.add("error", raw.origin, f"missing column {names} (needed for "
-                           f"{tname}.{c})", f"add the column, or change {cs.where} in the "
-                           "mapping", column=cs.sources[0], table=tname)
+                           f"{tname}.{c})", f"add the column, or change {cs.at}",
+                           column=cs.sources[0], table=tname)
             continue
         cs = ColumnSpec(**{**cs.__dict__, "sources": resolved})
         frame.columns[c] = "|".join(resolved) if resolved else f"{c} (constant)"
@@ -246,14 +259,15 @@ def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Se
                      values=pre)
         return v
     if kind == "count":
-        v, bad, frac = parse_count(pre)
+        v, bad, frac = parse_count(pre, cs.decimal)
         row_problems(report, "error", frame, bad, cs.target, "not a whole number",
                      "write a plain whole number such as 250", values=pre)
         row_problems(report, "error", frame, frac, cs.target, "not a whole number",
                      "write a plain whole number such as 250", values=pre)
         return cs.post(v) if cs.multiply is None else cs.post(v.astype("float64")).round(
         ).astype("Int64")
-    v, bad = parse_number(pre)
+    v, bad = parse_number(pre, cs.decimal)
     row_problems(report, "error", frame, bad, cs.target, "not a number",
-                 "write plain numbers such as 1234.50 (no text)", values=pre)
+                 "write plain numbers such as 1234.50 (or set decimal: ',' under "
+                 f"{cs.where} for 1.234,50)", values=pre)
     return cs.post(v)

@@ -36,7 +36,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 TOP_KEYS = {"name", "description", "as_of", "currency", "source", "tables"}
 TABLE_KEYS = {"from", "distinct", "columns"}
 COLUMN_KEYS = {"from", "value", "values", "default", "missing", "multiply", "format", "split",
-               "bins", "optional"}
+               "bins", "optional", "decimal"}
 
 
 class _LDict(dict):
@@ -82,7 +82,14 @@ class ColumnSpec:
     split: str | None = None
     bins: list[tuple[float | None, str]] | None = None
     optional: bool = False
+    decimal: str = "."
     where: str = ""
+    line: int | None = None  # line in the mapping file
+
+    @property
+    def at(self) -> str:
+        """``where`` plus the mapping line, for messages."""
+        return f"{self.where} (mapping line {self.line})" if self.line else self.where
 
     @property
     def constant(self) -> bool:
@@ -114,8 +121,9 @@ class ColumnSpec:
             s = _blank_to_na(s)
         if self.values is not None:
             s = _map_values(s, self.values, self.default)
-        if self.missing is not None:
-            s = s.fillna(self.missing) if not _is_text(s) else s.fillna(str(self.missing))
+        if self.missing is not None and self.bins is None:  # with bins: the label of blanks
+            s = s.fillna(self.missing) if not _is_text(s) else \
+                _blank_to_na(s).fillna(str(self.missing))
         return s
 
     def post(self, s: pd.Series) -> pd.Series:
@@ -267,6 +275,14 @@ def parse(raw: Any, origin: str = "mapping") -> Mapping:
 
 
 def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: dict) -> ColumnSpec:
+    out = _column_spec(origin, where, table, col, spec, parent)
+    if isinstance(parent, _LDict):
+        out.line = parent.lines.get(col)
+    return out
+
+
+def _column_spec(origin: str, where: str, table: str, col: str, spec: Any, parent: dict
+                 ) -> ColumnSpec:
     t = schema.TABLES[table]
     if col not in t.names:
         raise _fail(origin, where, parent, col,
@@ -297,6 +313,9 @@ def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: di
         raise _fail(origin, f"{where}.multiply", spec, "multiply", "must be a number")
     fmt = spec.get("format")
     formats = [str(f) for f in (fmt if isinstance(fmt, list) else [fmt])] if fmt else []
+    decimal = str(spec.get("decimal", "."))
+    if decimal not in (".", ","):
+        raise _fail(origin, f"{where}.decimal", spec, "decimal", "must be '.' or ','")
     bins = None
     if spec.get("bins") is not None:
         bins = _bins(origin, f"{where}.bins", spec)
@@ -304,7 +323,7 @@ def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: di
                       None if spec.get("default") is None else str(spec["default"]),
                       spec.get("missing"), None if multiply is None else float(multiply),
                       formats, None if spec.get("split") is None else str(spec["split"]),
-                      bins, bool(spec.get("optional", False)), where)
+                      bins, bool(spec.get("optional", False)), decimal, where)
 
 
 def _key(k: Any) -> str:

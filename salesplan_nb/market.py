@@ -152,18 +152,24 @@ def bookings(data: Dataset, scope: Scope | str | None = None,
 
 
 def data_start(data: Dataset) -> pd.Timestamp | None:
-    """The first created/close date in the data (company-wide)."""
+    """Where the bookings history starts: the first close date of a won or lost deal
+    (company-wide), else the first created date. Deals created earlier but closed later do
+    not make the months before the first close count as history."""
     d = data.deals
-    dates = pd.concat([d["created_date"], d["close_date"]]).dropna()
-    return dates.min() if len(dates) else None
+    closes = d.loc[d["status"].isin(["won", "lost"]), "close_date"].dropna()
+    if len(closes):
+        return closes.min()
+    created = d["created_date"].dropna()
+    return created.min() if len(created) else None
 
 
 def full_years(data: Dataset) -> list[int]:
-    """Calendar years fully covered by the data: first date <= 1 Jan and as_of >= 31 Dec."""
+    """Calendar years fully covered by the data: history starts in January or earlier and
+    ``as_of`` is 31 December or later."""
     start = data_start(data)
     if start is None:
         return []
-    first = start.year if (start.month, start.day) == (1, 1) else start.year + 1
+    first = start.year if start.month == 1 else start.year + 1
     last = data.as_of.year if (data.as_of.month, data.as_of.day) == (12, 31) \
         else data.as_of.year - 1
     return list(range(first, last + 1))
@@ -172,12 +178,16 @@ def full_years(data: Dataset) -> list[int]:
 def yoy(data: Dataset, scope: Scope | str | None = None, period: Period | str | None = None,
         by: str | list[str] | None = None) -> pd.DataFrame:
     """Year-on-year growth: ``growth = bookings / prior_bookings - 1`` where prior is the same
-    period one year earlier (NaN when prior is 0). Columns: ``*by, bookings, prior_bookings,
-    change, growth``."""
+    period one year earlier (NaN when prior is 0); a period in progress is compared to date
+    (same dates a year before). Columns: ``*by, bookings, prior_bookings, change, growth``."""
     scope, period = resolve(data, scope, period)
     dims = _dims(by)
-    cur = bookings(data, scope, period, dims or None)
-    pri = bookings(data, scope, period.prior_year(), dims or None)
+    to_date = data.as_of + pd.Timedelta(days=1)
+    ytd = period.start < to_date < period.end
+    cur_p = Period(period.start, to_date, period.label) if ytd else period
+    pri_p = cur_p.prior_year() if ytd else period.prior_year()
+    cur = bookings(data, scope, cur_p, dims or None)
+    pri = bookings(data, scope, pri_p, dims or None)
     cols = dims or []
     if dims:
         out = cur[cols + ["bookings"]].merge(
@@ -193,9 +203,10 @@ def yoy(data: Dataset, scope: Scope | str | None = None, period: Period | str | 
         out = out.sort_values("bookings", ascending=False, ignore_index=True)
     empty = not (out["bookings"].sum() or out["prior_bookings"].sum())
     out = out.iloc[0:0] if empty else out
-    return label(out, scope, period,
-                 f"no bookings in {scope.label} for {period.label} or the year before"
-                 if empty else "")
+    note = f"no bookings in {scope.label} for {period.label} or the year before" if empty \
+        else f"period to date: to {data.as_of.date()} vs the same dates a year before" \
+        if ytd else ""
+    return label(out, scope, period, note)
 
 
 def annual_bookings(data: Dataset, scope: Scope | str | None = None) -> pd.DataFrame:
@@ -462,6 +473,10 @@ def market_size(data: Dataset, scope: Scope | str | None = None,
                            f"({som_share:.1%})")
     else:
         assumptions.append(f"obtainable share given: {som_share:.1%}")
+    if annual > sam:
+        assumptions.append(f"annualised bookings ({annual:,.0f} USD) exceed the estimated SAM "
+                           f"({sam:,.0f} USD): SAM (and TAM) raised to them")
+        sam, tam = annual, max(tam, annual)
     som = max(annual, sam * som_share)
     if annual:
         assumptions.append(f"bookings annualised x{f:.2f} from {period.label} to date")
@@ -588,8 +603,12 @@ def win_loss(data: Dataset, scope: Scope | str | None = None,
     out["closed"] = out["won"] + out["lost"]
     out["win_rate"] = out["won"] / out["closed"].where(out["closed"] > 0)
     out["avg_won"] = out["won_value"] / out["won"].where(out["won"] > 0)
+    note = ""
+    if len(out) and not (data.deals["status"] == "lost").any():
+        out["win_rate"] = np.nan
+        note = "the data has no lost deals (orders only?): win rate not available"
     return label(out.astype({"won": "int64", "lost": "int64", "closed": "int64"}),
-                 scope, period)
+                 scope, period, note)
 
 
 def loss_reasons(data: Dataset, scope: Scope | str | None = None,
@@ -603,7 +622,7 @@ def loss_reasons(data: Dataset, scope: Scope | str | None = None,
                                                   lost_value=("amount", "sum"))
            .sort_values("lost", ascending=False).reset_index())
     out["share"] = out["lost"] / out["lost"].sum() if len(out) else np.nan
-    note = ""
+    note = "" if len(lost) else f"no lost deals in {scope.label} for {period.label}"
     if len(lost) and not len(with_reason):
         note = f"the data has no loss reasons for the {len(lost)} lost deals"
     elif len(lost) > len(with_reason):
@@ -703,6 +722,29 @@ class MarketInsights:
                 ("TAM (USD/yr)", self.market_size.tam), ("SAM (USD/yr)", self.market_size.sam),
                 ("SOM (USD/yr)", self.market_size.som)]
         return pd.DataFrame(rows, columns=["measure", "value"])
+
+
+def insight_frames(ins: MarketInsights) -> dict[str, pd.DataFrame]:
+    """Every table of ``ins`` by a fixed output name (for reports and the workspace)."""
+    out = {"headline": ins.headline(), "by_month": ins.by_month, "by_region": ins.by_region,
+           "by_segment": ins.by_segment, "by_product": ins.by_product,
+           "seasonality": ins.seasonality, "market_size": market_size_table(ins.market_size),
+           "share_of_wallet": ins.share_of_wallet, "concentration": ins.concentration.table,
+           "loss_reasons": ins.loss_reasons, "coverage_gaps": ins.coverage_gaps}
+    out.update({f"demographics_{k}": v for k, v in ins.demographics.items()})
+    out.update({f"win_loss_{k}": v for k, v in ins.win_loss.items()})
+    return out
+
+
+def save_insights(ws, ins: MarketInsights, prefix: str = "") -> list[str]:
+    """Write every table of ``ins`` as a workspace output of step ``market`` named
+    ``<prefix><name>`` (``prefix`` is the caller's, e.g. ``east_``, never data text);
+    returns the names written."""
+    names = []
+    for name, df in insight_frames(ins).items():
+        ws.save_output("market", f"{prefix}{name}", df)
+        names.append(f"{prefix}{name}")
+    return names
 
 
 def insights(data: Dataset, scope: Scope | str | None = None,

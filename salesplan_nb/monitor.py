@@ -26,6 +26,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import ConfigError
+from .forecast import parse_period, parse_scope
 from .scope import SCOPE_COLUMN, Period, Scope
 
 GROWTH = 1.10  # default plan = 110% of prior-year bookings (PRODUCT.md, quotas step)
@@ -78,18 +79,23 @@ def _target(data: Dataset, scope: Scope, period: Period) -> tuple[float | None, 
     year = str(period.start.year)
     yr = t[t["period"].astype(str) == year]
     if len(yr) and period.end <= pd.Timestamp(period.start.year + 1, 1, 1):
-        full = Period.parse(year)
+        full = parse_period(year)
         w, _ = _profile(data, scope, full)
         share = float(w[[m in set(period.months()) for m in full.months()]].sum())
         return float(yr["amount"].sum()) * share, f"target {year} pro-rated ({share:.0%})"
     return None, ""
 
 
-def plan_series(data: Dataset, scope: Scope | str = Scope(), period: Period | str = "2025",
+def plan_series(data: Dataset, scope: Scope | str = "company", period: Period | str = "2025",
                 plan: float | pd.Series | None = None) -> tuple[pd.Series, str]:
-    """Monthly plan (USD) for ``scope`` over ``period`` and a note on its source."""
-    scope, period = Scope.parse(scope), Period.parse(period)
+    """Monthly plan (USD) for ``scope`` over ``period`` and a note on its source. ``plan``: a
+    total, a Series by month, or a ``quotas.QuotaPlan`` (the scope's quota)."""
+    scope, period = parse_scope(scope), parse_period(period)
     months = period.months()
+    given = "given plan total"
+    if plan is not None and hasattr(plan, "level") and hasattr(plan, "table"):
+        plan = _quota_of(plan, scope)  # a quotas.QuotaPlan (engineer E)
+        given = "quota from quotas.py plan"
     if isinstance(plan, pd.Series):
         s = plan.copy()
         s.index = pd.PeriodIndex([pd.Period(m, "M") for m in s.index])
@@ -99,13 +105,25 @@ def plan_series(data: Dataset, scope: Scope | str = Scope(), period: Period | st
         return s.reindex(months).astype(float).rename("plan"), "given monthly plan"
     w, how = _profile(data, scope, period)
     if plan is not None:
-        total, src = float(plan), "given plan total"
+        total, src = float(plan), given
     else:
         total, src = _target(data, scope, period)
         if total is None:
             prior = float(_monthly(scope.filter(_won(data)), period.prior_year().months()).sum())
             total, src = GROWTH * prior, f"{GROWTH:.0%} of prior-year bookings (no target)"
     return pd.Series(total * w, index=months, name="plan"), f"{src}; split by {how}"
+
+
+def _quota_of(plan, scope: Scope) -> float:
+    """The quota (USD) of ``scope`` in a quotas.QuotaPlan (its target for the plan's root)."""
+    t = plan.table
+    rows = t[(t["level"] == scope.level) &
+             (t["unit_id"].astype(str) == ("Company" if scope.id is None else str(scope.id)))]
+    if len(rows):
+        return float(rows["quota"].sum())
+    if scope.level == "company" or str(scope) == str(getattr(plan, "scope", "")):
+        return float(plan.target)
+    raise ConfigError(f"the quota plan has no {scope.label}; pick a scope it covers")
 
 
 # --------------------------------------------------------------------------- plan vs actual
@@ -130,10 +148,10 @@ class PlanVsActual:
         return float(self.table["actual"].fillna(0).sum())
 
 
-def plan_vs_actual(data: Dataset, scope: Scope | str = Scope(), period: Period | str = "2025",
+def plan_vs_actual(data: Dataset, scope: Scope | str = "company", period: Period | str = "2025",
                    plan: float | pd.Series | None = None) -> PlanVsActual:
     """Plan vs actual by month for ``scope`` over ``period`` (see module doc)."""
-    scope, period = Scope.parse(scope), Period.parse(period)
+    scope, period = parse_scope(scope), parse_period(period)
     months = period.months()
     ps, src = plan_series(data, scope, period, plan)
     won = scope.filter(_won(data))
@@ -177,7 +195,7 @@ class RunRate:
         return self.seasonal - self.plan_total
 
 
-def run_rate(data: Dataset, scope: Scope | str = Scope(), period: Period | str = "2025",
+def run_rate(data: Dataset, scope: Scope | str = "company", period: Period | str = "2025",
              plan: float | pd.Series | None = None) -> RunRate:
     """YTD run-rate projection, linear and seasonality-adjusted (see module doc)."""
     return _run_rate(data, plan_vs_actual(data, scope, period, plan))
@@ -238,7 +256,7 @@ class VarianceExplained:
     note: str = ""
 
 
-def variance_explained(data: Dataset, scope: Scope | str = Scope(),
+def variance_explained(data: Dataset, scope: Scope | str = "company",
                        period: Period | str = "2025",
                        plan: float | pd.Series | None = None) -> VarianceExplained:
     """Split actual - plan (to date) into volume, win rate and price (see module doc)."""
@@ -290,40 +308,96 @@ def scope_ids(data: Dataset, level: str) -> list[str]:
     return sorted(ids)
 
 
+def _matrix(deals: pd.DataFrame, level: str, ids: list, months: pd.PeriodIndex) -> np.ndarray:
+    """Won amount per scope id (rows, in ``ids`` order) and month (columns), USD."""
+    if not len(ids) or not len(months):
+        return np.zeros((len(ids), len(months)))
+    d = deals[(deals["close_date"] >= months[0].start_time) &
+              (deals["close_date"] <= months[-1].end_time)]
+    key = (pd.Series("", index=d.index) if level == "company"
+           else d[SCOPE_COLUMN[level]].astype(str))
+    g = d.groupby([key, d["close_date"].dt.to_period("M")])["amount"].sum().unstack()
+    rows = ["" if i is None else str(i) for i in ids]
+    return g.reindex(index=rows, columns=months).fillna(0.0).to_numpy(dtype=float)
+
+
+def _profiles(prior: np.ndarray, company: np.ndarray) -> np.ndarray:
+    """Row-normalised prior-year profiles; company profile (else equal months) for rows
+    without prior-year bookings - the same rule as :func:`plan_series`."""
+    n = prior.shape[1]
+    fall = company / company.sum() if company.sum() > 0 else np.full(n, 1 / max(n, 1))
+    tot = prior.sum(axis=1, keepdims=True)
+    return np.where(tot > 0, prior / np.where(tot > 0, tot, 1), fall[None, :])
+
+
 def status_by_scope(data: Dataset, level: str = "region", period: Period | str = "2025",
                     threshold: float = 0.10) -> pd.DataFrame:
     """Plan to date, actual to date and projections for every scope at ``level``.
 
-    Columns: scope_level, scope_id, plan_total, plan_to_date, actual_to_date, attainment,
-    projection (seasonal run rate), projected_attainment, status (behind / ok / no plan),
-    message."""
+    The same rules as :func:`plan_vs_actual` and :func:`run_rate` (default plan, targets,
+    profiles), computed for all scopes at once. Columns: scope_level, scope_id, plan_total,
+    plan_to_date, actual_to_date, attainment, projection (seasonal run rate),
+    projected_attainment, status (behind / ok / no plan), message."""
     if not 0 <= threshold < 1:
         raise ConfigError(f"threshold={threshold}: use a fraction such as 0.1 (10% behind)")
-    period = Period.parse(period)
+    period = parse_period(period)
+    ids = scope_ids(data, level)
+    months = period.months()
+    el = _elapsed_fraction(period, data.as_of)
+    won = _won(data)
+    act = _matrix(won[won["close_date"] <= data.as_of], level, ids, months) * (el > 0)
+    py = period.prior_year().months()
+    prior = _matrix(won, level, ids, py)
+    co_prior = _matrix(won, "company", [None], py)[0]
+    prof = _profiles(prior, co_prior)
+    # plan totals: own-period target, else the year's target pro-rated, else 110% prior year
+    t = data.targets
+    t = t[(t["scope_level"] == level) & (t["metric"].fillna("bookings") == "bookings")]
+    sid = t["scope_id"].fillna("").astype(str)
+    keys = ["" if i is None else str(i) for i in ids]
+    own = t[t["period"].astype(str) == period.label].groupby(sid)["amount"].sum()
+    total = pd.Series(keys).map(own).to_numpy(dtype=float)
+    year = str(period.start.year)
+    yr = t[t["period"].astype(str) == year].groupby(sid)["amount"].sum()
+    if len(yr) and period.end <= pd.Timestamp(period.start.year + 1, 1, 1):
+        full = Period.parse(year)
+        fm = full.months()
+        fp = _profiles(_matrix(won, level, ids, full.prior_year().months()),
+                       _matrix(won, "company", [None], full.prior_year().months())[0])
+        share = fp[:, np.isin(fm, months)].sum(axis=1)
+        yv = pd.Series(keys).map(yr).to_numpy(dtype=float) * share
+        total = np.where(np.isnan(total), yv, total)
+    total = np.where(np.isnan(total), GROWTH * prior.sum(axis=1), total)
+    plan = total[:, None] * prof
+    ptd = (plan * el).sum(axis=1)
+    atd = act.sum(axis=1)
+    days = np.array([(min(m.end_time.normalize() + pd.Timedelta(days=1), period.end) -
+                      max(m.start_time, period.start)).days for m in months], float)
+    share_days = float((el * days).sum() / days.sum()) if len(days) else 0.0
+    psum = prior.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pshare = np.where(psum > 0, (prior * el).sum(axis=1) / np.where(psum > 0, psum, 1),
+                          share_days)
+        proj = np.where(pshare > 0, atd / np.where(pshare > 0, pshare, 1), np.nan)
+        att = np.where(ptd > 0, atd / np.where(ptd > 0, ptd, 1), np.nan)
+        patt = np.where(total > 0, proj / np.where(total > 0, total, 1), np.nan)
     rows = []
-    for sid in scope_ids(data, level):
-        sc = Scope(level, sid)
-        pva = plan_vs_actual(data, sc, period)
-        rr = _run_rate(data, pva)
-        ptd = pva.plan_to_date
-        att = rr.actual_to_date / ptd if ptd > 0 else np.nan
-        if ptd <= 0:
-            status, msg = "no plan", f"{sc.label}: no plan to date"
-        elif rr.actual_to_date < (1 - threshold) * ptd:
+    for i, sid_ in enumerate(ids):
+        label = Scope(level, sid_).label
+        if ptd[i] <= 0:
+            status, msg = "no plan", f"{label}: no plan to date"
+        elif atd[i] < (1 - threshold) * ptd[i]:
             status = "behind"
-            msg = (f"{sc.label} is {1 - att:.0%} behind plan to date "
-                   f"({rr.actual_to_date:,.0f} of {ptd:,.0f} USD); projected "
-                   f"{rr.seasonal:,.0f} vs plan {rr.plan_total:,.0f}")
+            msg = (f"{label} is {1 - att[i]:.0%} behind plan to date "
+                   f"({atd[i]:,.0f} of {ptd[i]:,.0f} USD); projected "
+                   f"{proj[i]:,.0f} vs plan {total[i]:,.0f}")
         else:
-            status, msg = "ok", f"{sc.label}: {att:.0%} of plan to date"
-        rows.append({"scope_level": level, "scope_id": sid, "plan_total": rr.plan_total,
-                     "plan_to_date": ptd, "actual_to_date": rr.actual_to_date,
-                     "attainment": att, "projection": rr.seasonal,
-                     "projected_attainment": rr.seasonal / rr.plan_total
-                     if rr.plan_total > 0 else np.nan, "status": status, "message": msg})
-    cols = ["scope_level", "scope_id", "plan_total", "plan_to_date", "actual_to_date",
-            "attainment", "projection", "projected_attainment", "status", "message"]
-    out = pd.DataFrame(rows, columns=cols)
+            status, msg = "ok", f"{label}: {att[i]:.0%} of plan to date"
+        rows.append((status, msg))
+    out = pd.DataFrame({"scope_level": level, "scope_id": ids, "plan_total": total,
+                        "plan_to_date": ptd, "actual_to_date": atd, "attainment": att,
+                        "projection": proj, "projected_attainment": patt,
+                        "status": [r[0] for r in rows], "message": [r[1] for r in rows]})
     return out.astype({"scope_level": "string", "scope_id": "string", "status": "string",
                        "message": "string"})
 
@@ -341,7 +415,7 @@ def record_review(ws, scope: Scope | str, period: Period | str, notes: str,
                   data: Dataset | None = None) -> dict:
     """Store a periodic review in the workspace (section ``reviews``) with a snapshot of plan
     and actual to date and the seasonal projection; returns the stored item."""
-    scope, period = Scope.parse(scope), Period.parse(period)
+    scope, period = parse_scope(scope), parse_period(period)
     data = data if data is not None else ws.data
     pva = plan_vs_actual(data, scope, period)
     rr = _run_rate(data, pva)
@@ -358,7 +432,7 @@ def reviews(ws, scope: Scope | str | None = None) -> pd.DataFrame:
     """The recorded reviews (all, or of one scope), oldest first."""
     items = ws.items(SECTION)
     if scope is not None:
-        items = [i for i in items if i.get("scope") == str(Scope.parse(scope))]
+        items = [i for i in items if i.get("scope") == str(parse_scope(scope))]
     cols = ["id", "scope", "period", "as_of", "plan_to_date", "actual_to_date", "projection",
             "plan_total", "notes", "actions", "by", "at"]
     return pd.DataFrame(items, columns=cols)

@@ -3,8 +3,8 @@
 :func:`generate` builds a realistic B2B software company from one seed (numpy
 ``default_rng``), fully vectorised so 100,000 accounts / 1,000,000 opportunities take seconds:
 
-- history from 1 January three years before ``as_of`` up to ``as_of``, plus open pipeline with
-  expected close dates up to seven months after it;
+- history from 1 January three years before ``as_of`` up to ``as_of``, plus the open pipeline:
+  deals created by ``as_of`` whose expected close date is after it;
 - regions (North America, EMEA, APAC, LATAM, ...), territories (3 per region by default, about
   ``accounts / 1000`` at large sizes), reps (one manager per territory, AEs in seats; some seats
   turned over, some new hires ramping, some vacant after a leaver);
@@ -98,6 +98,7 @@ SEGMENTS = ["SMB", "Mid-Market", "Enterprise"]
 SEG_WIN = np.array([0.32, 0.26, 0.20])          # base win probability of a closed deal
 SEG_CYCLE_DAYS = np.array([30.0, 65.0, 130.0])  # median created -> close, days
 SEG_QTY = np.array([6.0, 25.0, 110.0])          # median seats per seat-priced deal
+QTY_SIGMA = 0.45                                # log-normal sigma of the seat count
 SEG_DISCOUNT = np.array([[0.00, 0.10], [0.05, 0.20], [0.10, 0.30]])  # uniform range
 SEG_OPP_WEIGHT = np.array([1.0, 1.6, 2.4])      # deals per account, relative
 
@@ -129,7 +130,8 @@ OPEN_STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
 SEASONALITY = np.array([0.72, 0.80, 1.05, 0.84, 0.90, 1.10, 0.76, 0.80, 1.08, 0.98, 1.12, 1.85])
 SEASONALITY = SEASONALITY / SEASONALITY.mean()
 GROWTH = 0.10                                   # yearly growth of deal volume
-FUTURE_MONTHS = np.array([1.0, 0.95, 0.85, 0.7, 0.5, 0.35, 0.2])  # pipeline thinning ahead
+HORIZON = 18             # months after as_of in which open deals may be expected to close
+WON_CYCLE, LOST_CYCLE = 0.8, 1.1                # cycle factors: lost deals drag on longer
 # market: our share of potential per segment, and the share of addressable accounts we know
 SEG_MARKET_SHARE = np.array([0.025, 0.045, 0.07])
 SEG_ACCOUNT_COVERAGE = np.array([0.04, 0.10, 0.22])
@@ -264,7 +266,7 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     n_seats = max(T, round((reps - T) / 1.3))
     n_pred = reps - T - n_seats
     if n_pred > n_seats - T:  # not enough non-first seats to turn over
-        n_seats = (reps - T + T + 1) // 2
+        n_seats = (reps + 1) // 2
         n_pred = reps - T - n_seats
     seats_per_t = 1 + rng.multinomial(n_seats - T, t_weight)
     seat_t = np.repeat(np.arange(T), seats_per_t)
@@ -381,45 +383,57 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     # ---- opportunities -----------------------------------------------------------------------
     m = opportunities
     w = SEG_OPP_WEIGHT[a_seg] * rng.lognormal(0, 0.6, n)
-    o_acc = rng.choice(n, size=m, p=w / w.sum())
-    o_seg = a_seg[o_acc]
-    # close month: seasonality x growth (history) or thinning pipeline (after as_of)
-    months = np.arange(S0.astype("datetime64[M]"),
-                       A.astype("datetime64[M]") + len(FUTURE_MONTHS) + 1)
-    mon_idx = months.astype(np.int64) % 12
+    p_acc = w / w.sum()
+    # close month: seasonality x growth, from the history start to HORIZON months after as_of
+    months = np.arange(S0.astype("datetime64[M]"), A.astype("datetime64[M]") + HORIZON + 1)
     t_years = (months - months[0]).astype(np.int64) / 12.0
-    mw = SEASONALITY[mon_idx] * (1 + GROWTH) ** t_years
-    ahead = (months - A.astype("datetime64[M]")).astype(np.int64)
-    mw = np.where(ahead > 0, mw * FUTURE_MONTHS[np.clip(ahead - 1, 0, None)], mw)
-    mi = rng.choice(len(months), size=m, p=mw / mw.sum())
-    m_start = months[mi].astype("datetime64[D]")
-    m_days = ((months[mi] + 1).astype("datetime64[D]") - m_start).astype(np.int64)
-    close = m_start + (rng.random(m) * m_days).astype(np.int64).astype("timedelta64[D]")
-    cycle = np.clip(np.round(rng.lognormal(np.log(SEG_CYCLE_DAYS[o_seg]), 0.5)), 1, 720)
+    mw = SEASONALITY[months.astype(np.int64) % 12] * (1 + GROWTH) ** t_years
+    p_month = mw / mw.sum()
+    p_ind, p_reg = INDUSTRY_WIN_MULT[a_ind], REGION_WIN_MULT[a_reg]
+
+    def draw(k: int):
+        """k candidate deals; only those created by as_of exist in the snapshot."""
+        acc = rng.choice(n, size=k, p=p_acc)
+        seg = a_seg[acc]
+        mi = rng.choice(len(months), size=k, p=p_month)
+        start = months[mi].astype("datetime64[D]")
+        ndays = ((months[mi] + 1).astype("datetime64[D]") - start).astype(np.int64)
+        close = start + (rng.random(k) * ndays).astype(np.int64).astype("timedelta64[D]")
+        wins = rng.random(k) < SEG_WIN[seg] * p_ind[acc] * p_reg[acc]
+        cycle = np.clip(np.round(rng.lognormal(np.log(SEG_CYCLE_DAYS[seg]), 0.5)
+                                 * np.where(wins, WON_CYCLE, LOST_CYCLE)), 1, 720)
+        keep = close - cycle.astype(np.int64).astype("timedelta64[D]") <= A
+        return acc[keep], close[keep], cycle[keep], wins[keep]
+
+    parts = [draw(0)]
+    got = 0
+    keep_rate = max(p_month[months <= A.astype("datetime64[M]")].sum(), 0.05)
+    while got < m:  # a few batches at most: each over-draws by 10%
+        parts.append(draw(int((m - got) / keep_rate * 1.1) + 64))
+        got += len(parts[-1][0])
+    o_acc, close, cycle, would_win = (np.concatenate(x)[:m] for x in zip(*parts, strict=True))
+    o_seg = a_seg[o_acc]
     created = close - cycle.astype(np.int64).astype("timedelta64[D]")
     # the CRM export starts half a year before the history: no deal created earlier
     created = np.maximum(created, S0 - 182 * day)
     is_open = close > A
-    late = created > A
-    created = np.where(late, A - rng.integers(0, 21, size=m).astype("timedelta64[D]"), created)
     # a few slipped deals: expected close in the last 45 days but still open
     slipped = (~is_open) & (close > A - 45 * day) & (rng.random(m) < 0.08)
     is_open |= slipped
-    # outcome of closed deals
-    p_win = (SEG_WIN[o_seg] * INDUSTRY_WIN_MULT[a_ind[o_acc]] * REGION_WIN_MULT[a_reg[o_acc]])
-    won = (~is_open) & (rng.random(m) < p_win)
-    lost = (~is_open) & ~won
+    won = (~is_open) & would_win
+    lost = (~is_open) & ~would_win
     # product, quantity, discount, amount
     o_prod = np.empty(m, dtype=np.int64)
     o_reason = np.full(m, -1, dtype=np.int64)
     for s in range(3):
         idx = np.flatnonzero(o_seg == s)
-        o_prod[idx] = rng.choice(len(PRODUCTS), size=len(idx), p=PRODUCT_MIX[s] / PRODUCT_MIX[s].sum())
+        o_prod[idx] = rng.choice(len(PRODUCTS), size=len(idx),
+                                 p=PRODUCT_MIX[s] / PRODUCT_MIX[s].sum())
         lidx = idx[lost[idx]]
         o_reason[lidx] = rng.choice(len(LOSS_REASONS), size=len(lidx), p=LOSS_MIX[s])
     price = np.array([p[3] for p in PRODUCTS])[o_prod]
     seat_priced = np.array([p[5] for p in PRODUCTS])[o_prod]
-    qty_seats = np.maximum(1, np.round(rng.lognormal(np.log(SEG_QTY[o_seg]), 0.6)))
+    qty_seats = np.maximum(1, np.round(rng.lognormal(np.log(SEG_QTY[o_seg]), QTY_SIGMA)))
     qty_pack = 1 + rng.poisson(0.3 + 0.7 * o_seg)
     qty = np.where(seat_priced, qty_seats, qty_pack)
     lo, hi = SEG_DISCOUNT[o_seg, 0], SEG_DISCOUNT[o_seg, 1]
@@ -438,11 +452,7 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     # stage
     span = np.maximum((close - created).astype(np.int64), 1)
     progress = np.clip((A - created).astype(np.int64) / span, 0, 0.999)
-    open_stage = (progress * 4).astype(np.int64)
-    # deals opened recently for a far-off close are early: Prospecting..Proposal
-    early = rng.choice(3, size=m, p=[0.55, 0.30, 0.15])
-    open_stage = np.where(late, early, open_stage)
-    open_stage = np.where(slipped, 3, open_stage)
+    open_stage = np.where(slipped, 3, (progress * 4).astype(np.int64))
     stage = np.where(won, 4, np.where(lost, 5, open_stage))
     status = np.where(won, 1, np.where(lost, 2, 0))
     order = np.lexsort((o_acc, close, created))
@@ -465,7 +475,8 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
 
     # ---- market: potential per segment x region, above our bookings ---------------------------
     py = asof.year - 1
-    won_py = won & (close >= np.datetime64(f"{py}-01-01")) & (close < np.datetime64(f"{py + 1}-01-01"))
+    won_py = won & (close >= np.datetime64(f"{py}-01-01")) \
+        & (close < np.datetime64(f"{py + 1}-01-01"))
     cell = o_seg * regions + a_reg[o_acc]
     book = np.bincount(cell[won_py], weights=amount[won_py], minlength=3 * regions)
     won_all = np.bincount(cell[won], weights=amount[won], minlength=3 * regions)

@@ -11,16 +11,19 @@ Model, per rep ``r`` (a seat) and plan month ``m`` (units in brackets):
   expected leavers (each starts ``backfill_months`` after leaving, ramping from 0) + added
   headcount (new seats ramping from their start month); ``S(m) = (1 - attrition)^(m/12)``;
   ramp default 0-3 months 25%, 3-6 60%, 6-9 85%, then 100% (capacity.py's when present).
-- pipeline created ``N[r,m]`` [deals] = ``productivity[r] x season[moy] x RRE[r,m] x
-  pipeline_mult x (1 + spend)^spend_elasticity``; history months use the actual counts.
-  ``productivity`` = deals created per ramped rep-month over the last 12 months, shrunk toward
-  the territory's with 3 pseudo rep-months; ``season`` = month-of-year index of deal creation.
+- pipeline created ``N[r,m]`` [deals that reach a decision] = ``productivity[r] x
+  season_create[moy] x RRE[r,m] x pipeline_mult x (1 + spend)^spend_elasticity``.
+  ``productivity`` = decided (won + lost) deals per season-weighted ramped rep-month over the
+  last 12 months the data covers, shrunk toward the territory's with 3 pseudo rep-months;
+  ``season_close`` = month-of-year index of decisions, ``season_create`` = it shifted back by
+  the company's median cycle. Counting decided deals (not all created ones) keeps stale open
+  deals out, so the base reproduces the last 12 months' run rate adjusted for capacity.
 - won deals ``W[r,m] = N(m - L) x win_rate``, ``L = cycle_days / 30.44`` months (fractional
   lag, linear interpolation between months, at most 12).
 - bookings [USD] ``= W x deal_size x (1 + price)``; ``win_rate x (1 + price_elasticity x
   price)`` (capped to 0..1).
-- quota [USD]: the period's targets (rep level, else the finest level split to reps by base
-  bookings share), else quotas.py's, else 110% of the last 12 months' bookings; monthly by the
+- quota [USD]: given quotas, else the period's targets (rep level, else the finest level split
+  to reps by base bookings share), else 110% of the last 12 months' bookings; monthly by the
   base bookings profile. ``attainment = bookings / quota``, ``coverage = pipeline value /
   quota``.
 
@@ -41,6 +44,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import ConfigError
+from .forecast import parse_period, parse_scope
 from .scope import Period, Scope
 
 DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "attrition",
@@ -59,15 +63,18 @@ class Assumptions:
 
     ``price_elasticity``: relative win-rate change per relative price change (-0.5: +10% price
     -> -5% win rate). ``spend_elasticity``: pipeline ~ spend^e (diminishing returns).
-    ``backfill_months``: months from a leaver to the backfill's start. ``growth``: default
-    quota = growth x last 12 months' bookings when the data has no targets."""
+    ``backfill_months``: months from a leaver to the backfill's start (None: capacity.py's
+    default, else 3). ``growth``: default quota = growth x last 12 months' bookings when the
+    data has no targets. ``ramp``: ``((up_to_month, share), ...)`` (None: capacity.py's curve,
+    else :data:`DEFAULT_RAMP`). ``attrition``: annual rate (None: learned from reps' end dates,
+    else 14%)."""
 
     price_elasticity: float = -0.5
     spend_elasticity: float = 0.3
-    backfill_months: int = 3
+    backfill_months: int | None = None
     growth: float = 1.10
-    ramp: tuple = DEFAULT_RAMP
-    attrition: float | None = None  # None: learned from reps' end dates, else 14%
+    ramp: tuple | None = None
+    attrition: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ class Scenario:
                     start: str | None = None, end: str | None = None,
                     name: str | None = None) -> Scenario:
         """A copy with one more change (the original is unchanged)."""
-        c = Change(driver, float(value), str(Scope.parse(scope)), start, end)
+        c = Change(driver, float(value), str(parse_scope(scope)), start, end)
         return Scenario(name or self.name, [*self.changes, c], self.description)
 
     def to_dict(self) -> dict:
@@ -131,22 +138,44 @@ def _ramp(t: np.ndarray, curve) -> np.ndarray:
     return np.where(t < 0, 0.0, out)
 
 
-def _ramp_curve(assumptions: Assumptions):
-    """Ramp steps: capacity.py's curve when it offers one, else the assumptions'."""
+def _capacity_module():
     try:
         from . import capacity  # engineer D's module, optional
     except ImportError:
-        return tuple(assumptions.ramp), "default ramp 0-3 m 25%, 3-6 60%, 6-9 85%, then 100%"
-    for name in ("RAMP", "DEFAULT_RAMP", "ramp_curve"):
-        curve = getattr(capacity, name, None)
-        curve = curve() if callable(curve) else curve
+        return None
+    return capacity
+
+
+def _ramp_curve(assumptions: Assumptions):
+    """Ramp steps: the assumptions', else capacity.py's curve, else :data:`DEFAULT_RAMP`."""
+    if assumptions.ramp is not None:
+        steps = tuple((float(a), float(b)) for a, b in assumptions.ramp)
+        return steps, "ramp " + _ramp_label(steps) + " (given)"
+    cap = _capacity_module()
+    curve = getattr(cap, "RAMP", None) if cap is not None else None
+    if curve is not None:
         try:
             steps = tuple((float(a), float(b)) for a, b in curve)
+            return steps, "ramp " + _ramp_label(steps) + " (capacity.RAMP)"
         except (TypeError, ValueError):
-            continue
-        if steps:
-            return steps, f"ramp from capacity.{name}"
-    return tuple(assumptions.ramp), "default ramp 0-3 m 25%, 3-6 60%, 6-9 85%, then 100%"
+            pass
+    return DEFAULT_RAMP, "ramp " + _ramp_label(DEFAULT_RAMP) + " (default)"
+
+
+def _ramp_label(steps) -> str:
+    prev, parts = 0.0, []
+    for upto, share in steps:
+        parts.append(f"{prev:g}-{upto:g} m {share:.0%}")
+        prev = upto
+    return ", ".join(parts) + ", then 100%"
+
+
+def _backfill_months(assumptions: Assumptions) -> tuple[int, str]:
+    if assumptions.backfill_months is not None:
+        return int(assumptions.backfill_months), "given"
+    cap = _capacity_module()
+    lag = getattr(cap, "DEFAULT_BACKFILL_LAG", None) if cap is not None else None
+    return (int(lag), "capacity default") if lag is not None else (3, "default")
 
 
 def _shrink(num: np.ndarray, den: np.ndarray, prior: np.ndarray, k: float) -> np.ndarray:
@@ -164,9 +193,9 @@ class ScenarioResult:
     levels: dict[str, tuple[list, dict[str, np.ndarray]]]
     names: dict[str, list] = field(default_factory=dict)
 
-    def series(self, scope: Scope | str = Scope(), metric: str = "bookings") -> pd.Series:
+    def series(self, scope: Scope | str = "company", metric: str = "bookings") -> pd.Series:
         """One scope's metric by month (empty when the scope has no seat)."""
-        scope = Scope.parse(scope)
+        scope = parse_scope(scope)
         if metric not in METRICS:
             raise ConfigError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
         if scope.level not in self.levels:
@@ -178,9 +207,9 @@ class ScenarioResult:
             return pd.Series(np.zeros(len(self.months)), index=self.months, name=metric)
         return pd.Series(m[metric][ids.index(key)], index=self.months, name=metric)
 
-    def total(self, scope: Scope | str = Scope(), metric: str = "bookings") -> float:
+    def total(self, scope: Scope | str = "company", metric: str = "bookings") -> float:
         """Period total of an additive metric, or the period ratio for a ratio metric."""
-        scope = Scope.parse(scope)
+        scope = parse_scope(scope)
         get = lambda k: float(self.series(scope, k).sum())  # noqa: E731
         if metric == "attainment":
             q = get("quota")
@@ -196,6 +225,15 @@ class ScenarioResult:
         if metric == "capacity":
             return float(self.series(scope, "capacity").mean())
         return get(metric)
+
+    def scope_table(self, scope: Scope | str = "company") -> pd.DataFrame:
+        """The rows of :meth:`table` for one scope (zero rows when it has no seat)."""
+        scope = parse_scope(scope)
+        t = self.table(scope.level if scope.level in self.levels else "company")
+        if scope.level not in self.levels:
+            return t.iloc[0:0]
+        return (t if scope.level == "company" else t[t["scope_id"] == scope.id]).reset_index(
+            drop=True)
 
     def table(self, level: str | None = None) -> pd.DataFrame:
         """Long frame: scope_level, scope_id, scope_name, month, one column per metric."""
@@ -232,17 +270,20 @@ class ScenarioModel:
         if period is None:
             period = Period(h_end.end_time.normalize() + pd.Timedelta(days=1),
                             (h_end + 13).start_time, f"{h_end + 1}..{h_end + 12}")
-        self.period = period = Period.parse(period)
+        self.period = period = parse_period(period)
         self.months = months = period.months()
         H = len(months)
         if H == 0:
             raise ConfigError(f"period {period.label} has no whole month")
         self.ramp_curve, ramp_note = _ramp_curve(a)
-        self.notes.append(ramp_note)
-        tl = pd.period_range(months[0] - 12, months[-1], freq="M")  # timeline: 12 history + plan
+        self.backfill, how = _backfill_months(a)
+        self.notes.append(f"{ramp_note}; backfill starts {self.backfill} months after a "
+                          f"leaver ({how})")
+        # timeline: the 12 months before the plan (lagged closes) and the rates window (the 12
+        # months to the end of the data), through the plan's last month
+        tl = pd.period_range(min(months[0] - 12, h_end - 11), months[-1], freq="M")
         self.timeline = tl
         J = len(tl)
-        t0 = tl[0].ordinal
 
         # ---- seats (active reps) and hierarchy ------------------------------------------
         reps = data.reps
@@ -286,10 +327,8 @@ class ScenarioModel:
         status = opps["status"].to_numpy(dtype=object)[ok]
         won = status == "won"
         closed = won | (status == "lost")
-        cm = opps["created_date"].to_numpy()[ok].astype("datetime64[M]")
         km = opps["close_date"].to_numpy()[ok].astype("datetime64[M]")
         # month ordinals: numpy datetime64[M] and pandas monthly Periods both count from 1970-01
-        c_ord = np.where(np.isnat(cm), -10**9, cm.astype("int64"))
         k_ord = np.where(np.isnat(km), -10**9, km.astype("int64"))
         amount = np.nan_to_num(opps["amount"].to_numpy(dtype=float, na_value=np.nan)[ok])
         cyc_days = (opps["close_date"].to_numpy()[ok] - opps["created_date"].to_numpy()[ok]) \
@@ -325,7 +364,7 @@ class ScenarioModel:
         def up(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
             return np.bincount(idx, weights=x, minlength=n)
 
-        T, G = len(self.terr_ids), len(self.reg_ids)
+        T = len(self.terr_ids)
         p_co = n_won.sum() / n_closed.sum() if n_closed.sum() else 0.0
         p_t = _shrink(up(n_won, self.rep_terr, T), up(n_closed, self.rep_terr, T), p_co, 20)
         self.base_win = _shrink(n_won, n_closed, p_t[self.rep_terr], 20)
@@ -351,6 +390,7 @@ class ScenarioModel:
         tl_ord = np.array([p.ordinal for p in tl])
         self.tenure = tl_ord[None, :] - hire_ord[:, None]  # months, at each timeline month
         alive = (self.tenure >= 0) & (tl_ord[None, :] <= end_ord[:, None])
+        self.alive = alive  # a known end date (past or notice given) empties the seat
         cap_hist = _ramp(self.tenure.astype(float), self.ramp_curve) * alive
         win_ord = (tl_ord >= hist_lo) & (tl_ord <= h_ord)
         rre12 = (cap_hist * self.season_close[self._tl_moy][None, :])[:, win_ord].sum(axis=1)
@@ -378,7 +418,7 @@ class ScenarioModel:
         self.fut_mask = ~self.hist_mask
         self.fut0 = int(np.argmax(self.fut_mask)) if self.fut_mask.any() else J
         self.cap_hist = cap_hist
-        self.plan0 = 12
+        self.plan0 = int(months[0].ordinal - tl[0].ordinal)
         self.H, self.J, self.R = H, J, R
 
         # ---- drift (parameter) uncertainty for Monte Carlo, from company quarters -----------
@@ -425,6 +465,10 @@ class ScenarioModel:
         prof = prof / prof.sum() if prof.sum() > 0 else np.full(H, 1 / H)
         share_in = lambda mask: (rb.sum(1) * mask) / max((rb.sum(1) * mask).sum(), 1e-12)  # noqa: E731
         annual = None
+        if quotas is not None and hasattr(quotas, "level") and hasattr(quotas, "table"):
+            reps_q = quotas.level("rep")  # a quotas.QuotaPlan (engineer E)
+            quotas = pd.DataFrame({"rep_id": reps_q["unit_id"].astype(str),
+                                   "quota": reps_q["quota"].astype(float)})
         if quotas is not None:
             need = {"rep_id", "quota"}
             if not need <= set(quotas.columns):
@@ -459,9 +503,25 @@ class ScenarioModel:
                               "targets for the period), split by base bookings")
         return annual[:, None] * prof[None, :]
 
+    def base_drivers(self) -> pd.DataFrame:
+        """The learned base drivers per seat: rep_id, rep_name, territory, region, win_rate
+        (fraction), deal_size (USD), cycle_days, productivity (decided deals per ramped
+        rep-month), tenure_months at the plan start, attrition (fraction per year)."""
+        p0 = min(self.plan0, self.J - 1)
+        return pd.DataFrame({
+            "rep_id": self.rep_ids, "rep_name": self.rep_names,
+            "territory": [self.terr_ids[i] for i in self.rep_terr],
+            "region": [self.reg_ids[i] for i in self.rep_reg],
+            "win_rate": self.base_win, "deal_size": self.base_size,
+            "cycle_days": self.base_cycle, "productivity": self.base_prod,
+            "tenure_months": self.tenure[:, p0] if self.R else np.zeros(0),
+            "attrition": self.base_attrition}).astype(
+            {"rep_id": "string", "rep_name": "string", "territory": "string",
+             "region": "string"})
+
     # ------------------------------------------------------------------ drivers
     def _rep_mask(self, scope: str) -> np.ndarray:
-        s = Scope.parse(scope)
+        s = parse_scope(scope)
         if s.level == "company":
             return np.ones(self.R, dtype=bool)
         if s.level == "region":
@@ -475,35 +535,40 @@ class ScenarioModel:
 
     def _month_mask(self, c: Change) -> np.ndarray:
         tl = self.timeline
-        lo = pd.Period(c.start, "M") if c.start else self.months[0]
-        hi = pd.Period(c.end, "M") if c.end else self.months[-1]
         try:
-            return np.asarray((tl >= lo) & (tl <= hi)) & (np.arange(self.J) >= self.plan0)
+            lo = pd.Period(c.start, "M") if c.start else self.months[0]
+            hi = pd.Period(c.end, "M") if c.end else self.months[-1]
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"change {c.driver}: months {c.start}..{c.end} must be YYYY-MM") \
                 from exc
+        return np.asarray((tl >= lo) & (tl <= hi)) & (np.arange(self.J) >= self.plan0)
 
-    def _driver_arrays(self, scenario: Scenario) -> dict[str, np.ndarray]:
-        """Multipliers (1 + change) per rep x timeline month; compounding repeated changes."""
+    def _driver_arrays(self, scenario: Scenario) -> tuple[dict[str, np.ndarray], list]:
+        """Multipliers (1 + change) per rep x timeline month (repeated changes compound) and
+        the headcount changes as (rep mask, month mask, value). ``ramp`` and ``attrition``
+        are per seat: their months are ignored (they hold for the whole period)."""
         R, J = self.R, self.J
         out = {d: np.ones((R, J)) for d in DRIVERS if d != "headcount"}
-        self._hc = []
+        hc = []
+        plan = np.arange(J) >= self.plan0
         for c in scenario.changes:
             rm = self._rep_mask(c.scope)
-            mm = self._month_mask(c)
+            mm = plan if c.driver in ("ramp", "attrition") else self._month_mask(c)
+            if not mm.any():
+                continue
             if c.driver == "headcount":
-                self._hc.append((rm, mm, c.value))
+                hc.append((rm, mm, c.value))
                 continue
             out[c.driver][np.ix_(rm, mm)] *= 1.0 + c.value
-        return out
+        return out, hc
 
     # ------------------------------------------------------------------ recompute
     def recompute(self, scenario: Scenario | None = None, _quota=None) -> ScenarioResult:
         """Every metric for every scope and month under ``scenario`` (numpy only)."""
         scenario = scenario or Scenario("base")
         a = self.assumptions
-        R, J, H, p0 = self.R, self.J, self.H, self.plan0
-        d = self._driver_arrays(scenario)
+        J, p0 = self.J, self.plan0
+        d, headcount = self._driver_arrays(scenario)
         # capacity (future months); attrition clock and ramp speed per rep
         ramp_speed = d["ramp"][:, -1]
         attr = np.clip(self.base_attrition * d["attrition"][:, -1], 0, 1)
@@ -515,15 +580,15 @@ class ScenarioModel:
             surv = (1 - attr[:, None]) ** (np.arange(nf + 1)[None, :] / 12.0)  # R x nf+1
             ten = self.tenure[:, fut].astype(float)
             cap_f = _ramp(ten * ramp_speed[:, None], self.ramp_curve) * surv[:, :nf] \
-                * (ten >= 0)
+                * self.alive[:, fut]
             # backfill: leavers in month i restart at i + 1 + backfill_months, ramping from 0
             dep = surv[:, :nf] - surv[:, 1:]
-            lagm = m[None, :] - m[:, None] - 1 - a.backfill_months  # i x m
+            lagm = m[None, :] - m[:, None] - 1 - self.backfill  # i x m
             K = _ramp(lagm[None, :, :] * ramp_speed[:, None, None], self.ramp_curve) \
                 * (lagm[None] >= 0)
             cap_f += np.einsum("ri,rim->rm", dep, K)
             cap[:, fut] = cap_f
-        for rm, mm, v in self._hc:
+        for rm, mm, v in headcount:
             if v >= 0:
                 first = int(np.argmax(mm))
                 age = np.arange(J, dtype=float) - first
@@ -601,7 +666,7 @@ def presets(model: ScenarioModel) -> dict[str, Scenario]:
 
 
 def compare(model: ScenarioModel, scenarios: list[Scenario] | dict[str, Scenario],
-            scope: Scope | str = Scope(),
+            scope: Scope | str = "company",
             metrics: tuple[str, ...] = ("bookings", "quota", "attainment", "coverage",
                                         "capacity", "won_deals", "win_rate", "deal_size",
                                         "pipeline_created", "pipeline_value")) -> pd.DataFrame:
@@ -621,7 +686,7 @@ def compare(model: ScenarioModel, scenarios: list[Scenario] | dict[str, Scenario
 
 
 def sensitivity(model: ScenarioModel, scenario: Scenario | None = None, pct: float = 0.10,
-                scope: Scope | str = Scope(), metric: str = "bookings",
+                scope: Scope | str = "company", metric: str = "bookings",
                 drivers: tuple[str, ...] = DRIVERS) -> pd.DataFrame:
     """Tornado: ``metric`` (period total) for ``scope`` with each driver at -pct and +pct on top
     of ``scenario``. Columns: driver, low, base, high, delta_low, delta_high, swing
@@ -658,7 +723,7 @@ class MonteCarloResult:
 
 
 def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
-                scope: Scope | str = Scope(), target: float | None = None, n: int = 5000,
+                scope: Scope | str = "company", target: float | None = None, n: int = 5000,
                 seed: int = 0, sd: dict | None = None) -> MonteCarloResult:
     """Monte Carlo of period bookings for ``scope`` (seeded: same seed -> identical result).
 
@@ -670,7 +735,7 @@ def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
     mean-1 lognormal. ``target`` defaults to the scope's quota for the period."""
     if n < 1:
         raise ConfigError(f"n={n}: run at least one draw")
-    scope = Scope.parse(scope)
+    scope = parse_scope(scope)
     res = model.recompute(scenario or Scenario("base"))
     b = res.series(scope, "bookings").to_numpy()
     w = res.series(scope, "won_deals").to_numpy()
@@ -714,43 +779,124 @@ def load_scenarios(ws) -> dict[str, Scenario]:
     return {k: Scenario.from_dict(v) for k, v in sec.items()}
 
 
-def tactic_changes(ws_or_tactics, period: Period | str | None = None) -> list[Change]:
-    """Driver changes from tactics: strategy.py's per-driver monthly effects when available,
-    else tactics given as dicts ``{name, driver, effect, scope?, start?, end?}``."""
-    tactics = ws_or_tactics
-    if hasattr(ws_or_tactics, "items") and not isinstance(ws_or_tactics, list | dict):
+def tactic_changes(ws_or_tactics, period: Period | str | None = None,
+                   data: Dataset | None = None) -> list[Change]:
+    """Dated driver changes from tactics.
+
+    A workspace or engineer D's tactics (``strategy.Tactic`` or dicts with a ``category``) go
+    through ``strategy.driver_effects`` (native units -> relative effects per month and scope;
+    one change per month). Plain dicts ``{name, driver, effect, scope?, start?, end?}`` with a
+    relative ``effect`` (0.05 = +5%) are taken as they are (also when strategy.py is absent)."""
+    items = ws_or_tactics
+    is_ws = hasattr(items, "items") and not isinstance(items, list | tuple | dict)
+    plain = (not is_ws and all(isinstance(t, dict) and "category" not in t
+                               for t in (items or [])))
+    if not plain:
         try:
             from . import strategy  # engineer D's module, optional
-            eff = getattr(strategy, "driver_effects", None)
-            if eff is not None:
-                return _changes_from_effects(eff(ws_or_tactics, period))
         except ImportError:
-            pass
-        tactics = ws_or_tactics.items("tactics")
+            strategy = None
+        if strategy is not None and hasattr(strategy, "driver_effects"):
+            return _changes_from_effects(strategy.driver_effects(ws_or_tactics, period, data))
+        if is_ws:
+            items = ws_or_tactics.items("tactics")
     out = []
-    for t in tactics or []:
+    for t in items or []:
+        t = t if isinstance(t, dict) else vars(t)
         drv, val = t.get("driver"), t.get("effect")
         if drv is None or val is None:
             continue
+        start, end = t.get("start"), t.get("end")
         out.append(Change(str(drv), float(val), str(t.get("scope") or "company"),
-                          t.get("start"), t.get("end"), f"tactic:{t.get('name', '')}"))
+                          None if start is None else str(start)[:7],
+                          None if end is None else str(end)[:7],
+                          f"tactic:{t.get('name', '')}"))
     return out
 
 
 def _changes_from_effects(eff) -> list[Change]:
-    """strategy.driver_effects frame (month, driver, effect[, scope]) -> monthly changes."""
+    """strategy.driver_effects rows (month, scope, driver, effect relative, tactic) -> one
+    change per row, limited to its month."""
     if eff is None or len(eff) == 0:
         return []
-    df = pd.DataFrame(eff)
     out = []
-    for _, r in df.iterrows():
-        if r["driver"] not in DRIVERS or not r["effect"]:
+    for r in pd.DataFrame(eff).to_dict("records"):
+        if r["driver"] not in DRIVERS or not r["effect"] or pd.isna(r["effect"]):
             continue
-        m = str(pd.Period(r["month"], "M"))
-        out.append(Change(str(r["driver"]), float(r["effect"]), str(r.get("scope") or
-                                                                      "company"), m, m,
-                          f"tactic:{r.get('tactic', '')}"))
+        m = str(pd.Period(str(r["month"]), "M"))
+        out.append(Change(str(r["driver"]), float(r["effect"]), str(r.get("scope") or "company"),
+                          m, m, f"tactic:{r.get('tactic', '')}"))
     return out
+
+
+def hire_changes(model: ScenarioModel, hires) -> list[Change]:
+    """Planned hires (capacity.Hire or dicts ``{month, count, region?, territory?}``) as
+    headcount changes: ``count`` new seats ramping from ``month``, spread over the seats of the
+    hire's territory (else region, else company): ``headcount = count / seats there``."""
+    out = []
+    for h in hires or []:
+        h = h if isinstance(h, dict) else vars(h)
+        count = float(h.get("count", 1) or 0)
+        if count <= 0:
+            continue
+        if h.get("territory"):
+            scope = f"territory:{h['territory']}"
+        elif h.get("region"):
+            scope = f"region:{h['region']}"
+        else:
+            scope = "company"
+        seats = int(model._rep_mask(scope).sum())
+        if seats == 0:
+            raise ConfigError(f"hire of {count:g} in {scope}: that scope has no seat in the "
+                              "plan; hire into a territory or region that has reps")
+        month = str(pd.Period(str(h["month"]), "M"))
+        out.append(Change("headcount", count / seats, scope, month, None,
+                          f"hire:{count:g} in {scope} from {month}"))
+    return out
+
+
+def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
+    """Build the model of a plan workspace: its data and period, capacity settings (ramp,
+    attrition, backfill lag recorded by capacity.py) and the quotas of the saved quota
+    decisions (quotas.py); each falls back to the defaults when its module or decision is
+    missing (see ``model.notes``)."""
+    from .errors import SalesplanError
+
+    data = ws.data
+    period = parse_period(period) if period is not None else ws.period
+    a = Assumptions()
+    cap = ws.get("capacity", default={}) or {}
+    if isinstance(cap, dict):
+        if cap.get("ramp"):
+            a.ramp = tuple((float(x), float(y)) for x, y in cap["ramp"])
+        if cap.get("attrition") is not None:
+            a.attrition = float(cap["attrition"])
+        if cap.get("backfill_lag") is not None:
+            a.backfill_months = int(cap["backfill_lag"])
+    quota_plan, note = None, ""
+    try:
+        from . import quotas as q  # engineer E's module, optional
+    except ImportError:
+        q = None
+    if q is not None:
+        try:
+            quota_plan = q.quotas_from(data, q.load_quotas(ws), period=period)
+        except SalesplanError as exc:
+            note = f"quotas.py could not split the target ({exc}); default quotas used"
+    model = ScenarioModel(data, period, quotas=quota_plan, assumptions=a)
+    if quota_plan is not None:
+        model.notes[-1] = "quotas: quotas.py plan (saved quota decisions)"
+    if note:
+        model.notes.append(note)
+    return model
+
+
+def plan_scenario(model: ScenarioModel, ws, name: str = "plan") -> Scenario:
+    """The plan's own scenario: base + the hiring plan (capacity section ``hires``) + the
+    tactics' expected effects (section ``tactics``)."""
+    cap = ws.get("capacity", "hires", default=[]) or []
+    changes = hire_changes(model, cap) + tactic_changes(ws, model.period)
+    return Scenario(name, changes, "base + hiring plan + tactics")
 
 
 # ---------------------------------------------------------------------- charts
@@ -769,7 +915,7 @@ def chart_tornado(tornado: pd.DataFrame):
             .properties(title="Sensitivity (tornado)"))
 
 
-def chart_compare(result_frames: dict[str, ScenarioResult], scope: Scope | str = Scope(),
+def chart_compare(result_frames: dict[str, ScenarioResult], scope: Scope | str = "company",
                   metric: str = "bookings"):
     """Monthly ``metric`` per scenario for ``scope``."""
     import altair as alt
@@ -781,7 +927,7 @@ def chart_compare(result_frames: dict[str, ScenarioResult], scope: Scope | str =
     return (alt.Chart(pd.DataFrame(rows)).mark_line(point=True)
             .encode(x="month:O", y=alt.Y(f"{metric}:Q"), color="scenario:N",
                     tooltip=["scenario", "month", alt.Tooltip(f"{metric}:Q", format=",.2f")])
-            .properties(title=f"{metric} by scenario - {Scope.parse(scope).label}"))
+            .properties(title=f"{metric} by scenario - {parse_scope(scope).label}"))
 
 
 def chart_monte_carlo(mc: MonteCarloResult):
@@ -800,5 +946,6 @@ def chart_monte_carlo(mc: MonteCarloResult):
 
 __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioModel",
            "ScenarioResult", "MonteCarloResult", "build", "presets", "compare", "sensitivity",
-           "monte_carlo", "save_scenario", "load_scenarios", "tactic_changes", "chart_tornado",
+           "monte_carlo", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
+           "from_workspace", "plan_scenario", "chart_tornado",
            "chart_compare", "chart_monte_carlo"]

@@ -39,12 +39,13 @@ STRING = pd.StringDtype("pyarrow")
 class RawTable:
     """One source table as read: ``df`` indexed by source row number, ``origin`` the name to
     show in reports (file name, ``book.xlsx[sheet]``, SQL table), ``notes`` problems found
-    while reading as ``(severity, reason, fix, handled)`` tuples."""
+    while reading, as keyword arguments of :meth:`salesplan_nb.validate.Report.add`
+    (``severity, reason, fix`` and optionally ``row, value, handled, count``)."""
 
     name: str
     df: pd.DataFrame
     origin: str
-    notes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Reader(Protocol):
@@ -124,16 +125,17 @@ def _stems(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     return out
 
 
-def _find(files: dict[str, Path], name: str, where: str, what: str) -> Path:
+def _find(files: dict[str, Any], name: str, where: str, what: str) -> Any:
     if name in files:
         return files[name]
     lower = {k.lower(): v for k, v in files.items()}
     if name.lower() in lower:
         return lower[name.lower()]
+    add = {"CSV file": f"{name}.csv", "Parquet file": f"{name}.parquet"}.get(
+        what, f"a {what} named {name}")
     raise SourceError(f"no {what} named {name!r} in {where}",
-                      f"add {name}{'' if what == 'sheet' else '.' + what.split()[0].lower()} "
-                      f"or map the table to one of: {', '.join(files) or '(none)'}",
-                      missing=True)
+                      f"add {add}, or map the table to one of: "
+                      f"{', '.join(files) or '(none)'}", missing=True)
 
 
 class CsvReader:
@@ -161,10 +163,16 @@ class CsvReader:
         except SourceError as exc:
             exc.origin = path.name
             raise
+        except (csv.Error, pa.ArrowException, UnicodeError, ValueError) as exc:
+            err = SourceError(f"cannot read CSV: {type(exc).__name__}: {exc}",
+                              "check that the file is a complete CSV export (text, one "
+                              "header row, quoted values)")
+            err.origin = path.name
+            raise err from None
 
     def _read_file(self, path: Path, name: str, options: dict[str, Any]) -> RawTable:
-        delimiter = options.get("delimiter") or ("\t" if path.suffix.lower() == ".tsv" else ",")
-        notes: list[tuple[str, str, str, str]] = []
+        delimiter = options.get("delimiter") or ("\t" if path.suffix.lower() == ".tsv" else None)
+        notes: list[dict[str, Any]] = []
         if path.stat().st_size == 0:
             raise SourceError("file is empty (no header row)",
                               "export the table again with a header row and data")
@@ -173,51 +181,131 @@ class CsvReader:
         if encoding:
             data = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
         try:
-            df = self._read(data, delimiter)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+            try:
+                df, delimiter = self._read(data, delimiter)
+                df = _numbered(df)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+                    raise
+                raw = path.read_bytes()
+                enc = _detect_encoding(raw)
+                data = io.BytesIO(raw.decode(enc, errors="replace").encode("utf-8"))
+                notes.append(dict(severity="warning",
+                                  reason=f"file is not UTF-8; detected encoding {enc}",
+                                  fix="save the file as UTF-8 (or set source.encoding in the "
+                                  "mapping)", handled=f"decoded as {enc}", count=-1))
+                df, delimiter = self._read(data, delimiter)
+                df = _numbered(df)
+        except pa.ArrowInvalid as exc:
+            if "CSV parse error" not in str(exc):
                 raise SourceError(f"cannot parse CSV: {exc}",
                                   "check quoting and the delimiter of this file") from None
-            raw = path.read_bytes()
-            enc = _detect_encoding(raw)
-            text = raw.decode(enc, errors="replace")
-            notes.append(("warning", f"file is not UTF-8; detected encoding {enc}",
-                          "save the file as UTF-8 (or set source.encoding in the mapping)",
-                          f"decoded as {enc}"))
-            df = self._read(io.BytesIO(text.encode("utf-8")), delimiter)
-        return RawTable(name, _numbered(df), path.name, notes)
+            if delimiter is None:
+                delimiter = _header(data, None)[1]
+            df, bad = _read_slow(data, delimiter)  # ragged rows: find each with its row number
+            notes += [dict(severity="error", row=r, reason=f"{n} fields, but the header has "
+                           f"{len(df.columns)}", fix="check the quoting / delimiter on this row")
+                      for r, n in bad]
+        return RawTable(name, df, path.name, notes)
 
     @staticmethod
-    def _read(data: Any, delimiter: str) -> pd.DataFrame:
-        header = _header(data, delimiter)
-        if not header or all(not h.strip() for h in header):
+    def _read(data: Any, delimiter: str | None) -> tuple[pd.DataFrame, str]:
+        header, delimiter = _header(data, delimiter)
+        if not header or all(not h for h in header):
             raise SourceError("file is empty (no header row)",
                               "export the table again with a header row and data")
+        header = [h or f"unnamed_{i + 1}" for i, h in enumerate(header)]
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise SourceError(f"duplicate column header(s) {', '.join(map(repr, dupes))}",
                               "give every column a distinct name in the header row")
+        if _blank_lines_inside(data):  # pyarrow would skip them and shift the row numbers
+            raise pa.ArrowInvalid("CSV parse error: blank line")
         if isinstance(data, io.BytesIO):
             data.seek(0)
         table = pacsv.read_csv(
             data,
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=header,
+                                           skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True))
-        return _to_pandas(table)
+        return _to_pandas(table), delimiter
 
 
-def _header(data: Any, delimiter: str) -> list[str]:
+def _blank_lines_inside(data: Any) -> bool:
+    """True when an empty line is followed by more data (a fast byte scan; trailing blank
+    lines do not count)."""
+    import mmap
+
+    def scan(buf: Any) -> bool:
+        first = buf.find(b"\n")
+        if first == -1:
+            return False
+        pat = b"\n\r\n" if first > 0 and buf[first - 1: first] == b"\r" else b"\n\n"
+        i = buf.find(pat)  # only line breaks after the first one -> none after later ones
+        return i != -1 and _data_after(buf, i + len(pat))
+
+    if isinstance(data, io.BytesIO):
+        return scan(data.getvalue())
+    with open(data, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return scan(mm)
+
+
+def _data_after(buf: Any, i: int) -> bool:
+    """Whether anything but line breaks follows position ``i``."""
+    while i < len(buf):
+        if buf[i: i + 65536].strip(b"\r\n"):
+            return True
+        i += 65536
+    return False
+
+
+def _read_slow(data: Any, delimiter: str) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """Read a CSV with ragged rows record by record (only for broken files): the good records
+    keep their row numbers (header = row 1), the bad ones are returned as ``(row, fields)``."""
+    if isinstance(data, io.BytesIO):
+        text = io.StringIO(data.getvalue().decode("utf-8-sig"))
+    else:
+        text = open(data, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    with text:
+        reader = csv.reader(text, delimiter=delimiter)
+        header = [h.strip() or f"unnamed_{i + 1}" for i, h in enumerate(next(reader))]
+        rows, index, bad = [], [], []
+        for i, rec in enumerate(reader, start=2):
+            if len(rec) == len(header):
+                rows.append(rec)
+                index.append(i)
+            elif any(v.strip() for v in rec):
+                bad.append((i, len(rec)))
+    df = pd.DataFrame(rows, columns=header, dtype=STRING)
+    df = df.mask(df == "")
+    df.index = pd.Index(index, dtype="int64", name="row")
+    return df, bad
+
+
+def _header(data: Any, delimiter: str | None) -> tuple[list[str], str]:
+    """The header row's names (stripped) and the delimiter: given, else the most frequent of
+    ``, ; TAB |`` in the first line (comma on ties)."""
     if isinstance(data, io.BytesIO):
         first = data.getvalue()[:1 << 16]
     else:
         with open(data, "rb") as fh:
             first = fh.read(1 << 16)
+    cut = first.rfind(b"\n")
+    if cut > 0:  # whole lines only: never split a multi-byte character
+        first = first[:cut]
     text = first.decode("utf-8-sig")  # raises UnicodeDecodeError for other encodings
+    if delimiter is None:
+        line1 = text.split("\n", 1)[0]
+        counts = {d: line1.count(d) for d in (",", ";", "\t", "|")}
+        delimiter = max(counts, key=lambda d: (counts[d], d == ","))
     line = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    return [h.strip() for h in line]
+    return [h.strip() for h in line], delimiter
 
 
 def _detect_encoding(raw: bytes) -> str:
@@ -243,21 +331,30 @@ class ExcelReader:
     def detect(self, location: str) -> bool:
         return Path(location).is_file() and Path(location).suffix.lower() in self.suffixes
 
-    def tables(self, location: str, **options: Any) -> list[str]:
-        import openpyxl
+    def __init__(self) -> None:
+        self._cache: tuple[tuple, pd.ExcelFile] | None = None
 
-        wb = openpyxl.load_workbook(location, read_only=True)
-        try:
-            return list(wb.sheetnames)
-        finally:
-            wb.close()
+    def _book(self, location: str) -> pd.ExcelFile:
+        """The workbook, parsed once per load (cached while the file is unchanged)."""
+        st = Path(location).stat()
+        key = (str(Path(location).resolve()), st.st_mtime_ns, st.st_size)
+        if self._cache is None or self._cache[0] != key:
+            try:
+                self._cache = (key, pd.ExcelFile(location, engine="openpyxl"))
+            except Exception as exc:  # not a workbook, encrypted, truncated...
+                raise SourceError(f"cannot open workbook: {type(exc).__name__}: {exc}",
+                                  "save it again as .xlsx from Excel") from None
+        return self._cache[1]
+
+    def tables(self, location: str, **options: Any) -> list[str]:
+        return [str(s) for s in self._book(location).sheet_names]
 
     def read(self, location: str, name: str, **options: Any) -> RawTable:
-        sheets = {s: Path(s) for s in self.tables(location)}
-        sheet = str(_find(sheets, name, location, "sheet"))
+        book = self._book(location)
+        sheet = _find({str(s): str(s) for s in book.sheet_names}, name, location, "sheet")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = pd.read_excel(location, sheet_name=sheet, dtype=object, engine="openpyxl")
+            df = book.parse(sheet_name=sheet, dtype=object)
         df.columns = [str(c).strip() for c in df.columns]
         if df.shape[1] == 0:
             raise SourceError("sheet is empty (no header row)",
@@ -312,7 +409,15 @@ class SqlReader:
 
     @staticmethod
     def _url(location: str) -> str:
-        return location if "://" in location else f"sqlite:///{Path(location).resolve()}"
+        if "://" not in location:
+            return f"sqlite:///{Path(location).resolve()}"
+        scheme, rest = location.split("://", 1)
+        if scheme in ("postgresql", "postgres"):  # default driver psycopg2 is not a dependency
+            import importlib.util
+
+            if importlib.util.find_spec("psycopg2") is None:
+                return f"postgresql+psycopg://{rest}"
+        return location
 
     def _engine(self, location: str):
         import sqlalchemy as sa

@@ -110,8 +110,9 @@ def suggest(data: Dataset, scope: Scope | str | None = None,
             single_share_risk: float = 0.2) -> list[SwotItem]:
     """Data-driven SWOT suggestions for a scope and period (default: year of ``as_of``).
 
-    * strength / weakness: a group with >= ``min_closed`` closed deals whose win rate is at
-      least ``margin`` (5 points) above / below the scope's;
+    * strength / weakness: a segment, product, industry or unit one level down (region,
+      territory, rep) with >= ``min_closed`` closed deals whose win rate is at least
+      ``margin`` (5 points) above / below the scope's;
     * opportunity: a segment with above-average share of potential and penetration
       (annualised bookings / potential) below the scope's;
     * threat / strength: a segment or product whose bookings changed by <= ``decline``
@@ -132,8 +133,9 @@ def suggest(data: Dataset, scope: Scope | str | None = None,
     total = market.win_loss(data, scope, period, by=[])
     if len(total) and total["closed"].iloc[0]:
         avg = float(total["win_rate"].iloc[0])
-        dims = ["segment", "product", "industry"] + (["region"] if scope.level == "company"
-                                                     else [])
+        below = {"company": ["region"], "region": ["territory"], "territory": ["rep"]}
+        dims = ["segment", "product", "industry", *below.get(scope.level, [])]
+        rep_names = dict(zip(data.reps["rep_id"], data.reps["name"].fillna(data.reps["rep_id"])))
         for dim in dims:
             wl = market.win_loss(data, scope, period, by=dim)
             wl = wl[wl["closed"] >= min_closed]
@@ -144,8 +146,9 @@ def suggest(data: Dataset, scope: Scope | str | None = None,
                 if abs(diff) < margin:
                     continue
                 high = diff > 0
+                shown = rep_names.get(r[dim], r[dim]) if dim == "rep" else r[dim]
                 add("strengths" if high else "weaknesses", f"win_rate:{dim}:{r[dim]}",
-                    f"{dim.title()} {r[dim]} wins {_pct(r['win_rate'])} of closed deals vs "
+                    f"{dim.title()} {shown} wins {_pct(r['win_rate'])} of closed deals vs "
                     f"{_pct(avg)} overall ({int(r['won'])} won, {int(r['lost'])} lost)",
                     {"dimension": dim, "group": str(r[dim]), "win_rate": r["win_rate"],
                      "average_win_rate": avg, "won": r["won"], "lost": r["lost"]})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -224,14 +225,24 @@ def is_blank(s: pd.Series) -> pd.Series:
     return na
 
 
-def parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``(float64 values, bad)``: text like ``1234.5``, ``$1,234.50`` or ``USD 1,234`` becomes
-    a number; ``bad`` marks non-blank values that are not numbers."""
+_GROUPED = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"     # 1,234,567.89
+_GROUPED_EU = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"  # 1.234.567,89
+
+
+def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """``(float64 values, bad)``: text like ``1234.5``, ``$1,234.50``, ``USD 1,234`` or
+    ``(50)`` (negative) becomes a number; with ``decimal=","`` also ``1.234,50``. ``bad``
+    marks non-blank values that are not numbers (``1,5`` is bad unless ``decimal=","``:
+    a comma is only a thousands separator in groups of three)."""
     if pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype("Int64")
     if pd.api.types.is_numeric_dtype(s.dtype):
         v = s.astype("float64")
         return v, pd.Series(False, index=s.index)
+    if decimal == "," and (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        t = s.astype(_Text).str.strip()
+        eu = t.str.fullmatch(_GROUPED_EU).fillna(False).astype(bool)
+        s = t.where(~eu, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     arr = _arrow(s)
     if arr is not None:
         try:
@@ -244,18 +255,23 @@ def parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     bad = v.isna() & ~is_blank(s)
     if bad.any():
         raw = s[bad].astype(str).str.strip()
-        neg = raw.str.match(r"^\(.*\)$")
-        clean = raw.str.replace(r"^(?:USD|EUR|GBP|US\$)\s*|[\s$€£,()]", "", regex=True)
-        fixed = pd.to_numeric(clean, errors="coerce").astype("float64")
-        fixed = fixed.where(~neg, -fixed)
-        v.loc[bad] = fixed
+        neg = raw.str.fullmatch(r"\(.*\)")
+        body = raw.str.replace(r"^(?:[A-Z]{3}|US\$)\s*|\s*[A-Z]{3}$|[\s$€£()]", "", regex=True)
+        if decimal == ",":
+            grouped = body.str.fullmatch(_GROUPED_EU)
+            body = body.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            grouped = body.str.fullmatch(_GROUPED)
+            body = body.str.replace(",", "", regex=False)
+        fixed = pd.to_numeric(body.where(grouped), errors="coerce").astype("float64")
+        v.loc[bad] = fixed.where(~neg, -fixed)
         bad = v.isna() & ~is_blank(s)
     return v, bad
 
 
-def parse_count(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_count(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(Int64 values, bad, fractional)`` for whole-number columns."""
-    v, bad = parse_number(s)
+    v, bad = parse_number(s, decimal)
     frac = v.notna() & (v != np.floor(v.fillna(0)))
     v = v.where(~frac)
     return v.round().astype("Int64"), bad, frac
@@ -342,8 +358,27 @@ REFERENCES = [
 ]
 
 
+def isin(s: pd.Series, values: pd.Series) -> pd.Series:
+    """``s.isin(values)`` through ``pyarrow.compute.is_in`` for text (pandas' Arrow-string
+    ``isin`` loops over the values in Python); missing values are never in."""
+    a, b = _arrow(s), _arrow(values.astype(_Text)) if len(values) else None
+    if a is not None and (b is not None or not len(values)):
+        if not len(values):
+            return pd.Series(False, index=s.index)
+        hit = pc.fill_null(pc.is_in(a, value_set=b.drop_null()), False)
+        return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index)
+    return s.isin(values) & s.notna()
+
+
 def _norm(s: pd.Series) -> pd.Series:
     return s.str.lower().str.replace(r"[^0-9a-z]+", "", regex=True)
+
+
+def _replace(s: pd.Series, mapping: dict) -> pd.Series:
+    """Replace whole values (vectorised over the distinct values)."""
+    codes, uniques = pd.factorize(s)
+    new = pd.array([mapping.get(u, u) for u in uniques] + [None], dtype=_Text)
+    return pd.Series(new.take(np.where(codes < 0, len(uniques), codes)), index=s.index)
 
 
 def check_required_values(report: Report, f: Frame) -> None:
@@ -393,10 +428,14 @@ def check_dates(report: Report, f: Frame) -> None:
     df = f.df
     if f.table == "opportunities" and {"created_date", "close_date"} <= set(df):
         before = (df["close_date"] < df["created_date"]).fillna(False)
-        row_problems(report, "error", f, before, "close_date", "close date is before the created "
-                     "date", f"correct {f.col('close_date')} or {f.col('created_date')}",
-                     values=df["close_date"].dt.strftime("%Y-%m-%d") + " < "
-                     + df["created_date"].dt.strftime("%Y-%m-%d"))
+        if before.any():
+            pair = pd.Series(None, index=df.index, dtype=object)
+            sub = df.loc[before]
+            pair[before] = (sub["close_date"].dt.strftime("%Y-%m-%d") + " < "
+                            + sub["created_date"].dt.strftime("%Y-%m-%d"))
+            row_problems(report, "error", f, before, "close_date", "close date is before the "
+                         "created date", f"correct {f.col('close_date')} or "
+                         f"{f.col('created_date')}", values=pair)
     if f.table == "opportunities" and {"status", "close_date"} <= set(df):
         closed = df["status"].isin(["won", "lost"]).fillna(False)
         nodate = closed & df["close_date"].isna()
@@ -435,34 +474,31 @@ def check_references(report: Report, frames: dict[str, Frame]) -> None:
                            f"fill in {f.col(col)} where known", column=f.col(col), count=n,
                            handled="kept with a blank account_id", table=table)
         known = r.df[key].dropna()
-        unknown = s.notna() & ~s.isin(known)
+        unknown = s.notna() & ~isin(s, known)
         if not unknown.any():
             continue
         uniq = pd.Series(s[unknown].unique(), dtype=_Text)
-        norm_known = pd.Series(_norm(known.astype(_Text)).array, index=known.array)
-        by_norm = norm_known.reset_index().drop_duplicates(subset=0, keep=False).set_index(0)[
-            "index"] if len(norm_known) else pd.Series(dtype=object)
-        normed = _norm(uniq)
-        matches = {}
-        for u, n in zip(uniq, normed):
-            if n in by_norm.index:
-                matches[u] = by_norm[n]
+        norm_known = _norm(known.astype(_Text))
+        once = norm_known.map(norm_known.value_counts()) == 1  # ambiguous forms never match
+        by_norm = dict(zip(norm_known[once], known[once]))
+        matches = {u: by_norm[n] for u, n in zip(uniq, _norm(uniq)) if n in by_norm}
         if matches:
-            counts = s[s.isin(list(matches))].value_counts()
+            counts = s[isin(s, pd.Series(list(matches), dtype=_Text))].value_counts()
             for u, m in matches.items():
                 report.add("warning", f.origin, f"{col} {u!r} is not in {r.origin}; "
                            f"matched to {m!r}", f"spell it {m!r} in the source (or map it "
                            f"under {f.where.get(col, col)}.values)", column=f.col(col),
                            count=int(counts.get(u, 0)), handled=f"mapped to {m!r}",
                            table=table)
-            s = s.replace(matches)
-            f.df[col] = s.astype(_Text)
-            unknown = s.notna() & ~s.isin(known)
+            s = _replace(s, matches)
+            f.df[col] = s
+            unknown = s.notna() & ~isin(s, known)
         if not unknown.any():
             continue
-        choices = known.astype(str).tolist()
+        # "did you mean" hints for the first few distinct ids (difflib is O(ids x known))
+        choices = known.astype(str).tolist() if len(known) <= 5000 else []
         hints = {u: difflib.get_close_matches(str(u), choices, n=1, cutoff=0.6)
-                 for u in s[unknown].unique()[:5000]}
+                 for u in s[unknown].unique()[:20]} if choices else {}
         label = {"accounts": "account", "reps": "rep", "products": "product",
                  "territories": "territory"}[ref]
         if severity == "warning":
@@ -506,9 +542,17 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cli(args: argparse.Namespace) -> int:
+    from .errors import SalesplanError
     from .loaders import load_with_report
 
-    _data, report = load_with_report(args.source, args.mapping)
+    try:
+        _data, report = load_with_report(args.source, args.mapping)
+    except SalesplanError:
+        raise
+    except Exception as exc:  # never a traceback for bad data: one line and exit 1
+        print(f"error: could not validate {args.source}: {type(exc).__name__}: {exc}; "
+              "please report this with the file that caused it", file=sys.stderr)
+        return 1
     print(report.format(limit=None if args.all else 50))
     return 0 if report.ok else 1
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import types
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from salesplan_nb.sample import generate
 from salesplan_nb.workspace import Workspace
 
 SMALL = dict(accounts=400, opportunities=6000)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +109,70 @@ def test_headline_of_hand_made_data():
     h = demo.headline(data)
     assert h.last_full_year == 2024 and h.bookings_last_year == 100.0
     assert h.bookings_ytd == 200.0                       # o4 closes after as_of
-    assert (h.won_12m, h.lost_12m) == (1, 1) and h.win_rate == 0.5  # o2, o3; o6 closed on 2024-06-30,
-    # the day before the 12 months to 2025-06-30 start
+    # o2 and o3; o6 closed on 2024-06-30, the day before the 12 months to 2025-06-30 start
+    assert (h.won_12m, h.lost_12m) == (1, 1) and h.win_rate == 0.5
     assert (h.open_pipeline, h.open_deals) == (1000.0, 1)
     assert (h.reps, h.reps_employed, h.territories) == (2, 1, 1)
     assert demo.last_full_year(pd.Timestamp("2025-12-31")) == 2025
 
 
-def test_steps_record_outputs(demo_run):
+def test_steps_record_decisions_and_outputs(demo_run):
     _, text, root = demo_run
     ws = Workspace.open(root / "plan")
-    assert "1 market & customer insights:" in text
+    for title, _module, _fn in demo.STEPS:
+        assert f"  {title}: " in text and "skipped" not in text.split(f"  {title}: ")[1][:9]
+    # goals: company bookings/win rate/new logos, one bookings goal per region and per key
+    # account (the 3 with the most bookings in the last 12 months), all by=demo
+    stored = ws.items("goals")
+    assert len(stored) == 3 + 4 + 3 and {g["by"] for g in stored} == {"demo"}
+    opp = ws.data.opportunities
+    last12 = opp[(opp["status"] == "won") & (opp["close_date"] > "2025-06-30")
+                 & (opp["close_date"] <= "2026-06-30")]
+    top3 = last12.groupby("account_id")["amount"].sum().sort_values().tail(3)
+    key = {g["scope"]: g for g in stored if g["scope"].startswith("account:")}
+    assert set(key) == {f"account:{a}" for a in top3.index}
+    for account_id, amount in top3.items():
+        assert key[f"account:{account_id}"]["target"] == round(amount * 1.15, -3)
+    book = next(g for g in stored if g["metric"] == "bookings" and g["scope"] == "company")
+    ttm = opp[(opp["status"] == "won") & (opp["close_date"] > "2025-06-30")
+              & (opp["close_date"] <= "2026-06-30")]["amount"].sum()
+    assert book["baseline"] == pytest.approx(ttm) and book["target"] == round(ttm * 1.15, -3)
+    assert book["deadline"] == "2027-12-31"
+    assert ws.get("kpis", "period") == "2026"
+    targets = ws.get("kpis", "targets")
+    closed25 = opp[opp["close_date"].dt.year.eq(2025) & opp["status"].isin(["won", "lost"])]
+    assert targets["win_rate"] == pytest.approx((closed25["status"] == "won").mean(), abs=1e-4)
+    assert all(i["status"] == "accepted" for i in ws.items("swot"))
+    # capacity: the gap to the bookings goal is closed with hires in the plan's first month
+    hires = ws.get("capacity", "hires")
+    summary = ws.load_output("capacity", "summary").set_index("figure")["value"]
+    assert summary["target"] == book["target"]
+    if hires:
+        assert hires[0]["month"] == "2027-01" and hires[0]["count"] >= 1
+        assert summary["capacity"] >= book["target"] * 0.99
+    assert {"base", "best", "worst", "plan"} <= set(ws.get("scenarios"))
+    # segments, stakeholders, tactics, quotas, territories
+    assert len(ws.get("segments", "targets")) == 3
+    status = {k: v["status"] for k, v in ws.get("stakeholders").items()}
+    assert status["goals"] == status["kpis"] == "approved"
+    assert set(status.values()) == {"approved", "requested"}
+    tactics = ws.items("tactics")
+    assert len(tactics) == 5 and sum(t["budget"] for t in tactics) == 560_000
+    quota = ws.load_output("quotas", "table")
+    assert ws.get("quotas", "method") == "blend"
+    company = quota.loc[quota["level"] == "company", "quota"].sum()
+    reps = quota.loc[quota["level"] == "rep", "quota"].sum()
+    assert company == pytest.approx(book["target"])
+    assert reps == pytest.approx(company * 1.05 * 1.10, rel=1e-6)
+    locked = set(ws.get("territories", "locked"))
+    assert locked == set(opp.loc[opp["status"] == "open", "account_id"].dropna())
+    assert not {m["account_id"] for m in ws.get("territories", "accepted_moves")} & locked
+    res = ws.get("resources")
+    assert sum(res["accepted"].values()) == pytest.approx(res["budget"])
+    current = sum(i["current"] for i in res["investments"])
+    assert res["budget"] == round(current * 1.10, -3)
+    assert ws.items("reviews")[0]["period"] == "2026"
+    assert ws.get("next_plan", "target")["unit"] == "USD"
     seas = ws.load_output("market", "seasonality")
     assert len(seas) == 12 and abs(seas["index"].mean() - 1) < 1e-9
     annual = ws.load_output("market", "annual_bookings")
@@ -127,23 +183,20 @@ def test_steps_record_outputs(demo_run):
 
 def test_demo_reruns_over_its_own_plan_but_not_over_others(tmp_path):
     buf = io.StringIO()
-    assert demo.run_demo(tmp_path / "o", tmp_path / "p", render=False, seed=3, stream=buf,
-                         accounts=60, opportunities=300) == 0
-    assert demo.run_demo(tmp_path / "o", tmp_path / "p", render=False, seed=4, stream=buf,
-                         accounts=60, opportunities=300) == 0
+    quick = dict(render=False, steps=False, stream=buf, accounts=60, opportunities=300)
+    assert demo.run_demo(tmp_path / "o", tmp_path / "p", seed=3, **quick) == 0
+    assert demo.run_demo(tmp_path / "o", tmp_path / "p", seed=4, **quick) == 0
     assert Workspace.open(tmp_path / "p").source["seed"] == 4
     other = tmp_path / "real"
     Workspace.create(other, data=generate(seed=1, accounts=50, opportunities=100),
                      source={"kind": "path", "path": "/crm"})
     with pytest.raises(WorkspaceError, match="only replaces its own plans"):
-        demo.run_demo(tmp_path / "o", other, render=False, stream=buf, accounts=50,
-                      opportunities=100)
+        demo.run_demo(tmp_path / "o", other, seed=3, **quick)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(WorkspaceError, match="not empty"):
-        demo.run_demo(tmp_path / "o", busy, render=False, stream=buf, accounts=50,
-                      opportunities=100)
+        demo.run_demo(tmp_path / "o", busy, seed=3, **quick)
     assert (busy / "notes.txt").read_text() == "mine"
 
 
@@ -154,23 +207,62 @@ def test_render_hook_calls_runner(tmp_path, monkeypatch):
         calls.append((ws.path, out))
         out.mkdir(parents=True)
         (out / "index.html").write_text("<html></html>")
-        return out
+        return 0
 
     fake = types.ModuleType("salesplan_nb.runner")
     fake.render_demo_reports = render_demo_reports
-    monkeypatch.setitem(__import__("sys").modules, "salesplan_nb.runner", fake)
+    monkeypatch.setitem(sys.modules, "salesplan_nb.runner", fake)
     buf = io.StringIO()
-    rc = demo.run_demo(tmp_path / "out", tmp_path / "plan", render=True, seed=2, stream=buf,
-                       accounts=60, opportunities=300)
+    rc = demo.run_demo(tmp_path / "out", tmp_path / "plan", render=True, seed=2, steps=False,
+                       stream=buf, accounts=60, opportunities=300)
     assert rc == 0 and calls == [(tmp_path / "plan", tmp_path / "out")]
-    assert f"Reports: {tmp_path / 'out' / 'index.html'}" in buf.getvalue()
+    assert f"Reports: done {tmp_path / 'out' / 'index.html'}" in buf.getvalue()
+    # a failed report makes the demo fail with the runner's exit code
+    fake.render_demo_reports = lambda ws, out: 1
+    rc = demo.run_demo(tmp_path / "out", tmp_path / "plan", render=True, seed=2, steps=False,
+                       stream=buf, accounts=60, opportunities=300)
+    assert rc == 1 and "some reports failed (exit code 1)" in buf.getvalue()
 
 
-def test_cli_demo_registered(tmp_path, capsys):
+def test_cli_demo_registered(tmp_path, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: calls.append((a, k)) or 0)
     rc = cli.main(["demo", "--plan", str(tmp_path / "f"), "--out", str(tmp_path / "o"),
                    "--no-render", "--seed", "9"])
     assert rc == 0
-    out = capsys.readouterr().out
-    assert "accounts" in out and "2,000" in out
-    rc = cli.main(["demo", "--plan", str(tmp_path / "f" / "plan.yaml"), "--no-render"])
+    assert calls == [((str(tmp_path / "o"), str(tmp_path / "f")), {"render": False, "seed": 9})]
+    monkeypatch.undo()
+    (tmp_path / "file").write_text("x")
+    rc = cli.main(["demo", "--plan", str(tmp_path / "file"), "--no-render"])
     assert rc == 2 and "is a file" in capsys.readouterr().err
+
+
+def test_readme_commands_and_links_exist():
+    """Every `salesplan X` and `make X` in the README exists, and every linked doc too."""
+    text = (ROOT / "README.md").read_text()
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    commands = set(re.findall(r"salesplan (\w+)", text))
+    assert commands - set(sub.choices) == set(), f"README names unknown commands: {commands}"
+    targets = set(re.findall(r"make (\w+)", text))
+    makefile = (ROOT / "Makefile").read_text()
+    assert all(re.search(rf"^{t}:", makefile, re.M) for t in targets), targets
+    for link in re.findall(r"\]\((docs/[^)]+)\)", text):
+        assert (ROOT / link).exists(), link
+    for notebook in re.findall(r"notebooks/[\w/]+\.ipynb", text):
+        assert (ROOT / notebook).exists(), notebook
+
+
+def test_environment_yml_lists_every_dependency():
+    import tomllib
+
+    import yaml
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {re.split(r"[<>=\[ ]", d)[0].lower() for d in env["dependencies"]
+             if isinstance(d, str)}
+    assert "python=3.11" in env["dependencies"]
+    assert {"pip": ["-e .[test]"]} in env["dependencies"]
+    missing = {re.split(r"[<>=\[ ]", d)[0].lower() for d in deps} - conda
+    assert not missing, f"environment.yml lacks {missing}"

@@ -81,17 +81,20 @@ def test_capacity(tiny):
     assert "not in USD" in r.reason("A")
 
 
-def test_capacity_from_plan(tiny):
+def test_capacity_from_plan(sample_data):
     if importlib.util.find_spec("salesplan_nb.capacity") is None:
         with pytest.raises(ConfigError, match="capacity"):
-            G.capacity_from_plan(tiny, "company", "2026")
-    else:
-        try:
-            cap = G.capacity_from_plan(tiny, "company", "2026")
-        except ConfigError as exc:  # a clear message, never a bare traceback
-            assert "capacity" in str(exc)
-        else:
-            assert isinstance(cap, float) and cap >= 0
+            G.capacity_from_plan(sample_data, "company", "2027")
+        return
+    from salesplan_nb import capacity
+
+    cap = G.capacity_from_plan(sample_data, "region:EMEA", "2027")
+    assert cap == pytest.approx(capacity.capacity_plan(sample_data, "region:EMEA",
+                                                       "2027").capacity)
+    assert cap > 0
+    r = G.smart_check(good(scope="region:EMEA", target=cap * 1.5, deadline="2027-12-31"),
+                      sample_data, period="2027", capacity=cap)
+    assert r.status("A") == "fail" and "150% of capacity" in r.reason("A")
 
 
 def test_percentile_of():
@@ -102,22 +105,51 @@ def test_percentile_of():
 
 
 def test_history_matches_pandas(sample_data):
-    """historical YoY growth per region vs a direct groupby on the deals."""
+    """rolling YoY growth per region vs a direct filter on the deals."""
     h = G.historical_growth(sample_data, "bookings", "region", "2026")
+    # as_of 2026-06-30, first close 2023-01: 12-month windows ending 2026-07-01, 2026-04-01,
+    # ... back to 2025-01-01 (its prior year starts 2023-01-01), every 3 months: 7 windows
+    first_close = sample_data.deals.loc[sample_data.deals["status"] != "open", "close_date"]
+    assert first_close.min().to_period("M") == pd.Period("2023-01")
+    ends = sorted(h["end"].unique())
+    assert len(ends) == 7
+    assert ends[0] == pd.Timestamp("2025-01-01") and ends[-1] == pd.Timestamp("2026-07-01")
     d = sample_data.deals
     won = d[d["status"] == "won"]
-    by = won.groupby([won["region"], won["close_date"].dt.year])["amount"].sum()
-    assert set(h["period"]) == {"2025", "2024"}  # 2026 not over, 2022 partly covered
+
+    def booked(region, a, b):
+        w = won[(won["region"] == region) & (won["close_date"] >= a) & (won["close_date"] < b)]
+        return w["amount"].sum()
+
     for _, r in h.iterrows():
         region = r["scope"].split(":", 1)[1]
-        y = int(r["period"])
-        assert r["value"] == pytest.approx(by[(region, y)])
-        assert r["growth"] == pytest.approx(by[(region, y)] / by[(region, y - 1)] - 1)
-    t = G.historical_growth(sample_data, "win_rate", "region", "2026")
-    assert len(t) == len(h) and t["value"].between(0, 1).all()
+        cur = booked(region, r["start"], r["end"])
+        pri = booked(region, r["start"] - pd.DateOffset(years=1),
+                     r["end"] - pd.DateOffset(years=1))
+        assert r["value"] == pytest.approx(cur)
+        assert r["growth"] == pytest.approx(cur / pri - 1)
+    t = G.historical_growth(sample_data, "win_rate", "region", "2026")  # 12-month steps
+    assert t["end"].nunique() == 2 and t["value"].between(0, 1).all()
     r = G.smart_check(good(scope="region:EMEA", target=1e12, deadline="2026-12-31"),
                       sample_data)
-    assert r.percentile == 1.0 and r.status("A") == "fail" and len(r.history) == len(h)
+    assert r.percentile == 1.0 and r.status("A") == "fail" and len(r.history) == \
+        (h["scope"] == "region:EMEA").size
+
+
+def test_baseline_period_and_annualised_growth(sample_data):
+    # plan 2027 with data to mid-2026: the baseline is 2025 (2026 is not over), 2 years back
+    d = sample_data.deals
+    won = d[d["status"] == "won"]
+    b2025 = won.loc[won["close_date"].dt.year == 2025, "amount"].sum()
+    r = G.smart_check(good(target=b2025 * 1.21, deadline="2027-12-31"), sample_data,
+                      period="2027")
+    assert r.baseline_period.label == "2025" and r.baseline == pytest.approx(b2025)
+    assert r.implied_growth == pytest.approx(0.21)
+    assert r.annual_growth == pytest.approx(0.1)  # 1.21 ** (1/2) - 1
+    assert "over 2 years (+10.0%/year)" in r.reason("A")
+    r = G.smart_check(good(target=1.5e7, baseline=1e7, deadline="2027-12-31"), sample_data,
+                      period="2027", baseline_period="2025-07-01..2026-06-30")
+    assert r.annual_growth == pytest.approx(1.5 ** (1 / 1.5) - 1)
 
 
 def test_check_goals_table(tiny):

@@ -195,3 +195,43 @@ def test_every_scope_runs(sample_data, maven_data):
             assert len(df) == len(k.REGISTRY)
             assert set(df["status"]) <= set(k.STATUSES)
             assert df.loc[df["status"] == "n/a", "note"].str.len().gt(0).all()
+            f = k.stage_funnel(data, sc, period)
+            if data is sample_data and not f.empty:  # every sample deal has a created date
+                assert f["reached"].iloc[-1] == pytest.approx(f["reached"].iloc[0] * df.set_index(
+                    "kpi").loc["stage_conversion", "value"])
+            tr = k.kpi_trend(data, "bookings", sc, period, freq="Q")
+            assert tr["value"].sum() == pytest.approx(df.set_index("kpi").loc["bookings",
+                                                                              "value"])
+
+
+def test_kpi_targets_in_workspace(tmp_path, tiny):
+    from salesplan_nb.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "plan", data=tiny)
+    k.save_kpi_targets(ws, {"win_rate": 0.65, "sales_cycle": 40}, "region:East", by="ana")
+    again = Workspace.open(tmp_path / "plan")
+    assert k.load_kpi_targets(again, "region:East") == {"win_rate": 0.65, "sales_cycle": 40.0}
+    assert k.load_kpi_targets(again, "company") == {}
+    k.save_kpi_targets(ws, {"nrr": 1.1})
+    assert k.load_kpi_targets(ws) == {"nrr": 1.1} == ws.get("kpis", "targets")
+    with pytest.raises(ConfigError, match="unknown KPI"):
+        k.save_kpi_targets(ws, {"mood": 1.0})
+    with pytest.raises(ConfigError, match="must be a number"):
+        k.save_kpi_targets(ws, {"win_rate": "high"})
+
+
+def test_orders_only_data_has_no_win_rate():
+    from salesplan_nb import Dataset
+
+    orders = pd.DataFrame({"order_id": ["x1", "x2"], "account_id": ["A", "B"],
+                           "owner_id": ["R", "R"], "product_id": ["P", "P"],
+                           "order_date": ["2025-02-01", "2025-03-01"], "amount": [10.0, 30.0]})
+    d = Dataset(accounts=pd.DataFrame({"account_id": ["A", "B"], "name": ["a", "b"]}),
+                opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
+                                                    "status"]),
+                reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
+                products=pd.DataFrame({"product_id": ["P"]}), orders=orders)
+    df = k.compute_kpis(d, None, "2025").set_index("kpi")
+    assert df.loc["bookings", "value"] == 40 and df.loc["new_logos", "value"] == 2
+    assert df.loc["win_rate", "status"] == "n/a" and "no lost deals" in df.loc["win_rate", "note"]
+    assert df.loc["sales_velocity", "status"] == "n/a"

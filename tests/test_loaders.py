@@ -264,3 +264,17 @@ def test_mapping_transforms(tmp_path):
     (err,) = report.errors
     assert err.file == "deals.csv" and "'why'" in err.reason
     assert "tables.opportunities.columns.loss_reason" in err.fix
+
+
+def test_semicolon_csv_with_padded_headers_and_bom(tmp_path):
+    """European Excel exports: ';' delimiter, UTF-8 BOM, CRLF, spaces around header names."""
+    src = DATA / "salesforce"
+    for f in ("opportunities.csv", "accounts.csv", "products.csv"):
+        rows = list(csv.reader(open(src / f, encoding="utf-8", newline="")))
+        rows[0] = [f" {h} " for h in rows[0]]
+        with open(tmp_path / f, "w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh, delimiter=";", lineterminator="\r\n").writerows(rows)
+    a, b = load(tmp_path, "salesforce"), load(src, "salesforce")
+    for t in schema.TABLES:
+        pd.testing.assert_frame_equal(a.table(t), b.table(t), check_exact=True, obj=t)
+    assert len(a.opportunities) == 4

@@ -17,7 +17,7 @@ def make_tiny(market: bool = False, unit_cost: bool = True,
 
     2025: won o4 A1 1200 (Feb, 30 d), o5 A1 600 (May, 90 d), o6 A3 900 (Jul, 30 d);
     lost o7 A2 400 (reason price), o8 A3 300; open o9 A2 700 (close 2026-02), o10 A4 (no
-    amount, product P2 list 200). 2024: won o1 A1 1000 (Feb), o2 A2 500 (Jun); lost o3 A3.
+    amount, product P2 list 200). 2024: won o1 A1 1000 (Jan), o2 A2 500 (Jun); lost o3 A3.
     """
     accounts = pd.DataFrame({
         "account_id": ["A1", "A2", "A3", "A4"],
@@ -33,7 +33,7 @@ def make_tiny(market: bool = False, unit_cost: bool = True,
                              "family": ["HW", "SW"], "list_price": [100.0, 200.0],
                              "unit_cost": [60.0, 50.0] if unit_cost else [None, None]})
     rows = [
-        ("o1", "A1", "R1", "P1", "won", "2024-01-01", "2024-02-15", 1000, None),
+        ("o1", "A1", "R1", "P1", "won", "2023-12-01", "2024-01-15", 1000, None),
         ("o2", "A2", "R1", "P2", "won", "2024-03-01", "2024-06-10", 500, None),
         ("o3", "A3", "R2", "P1", "lost", "2024-04-01", "2024-05-01", 800, None),
         ("o4", "A1", "R1", "P1", "won", "2025-01-05", "2025-02-04", 1200, None),
@@ -111,10 +111,11 @@ def test_yoy_and_cagr_hand(tiny):
 
 def test_seasonality_hand(tiny):
     s = m.seasonality(tiny).set_index("month")
-    # full years 2024+2025: 4200 over 24 months = 175/month; Feb avg (1000+1200)/2 = 1100
-    assert s.loc[2, "index"] == pytest.approx(1100 / 175)
+    # full years 2024+2025: 4200 over 24 months = 175/month; Jan avg 1000/2, Feb 1200/2
+    assert s.loc[1, "index"] == pytest.approx(500 / 175)
+    assert s.loc[2, "index"] == pytest.approx(600 / 175)
     assert s.loc[7, "index"] == pytest.approx(450 / 175)
-    assert s.loc[1, "index"] == 0
+    assert s.loc[3, "index"] == 0
     assert s["index"].mean() == pytest.approx(1.0)  # by construction over full years
     assert "2024-2025" in s.attrs["note"]
 
@@ -290,3 +291,56 @@ def test_every_scope_sample(sample_data):
 
 def test_every_scope_maven(maven_data):
     _run_all(maven_data, "2017")
+
+
+def test_yoy_period_in_progress_is_to_date(sample_data):
+    """sample as_of is 2026-06-30: 2026 compares Jan-Jun with Jan-Jun 2025 (pandas check)."""
+    d = sample_data.deals
+    won = d[d["status"] == "won"]
+
+    def between(a, b):
+        return won.loc[(won["close_date"] >= a) & (won["close_date"] < b), "amount"].sum()
+
+    y = m.yoy(sample_data, None, "2026")
+    assert y["bookings"].iloc[0] == pytest.approx(between("2026-01-01", "2026-07-01"))
+    assert y["prior_bookings"].iloc[0] == pytest.approx(between("2025-01-01", "2025-07-01"))
+    assert "period to date" in y.attrs["note"]
+
+
+def test_orders_only_and_empty_data():
+    orders = pd.DataFrame({"order_id": ["x1", "x2"], "account_id": ["A", "B"],
+                           "owner_id": ["R", "R"], "product_id": ["P", "P"],
+                           "order_date": ["2025-02-01", "2025-03-01"], "amount": [10.0, 30.0]})
+    d = Dataset(accounts=pd.DataFrame({"account_id": ["A", "B"], "name": ["a", "b"]}),
+                opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
+                                                    "status"]),
+                reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
+                products=pd.DataFrame({"product_id": ["P"]}), orders=orders)
+    ins = m.insights(d, None, "2025")
+    assert ins.bookings == 40
+    wl = ins.win_loss["total"]
+    assert np.isnan(wl["win_rate"].iloc[0]) and "no lost deals" in wl.attrs["note"]
+    assert ins.market_size.sam >= ins.market_size.bookings  # SAM raised, stated
+    assert any("exceed the estimated SAM" in a for a in ins.market_size.assumptions)
+    assert ins.market_size.som <= ins.market_size.sam <= ins.market_size.tam
+    assert "no lost deals" in ins.loss_reasons.attrs["note"]
+    empty = Dataset(accounts=pd.DataFrame(columns=["account_id", "name"]),
+                    opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
+                                                        "status"]),
+                    reps=pd.DataFrame(columns=["rep_id", "name"]),
+                    products=pd.DataFrame(columns=["product_id"]))
+    ins = m.insights(empty)
+    assert ins.bookings == 0 and ins.notes
+
+
+def test_save_insights(tmp_path, tiny):
+    from salesplan_nb.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "plan", data=tiny)
+    ins = m.insights(tiny, "region:East", "2025")
+    names = m.save_insights(ws, ins, prefix="east_")
+    assert "east_seasonality" in names and "east_win_loss_segment" in names
+    back = ws.load_output("market", "east_by_region")
+    assert back["bookings"].sum() == 1800
+    pd.testing.assert_frame_equal(ws.load_output("market", "east_coverage_gaps"),
+                                  ins.coverage_gaps, check_dtype=False)

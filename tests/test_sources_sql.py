@@ -12,8 +12,10 @@ from salesplan_nb import schema
 from salesplan_nb.loaders import load, load_with_report
 
 try:  # tests/ is a rootdir-relative folder, not a package (unless someone adds __init__.py)
+    import pgserver
     from pgserver import postgres_url  # noqa: F401  (session fixture)
 except ImportError:  # pragma: no cover
+    from . import pgserver
     from .pgserver import postgres_url  # noqa: F401
 
 TABLES = ("sales_pipeline", "accounts", "sales_teams", "products")
@@ -69,3 +71,18 @@ def test_postgres_matches_csv(maven_data, maven_dir, postgres_url):  # noqa: F81
     _write(engine, maven_dir)
     engine.dispose()
     _assert_same(load(postgres_url, "maven-crm"), maven_data)
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")  # driver chosen
+    _assert_same(load(plain, "maven-crm"), maven_data)
+
+
+def test_missing_postgres_binaries_fail_not_skip(monkeypatch):
+    monkeypatch.setattr(pgserver, "_bindir", lambda: None)
+    with pytest.raises(pytest.fail.Exception, match="scripts/system-deps.sh"):
+        pgserver.PgServer.start()
+
+
+def test_password_is_not_shown(tmp_path):
+    from salesplan_nb.sources import _safe_url
+
+    url = "postgresql+psycopg://ann:s3cret@127.0.0.1:1/crm"
+    assert "s3cret" not in _safe_url(url) and "ann" in _safe_url(url)

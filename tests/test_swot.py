@@ -137,3 +137,16 @@ def test_every_scope_and_evidence(sample_data, maven_data, maven_dir):
         assert i.evidence["win_rate"] == pytest.approx((g["deal_stage"] == "Won").mean())
         assert i.evidence["average_win_rate"] == pytest.approx(avg)
         assert i.quadrant == ("strengths" if i.evidence["win_rate"] > avg else "weaknesses")
+
+
+def test_one_level_down_and_rep_names(sample_data):
+    region = next(s for s in all_scopes(sample_data) if s.level == "region")
+    keys = [i.key for i in S.suggest(sample_data, region, "2025", margin=0.0, min_closed=1)]
+    assert any(":territory:" in k for k in keys) and not any(":region:" in k for k in keys)
+    items = [i for s in all_scopes(sample_data) if s.level == "territory"
+             for i in S.suggest(sample_data, s, "2025", margin=0.0, min_closed=1)
+             if ":rep:" in i.key]
+    names = dict(zip(sample_data.reps["rep_id"], sample_data.reps["name"]))
+    assert items
+    for i in items:
+        assert names[i.evidence["group"]] in i.text  # shown by name, keyed by id

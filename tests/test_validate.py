@@ -49,6 +49,7 @@ EXPECTED_ERRORS = [
     ("opportunities.csv", 10, "account_id", "ACME-999", "unknown account"),
     ("opportunities.csv", 11, "status", "maybe", "not one of open, won, lost"),
     ("reps.csv", None, "name", None, "missing required column name"),
+    ("reps.csv", 4, None, None, "4 fields, but the header has 3"),
     ("targets.csv", None, None, None, "file is empty"),
 ]
 
@@ -78,6 +79,7 @@ def test_report_object_and_latin1_decoding():
     df = report.to_frame()
     assert len(df[df.severity == "error"]) == len(EXPECTED_ERRORS)
     assert set(df.loc[df.severity == "error", "row"].dropna().astype(int)) == set(range(3, 12))
+    assert report.tables["reps"].rows == 2  # the ragged row is reported, the others kept
 
 
 def test_latin1_file_is_decoded_not_garbled(tmp_path):
@@ -110,10 +112,16 @@ def test_many_bad_rows_are_counted_not_dropped():
 
 
 def test_parsers_vectorised_cases():
-    v, bad = parse_number(pd.Series(["1,234.50", "$99", "(5)", "", None, "abc", " 7 "],
+    v, bad = parse_number(pd.Series(["1,234.50", "$99", "(5)", "", None, "abc", " 7 ",
+                                     "USD 24,000.00", "1,5", "1.234,5", "12 EUR"],
                                     dtype="string[pyarrow]"))
     assert v.iloc[:3].tolist() == [1234.5, 99.0, -5.0] and v.iloc[6] == 7
-    assert bad.tolist() == [False, False, False, False, False, True, False]
+    assert v.iloc[7] == 24000 and v.iloc[10] == 12
+    # "1,5" and "1.234,5" are never silently read as 15 / 1.2345
+    assert bad.tolist() == [False] * 5 + [True, False, False, True, True, False]
+    v, bad = parse_number(pd.Series(["1.234,5", "1,5", "7", "1,234.5"],
+                                    dtype="string[pyarrow]"), decimal=",")
+    assert v.iloc[:3].tolist() == [1234.5, 1.5, 7.0] and bad.tolist() == [False] * 3 + [True]
     d, bad = parse_date(pd.Series(["03/01/2025", "2025-03-02", "x"], dtype="string[pyarrow]"),
                         ["%m/%d/%Y", "ISO8601"])
     assert d.iloc[:2].tolist() == [pd.Timestamp("2025-03-01"), pd.Timestamp("2025-03-02")]
@@ -150,3 +158,69 @@ def test_cli_bad_mapping_exits_2_without_traceback(capsys, tmp_path):
     rc = cli.main(["validate", str(BROKEN), "--mapping", "no-such-preset"])
     err = capsys.readouterr().err
     assert rc == 2 and "maven-crm" in err and "Traceback" not in err
+
+
+def test_excel_rows_are_sheet_rows(tmp_path):
+    book = tmp_path / "crm.xlsx"
+    opp = pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "owner_id": ["R1"] * 3,
+                        "stage": ["Won"] * 3, "status": ["won", "won", "won"],
+                        "close_date": [pd.Timestamp("2025-01-02"), "soon",
+                                       pd.Timestamp("2025-02-03")],
+                        "amount": [10, "ten", 30]})
+    with pd.ExcelWriter(book) as xw:
+        opp.to_excel(xw, sheet_name="opportunities", index=False)
+        pd.DataFrame({"account_id": ["A1"], "name": ["Alpha"]}).to_excel(
+            xw, sheet_name="accounts", index=False)
+        pd.DataFrame({"rep_id": ["R1"], "name": ["Ann"]}).to_excel(
+            xw, sheet_name="reps", index=False)
+        pd.DataFrame({"product_id": ["P1"]}).to_excel(xw, sheet_name="products", index=False)
+    _, report = load_with_report(book)
+    got = sorted((e.file, e.row, e.column, e.value) for e in report.errors)
+    assert got == [("crm.xlsx[opportunities]", 3, "amount", "ten"),
+                   ("crm.xlsx[opportunities]", 3, "close_date", "soon")]
+
+
+def test_docs_describe_every_column_and_parse_the_examples():
+    import yaml
+
+    from salesplan_nb import schema
+    from salesplan_nb.mapping import parse, presets
+
+    root = Path(__file__).resolve().parents[1] / "docs"
+    model = (root / "data-model.md").read_text()
+    for t in schema.TABLES.values():
+        section = model.split(f"### {t.name} ")[1].split("###")[0]
+        for c in t.columns:
+            assert f"`{c.name}`" in section, (t.name, c.name)
+    text = (root / "mapping.md").read_text()
+    example = text.split("## Example")[1].split("```yaml")[1].split("```")[0]
+    m = parse(yaml.safe_load(example))
+    assert m.tables["opportunities"].columns["amount"].multiply == 1.08
+    for name in ("maven-crm", "salesforce", "hubspot"):
+        assert name in presets() and f"### `{name}`" in text
+
+
+def test_unknown_rep_gets_a_did_you_mean_hint(tmp_path):
+    (tmp_path / "accounts.csv").write_text("account_id,name\nA1,Alpha\n")
+    (tmp_path / "reps.csv").write_text("rep_id,name\nJohn Smith,John Smith\nAnn Lee,Ann Lee\n")
+    (tmp_path / "products.csv").write_text("product_id\nP1\n")
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,account_id,owner_id,product_id,stage,status\n"
+        "O1,A1,Jon Smith,P1,Won,won\nO2,A1,ann lee,P1,Won,won\n")
+    _, report = load_with_report(tmp_path)
+    (err,) = report.errors
+    assert (err.row, err.value) == (2, "Jon Smith")
+    assert "did you mean 'John Smith'" in err.reason
+    (warn,) = report.warnings  # case-only difference: matched and warned
+    assert warn.handled == "mapped to 'Ann Lee'" and warn.count == 1
+
+
+def test_blank_lines_do_not_shift_row_numbers(tmp_path):
+    (tmp_path / "accounts.csv").write_text("account_id,name\nA1,Alpha\n")
+    (tmp_path / "reps.csv").write_text("rep_id,name\nR1,Ann\n")
+    (tmp_path / "products.csv").write_text("product_id\nP1\n")
+    (tmp_path / "opportunities.csv").write_text(
+        "opportunity_id,account_id,owner_id,product_id,stage,status,amount\n"
+        "O1,A1,R1,P1,Won,won,1\n\nO2,A1,R1,P1,Won,won,oops\n\n")
+    _, report = load_with_report(tmp_path)
+    assert [(e.row, e.value) for e in report.errors] == [(4, "oops")]

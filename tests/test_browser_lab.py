@@ -1,0 +1,182 @@
+"""The widgets in a real JupyterLab, driven by Playwright + system Chromium.
+
+Starts ``jupyter lab`` on a free localhost port with a random token over a temporary copy of
+``notebooks/steps`` (with a small sample plan at the notebooks' default ``plans/workbook``),
+runs the quotas notebook, moves the region over-assignment slider and checks that the chart
+title and plan.yaml change; adds a SWOT item in the board and checks plan.yaml. Screenshots of
+the widget-heavy notebooks go to ``test-artifacts/`` (git-ignored)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install chromium (scripts/system-deps.sh)")
+    from salesplan_nb.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks" / "steps", root, dirs_exist_ok=True)
+    Workspace.open_or_create_sample(root / "plans" / "workbook", seed=7, accounts=400,
+                                    opportunities=6000)
+    port, token = _free_port(), secrets.token_hex(16)
+    jupyter = Path(sys.executable).parent / "jupyter"
+    log = open(root / "lab.log", "w")
+    proc = subprocess.Popen(
+        [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.news_url=None", "--allow-root"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("jupyter lab did not start:\n" + (root / "lab.log").read_text())
+            time.sleep(0.5)
+    try:
+        yield {"url": url, "token": token, "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(60_000)
+        yield pg
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _shot_on_failure(request, page):
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        _shot(page, f"FAILED-{request.node.name}")
+
+
+def _open_and_run(page, lab, name: str) -> None:
+    page.goto(f"{lab['url']}/lab/tree/{name}.ipynb?token={lab['token']}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.locator(".jp-Notebook .jp-Cell").first.click()  # make the notebook the current widget
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.locator(".lm-Menu-item:has-text('Run All Cells')").first.click()
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output")
+
+
+def _plan(lab) -> dict:
+    return yaml.safe_load((lab["root"] / "plans" / "workbook" / "plan.yaml").read_text())
+
+
+def _wait(cond, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def _shot(page, name: str, selector: str = ".jp-Notebook .widget-vbox") -> None:
+    """Screenshot of the first widget (scrolled into view), else of the page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = page.locator(selector).first
+    if target.count():
+        target.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    else:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_quota_slider_updates_chart_and_plan(page, lab):
+    _open_and_run(page, lab, "07_quotas_territories")
+    title = page.locator(".salesplan-quotaallocator svg text", has_text="over-assignment")
+    title.first.wait_for()
+    before = title.first.text_content()
+    assert "over-assignment 5%" in before  # the default region over-assignment
+    handle = page.locator(".salesplan-oa-region .noUi-handle")
+    handle.focus()
+    for _ in range(10):  # +10 steps of 1%
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.salesplan-quotaallocator svg text')]"
+        ".some(t => t.textContent.includes('over-assignment 15%'))", timeout=30_000)
+
+    def saved() -> float | None:
+        oa = (_plan(lab)["decisions"].get("quotas") or {}).get("over_assignment")
+        return oa and oa["value"]["region"]
+
+    _wait(lambda: saved() == pytest.approx(0.15), "plan.yaml over_assignment.region = 0.15")
+    _shot(page, "07_quotas_territories", ".salesplan-quotaallocator")
+
+
+def test_swot_add_item_saved(page, lab):
+    _open_and_run(page, lab, "03_swot")
+    box = page.locator(".salesplan-swot .swot-threats")
+    box.locator(".swot-add-input").wait_for()
+    text = "New low-cost rival <b>entering</b> EMEA"
+    box.locator(".swot-add-input").fill(text)
+    box.locator(".swot-add-button").click()
+    box.locator(".swot-text", has_text="New low-cost rival").wait_for()
+
+    def stored() -> list:
+        return [i for i in _plan(lab)["decisions"].get("swot", [])
+                if i.get("text") == text and i.get("quadrant") == "threats"]
+
+    _wait(lambda: len(stored()) == 1, "the SWOT item in plan.yaml")
+    assert stored()[0]["source"] == "analyst"
+    # the name is shown as text, not parsed as HTML
+    assert page.locator(".salesplan-swot .swot-text b").count() == 0
+    _shot(page, "03_swot", ".salesplan-swotboard")
+
+
+@pytest.mark.parametrize("name", ["02_goals_kpis", "04_capacity", "09_scenarios_forecast",
+                                  "10_plan_document"])
+def test_screenshot_widget_notebooks(page, lab, name):
+    _open_and_run(page, lab, name)
+    page.locator(".jp-Notebook .widget-vbox").first.wait_for()
+    if name == "10_plan_document":  # a new plan has no milestones: add the standard ones
+        page.locator("button:has-text('Add standard milestones')").click()
+    page.locator(".jp-Notebook .vega-embed svg").first.wait_for(timeout=90_000)
+    assert page.locator(".jp-OutputArea-output [data-mime-type*='error']").count() == 0
+    _shot(page, name)

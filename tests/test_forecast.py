@@ -1,0 +1,178 @@
+"""Forecast: seasonal-naive baseline, ETS, pipeline-weighted, blend and rolling backtest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesplan_nb import Dataset, Scope
+from salesplan_nb import forecast as F
+from salesplan_nb.errors import ConfigError
+
+LEVELS = ("company", "region", "territory", "rep", "account")
+
+
+def _data(opps: list[dict], as_of: str) -> Dataset:
+    o = pd.DataFrame(opps)
+    o["opportunity_id"] = [f"O{i}" for i in range(len(o))]
+    o["product_id"] = "P"
+    reps = pd.DataFrame({"rep_id": ["A"], "name": ["Rep A"], "region": ["R1"],
+                         "territory": ["T1"]})
+    acc = pd.DataFrame({"account_id": ["X"], "name": ["X"]})
+    prods = pd.DataFrame({"product_id": ["P"], "name": ["P"]})
+    return Dataset(accounts=acc, opportunities=o.assign(account_id="X", owner_id="A"),
+                   reps=reps, products=prods, as_of=as_of)
+
+
+def _scope_id(data: Dataset, level: str) -> Scope:
+    if level == "company":
+        return Scope()
+    col = {"region": "region", "territory": "territory", "rep": "owner_id",
+           "account": "account_id"}[level]
+    won = data.deals[data.deals["status"] == "won"]
+    return Scope(level, str(won[col].value_counts().index[0]))
+
+
+def test_seasonal_naive_repeats_last_year_and_falls_back_to_naive():
+    hist = pd.Series(np.arange(1, 25, dtype=float))
+    fc, method = F.seasonal_naive(hist, 14)
+    assert fc.tolist() == [*range(13, 25), 13, 14]
+    assert "seasonal naive" in method
+    fc, method = F.seasonal_naive(hist, 2, growth=True)
+    g = sum(range(13, 25)) / sum(range(1, 13))
+    assert fc.tolist() == pytest.approx([13 * g, 14 * g]) and "growth" in method
+    fc, method = F.seasonal_naive(pd.Series([5.0, 7.0, 9.0]), 4)
+    assert fc.tolist() == [9.0] * 4 and "naive" in method and "need 12" in method
+
+
+def test_ets_seasonal_tracks_a_clean_seasonal_series_and_is_non_negative():
+    m = np.arange(48)
+    y = 1000 * (1 + 0.01 * m) * (1 + 0.4 * np.sin(2 * np.pi * m / 12))
+    fc, method = F.ets_forecast(pd.Series(y[:36]), 12)
+    assert "seasonality" in method and len(fc) == 12
+    assert np.abs(fc - y[36:]).sum() / y[36:].sum() < 0.05
+    down = pd.Series(np.linspace(1000, 100, 10))
+    fc, method = F.ets_forecast(down, 24)
+    assert len(fc) == 24 and (fc >= 0).all() and "Holt" in method
+    with pytest.raises(ConfigError):
+        F.ets_forecast(down, 3, seasonal="multiplicative")
+
+
+def test_monthly_bookings_matches_maven_facts(maven_data):
+    s = F.monthly_bookings(maven_data)
+    assert s.sum() == pytest.approx(10_005_534)
+    assert str(s.index[0]) == "2017-03" and str(s.index[-1]) == "2017-12" and len(s) == 10
+
+
+def test_stage_probabilities_lost_at_stage_hand_calc():
+    d = _data([
+        {"stage": "Won", "status": "won", "created_date": "2024-01-01",
+         "close_date": "2024-02-01", "amount": 100.0},
+        {"stage": "Won", "status": "won", "created_date": "2024-01-01",
+         "close_date": "2024-02-01", "amount": 100.0},
+        {"stage": "Qualify", "status": "lost", "created_date": "2024-01-01",
+         "close_date": "2024-02-01", "amount": 0.0},
+        {"stage": "Qualify", "status": "lost", "created_date": "2024-01-01",
+         "close_date": "2024-02-01", "amount": 0.0},
+        {"stage": "Propose", "status": "lost", "created_date": "2024-01-01",
+         "close_date": "2024-02-01", "amount": 0.0},
+        {"stage": "Qualify", "status": "open", "created_date": "2024-05-01",
+         "close_date": None, "amount": 50.0},
+        {"stage": "Propose", "status": "open", "created_date": "2024-04-01",
+         "close_date": None, "amount": 70.0},
+    ], "2024-06-30")
+    p = F.stage_probabilities(d, stage_order=["Qualify", "Propose"]).set_index("stage")
+    # open at Qualify: 2 won vs 3 lost at Qualify or later; at Propose: 2 won vs 1 lost
+    assert p.loc["Qualify", "p_win"] == pytest.approx(2 / 5)
+    assert p.loc["Propose", "p_win"] == pytest.approx(2 / 3)
+    assert (p["method"] == "lost-at-stage").all()
+    # inferred order (median age of open deals): Qualify (younger) before Propose
+    assert F.stage_probabilities(d).set_index("stage").loc["Qualify", "p_win"] == \
+        pytest.approx(0.4)
+
+
+def test_pipeline_forecast_age_conditioned_hand_calc():
+    closed = [{"stage": "Won" if i < 4 else "Lost", "status": "won" if i < 4 else "lost",
+               "created_date": "2024-01-01", "close_date": "2024-03-01",  # 60 days
+               "amount": 100.0 if i < 4 else 0.0} for i in range(8)]
+    opened = [{"stage": "Engaging", "status": "open", "created_date": "2024-06-20",
+               "close_date": None, "amount": 1000.0}]
+    d = _data(closed + opened, "2024-06-30")
+    pf = F.pipeline_forecast(d, horizon=4)
+    # age 11 days at 2024-07-01: W=4, L=4, S=1 -> (4 + 10*0.5)/(8 + 10) = 0.5;
+    # remaining median 60 - 11 = 49 days -> 2024-08-19: all in August
+    assert pf["pipeline"].tolist() == pytest.approx([0.0, 500.0, 0.0, 0.0])
+    assert str(pf["month"].iloc[0]) == "2024-07"
+
+
+def test_backtest_uses_only_data_before_each_origin(sample_data):
+    bt = F.backtest(sample_data, n_origins=2, horizon=2)
+    origin = pd.Period(bt.rows["origin"].iloc[0], "M")
+    hist = F.monthly_bookings(sample_data).loc[:origin - 1]
+    base, _ = F.seasonal_naive(hist, 2)
+    model, _ = F.ets_forecast(hist, 2)
+    rows = bt.rows[bt.rows["origin"] == str(origin)]
+    assert rows["baseline"].to_numpy() == pytest.approx(base)
+    assert rows["model"].to_numpy() == pytest.approx(model)
+    for h, w in bt.weights.items():
+        assert sum(w.values()) == pytest.approx(1.0) and h >= 1
+    wape = bt.errors.set_index("method")["wape"]
+    assert np.isfinite(wape).all()
+    full = bt.rows
+    assert wape["baseline"] == pytest.approx(np.abs(full["baseline"] - full["actual"]).sum()
+                                             / full["actual"].sum())
+
+
+def test_maven_short_history_is_reported_honestly(maven_data):
+    r = F.forecast(maven_data, n_origins=3, horizon=6)
+    assert "need 12" in r.methods["baseline"]
+    assert "< 24" in r.methods["model"]
+    assert set(r.backtest.errors["method"]) == set(F.METHODS)
+    assert (r.backtest.errors["n"] > 0).all()
+
+
+@pytest.mark.parametrize("which", ["sample_data", "maven_data"])
+@pytest.mark.parametrize("level", LEVELS)
+def test_forecast_runs_at_every_scope_level(request, which, level):
+    data = request.getfixturevalue(which)
+    scope = _scope_id(data, level)
+    r = F.forecast(data, scope, horizon=6, n_origins=2, backtest_horizon=2)
+    assert len(r.table) == 6
+    vals = r.table[list(F.METHODS)].to_numpy()
+    assert np.isfinite(vals).all() and (vals >= 0).all()
+    assert r.scope == scope
+
+
+def test_forecast_for_a_period_shows_actuals_then_forecasts(sample_data):
+    r = F.forecast(sample_data, period="2026", n_origins=2, backtest_horizon=1)
+    assert len(r.table) == 12
+    assert r.table["actual"].iloc[:6].notna().all() and r.table["blend"].iloc[:6].isna().all()
+    assert r.table["blend"].iloc[6:].notna().all()
+
+
+def test_a_later_period_is_forecast_from_the_end_of_history(sample_data):
+    later = F.forecast(sample_data, period="2027", n_origins=1, backtest_horizon=1)
+    ahead = F.forecast(sample_data, horizon=18, n_origins=1, backtest_horizon=1)
+    assert later.table["month"].astype(str).tolist()[0] == "2027-01"
+    assert later.table["model"].to_numpy() == pytest.approx(ahead.table["model"].iloc[6:])
+    assert later.table["actual"].isna().all()
+
+
+def test_empty_scope_gives_zero_forecast_with_note(sample_data):
+    r = F.forecast(sample_data, "region:Nowhere", horizon=3, n_origins=2)
+    assert len(r.table) == 3 and (r.table[list(F.METHODS)].to_numpy() == 0).all()
+    assert "Region Nowhere" in r.note
+    assert F.stage_probabilities(sample_data, "region:Nowhere").empty
+
+
+def test_bad_horizon_is_a_clear_error(sample_data):
+    with pytest.raises(ConfigError, match="horizon"):
+        F.forecast(sample_data, horizon=0)
+
+
+def test_charts_are_valid_vega_lite(sample_data):
+    r = F.forecast(sample_data, horizon=3, n_origins=1, backtest_horizon=1)
+    for chart in (F.chart_forecast(r), F.chart_backtest(r)):
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
+        assert "$schema" in spec

@@ -1,0 +1,133 @@
+"""Resources (step 11): optimal budget split checked by closed form and by a second method."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from salesplan_nb import resources as R
+from salesplan_nb.errors import ConfigError
+from salesplan_nb.scope import Scope
+
+
+def items():
+    return [R.Investment("headcount", a=3e6, b=8e5, kind="headcount", current=9e5),
+            R.Investment("events", a=40.0, k=0.7, curve="power", current=2e5),
+            R.Investment("ads", a=1.2e6, b=3e5, current=4e5),
+            R.Investment("crm tool", a=4e5, b=5e4, kind="tool", current=1e5, max_spend=6e4)]
+
+
+def test_two_exp_items_closed_form():
+    # equal b: (a1/b) e^{-s1/b} = (a2/b) e^{-s2/b}  =>  s1 - s2 = b ln(a1/a2)
+    a1, a2, b, B = 2e6, 1e6, 4e5, 1e6
+    alloc = R.allocate(B, [R.Investment("x", a=a1, b=b), R.Investment("y", a=a2, b=b)])
+    s1 = (B + b * math.log(a1 / a2)) / 2
+    assert alloc.table["spend"].iloc[0] == pytest.approx(s1, abs=0.01)
+    assert alloc.table["spend"].sum() == pytest.approx(B, abs=1e-6)
+    mr = alloc.table["marginal_roi"]
+    assert mr.iloc[0] == pytest.approx(mr.iloc[1], rel=1e-6)
+    assert mr.iloc[0] == pytest.approx(a1 / b * math.exp(-s1 / b), rel=1e-6)
+
+
+def test_budget_sums_in_cents_and_beats_current_split():
+    alloc = R.allocate(1_600_000.37, items())
+    cents = (alloc.table["spend"] * 100).round().astype("int64")
+    assert cents.sum() == 160_000_037
+    assert alloc.total_return > alloc.current_return
+    assert alloc.uplift == pytest.approx(alloc.table["return"].sum()
+                                         - alloc.table["return_current"].sum())
+    # the capped tool sits at its maximum, its marginal above lambda
+    tool = alloc.table.set_index("name").loc["crm tool"]
+    assert tool["spend"] == pytest.approx(6e4) and tool["bound"] == "max"
+    assert tool["marginal_roi"] >= alloc.lam
+
+
+def test_marginal_rois_equal_at_optimum_by_second_method():
+    inv = items()
+    budget = 1_600_000.0
+    kkt = R.allocate(budget, inv, method="kkt")
+    chk = R.kkt_check(kkt, inv)
+    assert chk["interior_spread"] < 1e-4 and chk["bound_violation"] < 1e-6
+    # greedy increments (independent of the lambda search) land on the same split
+    greedy = R.allocate(budget, inv, method="greedy", steps=20_000)
+    step = budget / 20_000
+    assert np.allclose(greedy.table["spend"], kkt.table["spend"], atol=2 * step)
+    g = R.kkt_check(greedy, inv)
+    assert g["interior_spread"] < 0.01
+    assert greedy.total_return == pytest.approx(kkt.total_return, rel=1e-5)
+    slsqp = R.allocate(budget, inv, method="slsqp")
+    assert slsqp.total_return == pytest.approx(kkt.total_return, rel=1e-6)
+    # no random feasible split beats the optimum
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        w = rng.dirichlet(np.ones(4))
+        s = w * budget
+        if s[3] > 6e4:
+            continue
+        assert sum(float(i.value(v)) for i, v in zip(inv, s)) <= kkt.total_return + 1e-6
+
+
+def test_fit_curve_recovers_parameters_and_states_fit():
+    x = np.linspace(1e4, 2e6, 15)
+    y = 5e6 * -np.expm1(-x / 7e5)
+    inv = R.fit_curve(x, y, "exp", name="programs")
+    assert inv.a == pytest.approx(5e6, rel=1e-4) and inv.b == pytest.approx(7e5, rel=1e-4)
+    assert "R^2 = 1.00" in inv.fit and "15 points" in inv.fit
+    p = R.fit_curve(x, 30 * x ** 0.6, "power")
+    assert p.k == pytest.approx(0.6, rel=1e-4)
+    with pytest.raises(ConfigError, match="3 points"):
+        R.fit_curve([1, 2], [3, 4])
+
+
+def test_bad_inputs():
+    with pytest.raises(ConfigError, match="min_spend"):
+        R.allocate(10.0, [R.Investment("a", a=5, b=1, min_spend=20)])
+    with pytest.raises(ConfigError, match="max_spend"):
+        R.allocate(100.0, [R.Investment("a", a=5, b=1, max_spend=20)])
+    with pytest.raises(ConfigError, match="0 < k < 1"):
+        R.Investment("a", a=5, k=1.5, curve="power")
+    with pytest.raises(ConfigError, match="unique"):
+        R.allocate(1.0, [{"name": "a", "a": 1, "b": 1}, {"name": "a", "a": 1, "b": 1}])
+
+
+def test_headcount_fitted_from_sample(sample_data):
+    h = R.headcount_history(sample_data)
+    assert h["reps"].sum() > 0 and len(h) == len(sample_data.territories)
+    inv = R.headcount_investment(sample_data, cost_per_rep=150_000)
+    assert inv.current == pytest.approx(h["reps"].sum() * 150_000)
+    assert "curve_fit" in inv.fit
+    plan = R.plan_resources(sample_data, budget=8e6, investments=items()[1:],
+                            cost_per_rep=150_000)
+    assert "headcount" in set(plan.table["name"])
+    assert plan.table["spend"].sum() == pytest.approx(8e6, abs=0.005)
+
+
+@pytest.mark.parametrize("fixture", ["sample_data", "maven_data"])
+def test_every_scope_level_runs(request, fixture):
+    data = request.getfixturevalue(fixture)
+    d = data.deals
+    scopes = [Scope(), Scope("region", d["region"].dropna().iloc[0]),
+              Scope("territory", d["territory"].dropna().iloc[0]),
+              Scope("rep", d["owner_id"].dropna().iloc[0]),
+              Scope("account", d["account_id"].dropna().iloc[0])]
+    for sc in scopes:
+        a = R.plan_resources(data, sc, budget=1e6, investments=items(), cost_per_rep=100_000)
+        assert a.table["spend"].sum() == pytest.approx(1e6, abs=0.005)
+    empty = R.plan_resources(data, Scope("region", "Atlantis"), budget=1e6, investments=items())
+    assert empty.table.empty and "Atlantis" in empty.note
+
+
+def test_save_and_load(tmp_path, sample_data):
+    from salesplan_nb.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "p", data=sample_data)
+    inv = items()
+    alloc = R.allocate(1e6, inv)
+    R.save_resources(ws, alloc, inv)
+    got = R.load_resources(Workspace.open(tmp_path / "p"))
+    assert got["budget"] == 1e6 and [i.name for i in got["investments"]] == [i.name for i in inv]
+    again = R.allocate(got["budget"], got["investments"])
+    assert again.table["spend"].tolist() == alloc.table["spend"].tolist()
+    assert got["accepted"]["ads"] == alloc.table.set_index("name").loc["ads", "spend"]

@@ -1,0 +1,161 @@
+"""Territories (step 10): solver checked against brute force, locks, tolerance and moves."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from salesplan_nb import territories as T
+from salesplan_nb.errors import ConfigError
+from salesplan_nb.scope import Scope
+
+
+def brute_force_min_moves(p, cur, locked, n_units, tol):
+    p = np.asarray(p, float)
+    mean = p.sum() / n_units
+    best = None
+    for combo in itertools.product(range(n_units), repeat=len(p)):
+        a = np.array(combo)
+        if (a[locked] != cur[locked]).any():
+            continue
+        load = np.bincount(a, weights=p, minlength=n_units)
+        if ((load >= mean * (1 - tol) - 1e-9) & (load <= mean * (1 + tol) + 1e-9)).all():
+            moves = int((a != cur).sum())
+            best = moves if best is None else min(best, moves)
+    return best
+
+
+def test_hand_example_one_move_and_locked_three_moves():
+    p = np.array([40.0, 30.0, 20.0, 10.0])
+    cur = np.array([0, 0, 0, 1])
+    sol = T.solve(p, cur, np.zeros(4, bool), 2, tolerance=0.05)
+    assert sol.moves == 1 and sol.within_tolerance  # move the 40: 50 / 50
+    assert list(sol.assign) == [1, 0, 0, 1]
+    # lock the 40 in unit 0: best is {40, 10} vs {30, 20} -> 3 moves
+    locked = np.array([True, False, False, False])
+    sol = T.solve(p, cur, locked, 2, tolerance=0.05)
+    assert sol.moves == 3 and sol.assign[0] == 0 and sol.within_tolerance
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mip_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.lognormal(3, 0.6, 8)
+    cur = rng.integers(0, 3, 8)
+    locked = np.zeros(8, bool)
+    locked[0] = True
+    tol = 0.10
+    want = brute_force_min_moves(p, cur, locked, 3, tol)
+    sol = T.solve(p, cur, locked, 3, tolerance=tol, method="mip")
+    if want is None:
+        assert not sol.within_tolerance
+    else:
+        assert sol.within_tolerance and sol.moves == want
+        assert sol.assign[0] == cur[0]
+
+
+def test_infeasible_falls_back_to_heuristic():
+    p = np.array([100.0, 1.0, 1.0, 1.0])  # one account exceeds the band on its own
+    sol = T.solve(p, np.array([0, 0, 1, 1]), np.zeros(4, bool), 2, tolerance=0.05)
+    assert not sol.within_tolerance
+    assert sol.method == "heuristic" and "HiGHS" in sol.status
+
+
+def test_sample_company_locked_tolerance_fewer_moves(sample_data):
+    acc = sample_data.accounts
+    locked = acc["account_id"].iloc[::7].tolist()
+    plan = T.rebalance(sample_data, tolerance=0.05, locked=locked)
+    a = plan.assignment
+    lk = a[a["account_id"].isin(locked)]
+    assert len(lk) == len(locked)
+    assert (lk["proposed"] == lk["current"]).all() and lk["locked"].all()
+    # tolerance from the assignment itself (independent of the solver's bookkeeping)
+    load = a.groupby("proposed")["potential"].sum()
+    mean = a["potential"].sum() / plan.summary["units"]
+    assert plan.summary["within_tolerance"]
+    assert ((load >= mean * 0.95 - 1e-6) & (load <= mean * 1.05 + 1e-6)).all()
+    assert plan.summary["moves"] == int((a["proposed"] != a["current"]).sum())
+    base = T.rebalance(sample_data, tolerance=0.05, locked=locked, baseline=True)
+    b = base.assignment
+    assert (b.loc[b["locked"], "proposed"] == b.loc[b["locked"], "current"]).all()
+    assert plan.summary["moves"] < base.summary["moves"]
+    heur = T.rebalance(sample_data, tolerance=0.05, locked=locked, method="heuristic")
+    hl = heur.assignment
+    assert (hl.loc[hl["locked"], "proposed"] == hl.loc[hl["locked"], "current"]).all()
+    assert plan.summary["moves"] <= heur.summary["moves"]
+    # balance table agrees with the assignment
+    bal = plan.balance.set_index("unit")
+    assert np.allclose(bal["potential"].reindex(load.index).to_numpy(), load.to_numpy())
+    assert bal["potential_vs_mean"].min() == pytest.approx(plan.summary["potential_min_vs_mean"])
+
+
+def test_workload_tolerance_is_respected(sample_data):
+    free = T.rebalance(sample_data, tolerance=0.05)
+    plan = T.rebalance(sample_data, tolerance=0.05, workload_tolerance=0.10)
+    assert free.summary["workload_max_vs_mean"] > 1.10  # potential alone leaves workload uneven
+    assert plan.summary["within_tolerance"]
+    a = plan.assignment
+    w = a.groupby("proposed")["workload"].sum()
+    assert ((w >= w.mean() * 0.90 - 1e-6) & (w <= w.mean() * 1.10 + 1e-6)).all()
+    pl = a.groupby("proposed")["potential"].sum()
+    assert ((pl >= pl.mean() * 0.95 - 1e-6) & (pl <= pl.mean() * 1.05 + 1e-6)).all()
+    calls = T.rebalance(sample_data, Scope("region", "EMEA"), workload="calls")
+    seg = calls.assignment["segment"].map({**T.CALLS_PER_YEAR, "Unknown": 6.0})
+    assert (calls.assignment["workload"] == seg.astype(float)).all()
+
+
+@pytest.mark.parametrize("fixture", ["sample_data", "maven_data"])
+def test_every_scope_level_runs(request, fixture):
+    data = request.getfixturevalue(fixture)
+    d = data.deals
+    scopes = [Scope(), Scope("region", d["region"].dropna().iloc[0]),
+              Scope("territory", d["territory"].dropna().iloc[0]),
+              Scope("rep", d["owner_id"].dropna().iloc[0]),
+              Scope("account", d["account_id"].dropna().iloc[0])]
+    for sc in scopes:
+        plan = T.rebalance(data, sc, tolerance=0.10, time_limit=5)
+        assert plan.summary["moves"] == int(plan.assignment["moved"].sum())
+        assert len(plan.balance) == plan.summary["units"]
+        T.compare(data, sc, tolerance=0.10, time_limit=5)
+    empty = T.rebalance(data, Scope("region", "Atlantis"))
+    assert empty.assignment.empty and "Atlantis" in empty.note
+    assert list(empty.balance.columns)[:3] == ["unit", "accounts", "potential"]
+
+
+def test_save_and_load(tmp_path, sample_data):
+    from salesplan_nb.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "p", data=sample_data)
+    locked = sample_data.accounts["account_id"].iloc[:3].tolist()
+    plan = T.rebalance(sample_data, locked=locked, tolerance=0.05)
+    T.save_territories(ws, plan)
+    got = T.load_territories(Workspace.open(tmp_path / "p"))
+    assert got["locked"] == sorted(locked) and got["tolerance"] == 0.05
+    assert len(got["accepted_moves"]) == plan.summary["moves"]
+    mv = plan.moves.iloc[0]
+    assert {"account_id": mv["account_id"], "from": mv["current"], "to": mv["proposed"]} \
+        in got["accepted_moves"]
+
+
+def test_bad_options(sample_data):
+    with pytest.raises(ConfigError, match="tolerance"):
+        T.rebalance(sample_data, tolerance=1.5)
+    with pytest.raises(ConfigError, match="workload"):
+        T.rebalance(sample_data, workload="vibes")
+    with pytest.raises(ConfigError, match="method"):
+        T.solve(np.ones(3), np.zeros(3, int), np.zeros(3, bool), 2, method="magic")
+
+
+def test_solver_without_solution_falls_back(monkeypatch):
+    """When HiGHS returns no solution (e.g. its time limit), the heuristic's plan is used."""
+    monkeypatch.setattr(T, "_mip", lambda *a, **k: (None, "no solution (Time limit reached)"))
+    p = np.array([40.0, 30.0, 20.0, 10.0])
+    sol = T.solve(p, np.array([0, 0, 0, 1]), np.zeros(4, bool), 2, tolerance=0.05)
+    assert sol.method == "heuristic" and "Time limit" in sol.status
+    assert sol.within_tolerance and sol.moves == 1
+    monkeypatch.setattr(T, "HEURISTIC_ONLY_ABOVE", 2)
+    monkeypatch.setattr(T, "_mip", lambda *a, **k: pytest.fail("HiGHS must not run"))
+    sol = T.solve(p, np.array([0, 0, 0, 1]), np.zeros(4, bool), 2)
+    assert "heuristic only" in sol.status

@@ -1,0 +1,170 @@
+"""The widget framework and widgets without a browser: decisions saved in plan.yaml, static
+rendering, escaping, errors shown instead of raised."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from salesplan_nb import quotas, swot, ui
+from salesplan_nb.errors import ConfigError
+from salesplan_nb.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory, sample_data):
+    path = tmp_path_factory.mktemp("ui") / "plan"
+    Workspace.create(path, data=sample_data, source={"kind": "sample", "seed": 7})
+    return path
+
+
+@pytest.fixture
+def ws(plan_dir):
+    return Workspace.open(plan_dir)
+
+
+def _yaml(ws) -> dict:
+    return yaml.safe_load((ws.path / "plan.yaml").read_text())["decisions"]
+
+
+def test_assets_found_and_missing_asset_is_clear(monkeypatch, tmp_path):
+    assert ui.asset_path("swot_board.js").read_text().startswith("// SWOT board")
+    monkeypatch.setenv("SALESPLAN_WIDGETS", str(tmp_path))
+    with pytest.raises(ConfigError, match="SALESPLAN_WIDGETS"):
+        ui.asset_path("swot_board.js")
+
+
+def test_scope_of_and_output_name():
+    assert str(ui.scope_of("company", "ignored")) == "company"
+    assert str(ui.scope_of("region", "EMEA")) == "region:EMEA"
+    with pytest.raises(ConfigError, match="unit"):
+        ui.scope_of("rep", "")
+    name = ui.output_name(ui.scope_of("rep", "../../etc/passwd"))
+    assert name.startswith("rep-") and "/" not in name and "." not in name
+
+
+def test_html_table_escapes_names():
+    df = pd.DataFrame({"name": ["<script>alert(1)</script>"], "v": [1.5]})
+    out = ui.html_table(df)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "more rows not shown" in ui.html_table(pd.DataFrame({"a": range(50)}), max_rows=10)
+
+
+def test_quota_slider_saves_and_recomputes(ws, sample_data):
+    w = ui.QuotaAllocator(ws, interactive=True)
+    w.set_over_assignment("region", 0.2)
+    assert _yaml(ws)["quotas"]["over_assignment"]["value"]["region"] == 0.2
+    # regions sum to the target x 1.2 (cents), checked against the module called directly
+    plan = quotas.quotas(sample_data, None, ws.period, over_assignment={"region": 0.2})
+    assert w.table(w.result)["quota"].sum() == pytest.approx(plan.target * 1.2, abs=0.05)
+    assert "over-assignment 20%" in w.chart_view.spec["title"]
+    assert w.last_ms > 0
+    # the fast path swapped the data of the same spec
+    units = {r["shown"] for r in w.chart_view.spec["datasets"]["units"]}
+    assert units == set(plan.level("region")["name"])
+    # a lock is recorded and honoured
+    w.override("region:EMEA", 1_000_000.0)
+    assert _yaml(ws)["quotas"]["overrides"]["value"] == {"region:EMEA": 1_000_000.0}
+    t = w.table(w.result).set_index("unit_id")
+    assert t.loc["EMEA", "quota"] == 1_000_000.0 and bool(t.loc["EMEA", "locked"])
+    w.override("region:EMEA", None)
+
+
+def test_bad_decision_shown_not_saved(ws):
+    w = ui.QuotaAllocator(ws, interactive=True)
+    w.set("method", "blend")
+    before = _yaml(ws)["quotas"].get("target")
+    assert not w.commit("target", -5.0)  # rejected by quotas: shown, not recorded
+    assert "target" in w.message.value and "non-negative" in w.message.value
+    assert _yaml(ws)["quotas"].get("target") == before
+
+
+def test_swot_board_actions_saved(ws):
+    b = ui.SwotBoard(ws, interactive=True)
+    assert b.items and all(i.scope == "company" for i in b.items)
+    b.add("threats", "New rival <b>X</b>")
+    stored = [i for i in ws.items("swot") if i["text"] == "New rival <b>X</b>"]
+    assert len(stored) == 1 and stored[0]["source"] == "analyst"
+    first = next(i for i in b.items if i.source == "data")
+    b.reject(first.id)
+    assert next(i for i in ws.items("swot") if i["id"] == first.id)["status"] == "rejected"
+    b.edit(first.id, "reworded")
+    item = next(i for i in ws.items("swot") if i["id"] == first.id)
+    assert (item["text"], item["status"]) == ("reworded", "edited")
+    assert any(i["text"] == "New rival <b>X</b>" for i in b.board.items)
+    b.handle({"action": "explode"})
+    assert "unknown SWOT board action" in b.board.message
+    # a fresh board keeps the decisions (merge, no duplicates)
+    again = ui.SwotBoard(ws, interactive=False)
+    assert sum(i.text == "reworded" for i in again.items) == 1
+    assert len({i.key for i in again.items if i.key}) == len([i for i in again.items if i.key])
+
+
+def test_static_mode_renders_svg_and_table(ws):
+    w = ui.CapacitySliders(ws, interactive=False)
+    assert w.chart_view is None  # no live widgets made
+    w.show_static()
+    out = ws.load_output("ui", "CapacitySliders_company")
+    assert out is not None and "capacity" in set(out["figure"])
+    bundle = ui.svg_bundle(w.chart(w.result))
+    assert bundle["image/svg+xml"].startswith("<svg")
+
+
+def test_capacity_settings_round_trip(ws):
+    from salesplan_nb import capacity
+
+    w = ui.CapacitySliders(ws, interactive=True)
+    cap0 = w.result.capacity
+    w.set("attrition", 0.3)
+    assert capacity.load_capacity_settings(ws)["attrition"] == 0.3
+    assert w.result.capacity < cap0  # more attrition, less capacity
+    w.add_hires("2027-03", 2)
+    assert [h.count for h in capacity.load_capacity_settings(ws)["hires"]] == [2.0]
+    assert w.result.capacity > capacity.capacity_plan(ws.data, None, ws.period,
+                                                      attrition=0.3).capacity
+
+
+def test_milestones_validate_and_chart(ws):
+    w = ui.MilestoneEditor(ws, interactive=True)
+    w.add_standard()
+    names = list(w.result["name"])
+    assert "Plan sign-off" in names and "Review 2027Q4" in names
+    w.add_standard()  # idempotent
+    assert list(w.result["name"]) == names
+    with pytest.raises(ConfigError, match="before it starts"):
+        w.add("Kick-off", "2027-02-01", "2027-01-01")
+    w._add_clicked()  # empty name from the form: shown, not raised
+    assert "needs a name" in w.message.value
+    assert w.chart(w.result) is not None
+
+
+def test_goal_builder_checks_each_letter(ws):
+    w = ui.SmartGoalBuilder(ws, interactive=True)
+    assert list(w.result.table["letter"]) == list("SMART")
+    assert w.result.status("R") == "fail"
+    w.set("objective", "Grow revenue")
+    assert w.result.status("R") == "pass"
+    assert _yaml(ws)["goal_draft"]["objective"]["value"] == "Grow revenue"
+    g = w.save()
+    assert any(i["id"] == g.id and i["objective"] == "Grow revenue" for i in ws.items("goals"))
+
+
+def test_scenario_sliders_save_scenario(ws):
+    w = ui.ScenarioManager(ws, "region:EMEA", interactive=True)
+    base = w.result["compare"].loc["bookings", "base"]
+    w.clone("push")
+    w.set_driver("win_rate", 0.1)
+    saved = ws.get("scenarios", "push")
+    assert saved["changes"] == [{"driver": "win_rate", "value": 0.1, "scope": "region:EMEA",
+                                 "start": None, "end": None, "source": ""}]
+    assert w.result["compare"].loc["bookings", "push"] > base
+    assert w.result["tornado_stale"]
+    w.refresh(tornado=True)
+    assert not w.result["tornado_stale"]
+
+
+def test_decisions_table_lists_sections(ws):
+    swot.add_item(ws, "strengths", "Loyal base")
+    t = ui.decisions_table(ws)
+    assert {"swot", "quotas"} <= set(t["section"])
