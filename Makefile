@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name salesplan-nb --display-name "Python (salesplan-nb)" >/dev/null
-	git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install || true
+	git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --attributes .gitattributes || true
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -42,9 +42,10 @@ _OFFLINE = False
 
 def asset_path(name: str) -> Path:
     """Path of a front-end asset in ``widgets/`` (``$SALESPLAN_WIDGETS`` overrides the folder)."""
-    folder = Path(os.environ.get("SALESPLAN_WIDGETS")
-                  or Path(__file__).resolve().parent.parent / "widgets")
-    path = folder / name
+    here = Path(__file__).resolve().parent
+    folders = ([Path(os.environ["SALESPLAN_WIDGETS"])] if os.environ.get("SALESPLAN_WIDGETS")
+               else [here.parent / "widgets", here / "widgets"])  # source checkout, wheel
+    path = next((f / name for f in folders if (f / name).is_file()), folders[0] / name)
     if not path.is_file():
         raise ConfigError(f"widget asset {path} is missing; install salesplan-nb from a source "
                           "checkout (`pip install -e .`) or set SALESPLAN_WIDGETS to the "

@@ -115,6 +115,11 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+# libyaml's C loader/dumper when available: 5-8x faster than the pure-Python safe ones.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _key_line(text: str, *keys: str) -> int | None:
     """1-based line of the mapping key path ``keys`` in YAML ``text`` (best effort)."""
     try:
@@ -137,7 +142,7 @@ def _key_line(text: str, *keys: str) -> int | None:
 def _parse(text: str, path: Path) -> dict:
     """Parse and check plan.yaml; errors name the line and the fix."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -499,7 +504,7 @@ class Workspace:
 
     def _write(self, doc: dict) -> None:
         text = ("# salesplan-nb plan workspace - written by salesplan; safe to read and diff.\n"
-                + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100))
+                + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100))
         _atomic_write(self._file, text)
         self._doc = doc
         self._mtime = self._file.stat().st_mtime_ns
