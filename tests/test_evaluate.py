@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import busiest_scope
 
-from salesplan_nb import Dataset, Scope
+from salesplan_nb import Dataset
 from salesplan_nb import evaluate as E
 from salesplan_nb import forecast as F
 from salesplan_nb.errors import ConfigError
@@ -44,15 +45,6 @@ def _data() -> Dataset:
     return Dataset(accounts=accounts, opportunities=o, reps=reps, targets=targets,
                    products=pd.DataFrame({"product_id": ["P"], "name": ["P"]}),
                    as_of="2024-12-31")
-
-
-def _any_id(data: Dataset, level: str) -> Scope:
-    if level == "company":
-        return Scope()
-    col = {"region": "region", "territory": "territory", "rep": "owner_id",
-           "account": "account_id"}[level]
-    won = data.deals[data.deals["status"] == "won"]
-    return Scope(level, str(won[col].value_counts().index[0]))
 
 
 def test_quotas_from_territory_targets_split_by_prior_year_share():
@@ -162,7 +154,7 @@ def test_forecast_made_earlier_is_scored_against_later_actuals(maven_data):
 @pytest.mark.parametrize("level", LEVELS)
 def test_every_scope_level(request, which, period, level):
     data = request.getfixturevalue(which)
-    scope = _any_id(data, level)
+    scope = busiest_scope(data, level)
     reps = data.reps["rep_id"].astype(str)
     quotas = pd.DataFrame({"rep_id": reps, "quota": 100_000.0})
     a = E.attainment_distribution(data, scope, period, quotas=quotas)

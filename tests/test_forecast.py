@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import busiest_scope
 
-from salesplan_nb import Dataset, Scope
+from salesplan_nb import Dataset
 from salesplan_nb import forecast as F
 from salesplan_nb.errors import ConfigError
 
@@ -23,15 +24,6 @@ def _data(opps: list[dict], as_of: str) -> Dataset:
     prods = pd.DataFrame({"product_id": ["P"], "name": ["P"]})
     return Dataset(accounts=acc, opportunities=o.assign(account_id="X", owner_id="A"),
                    reps=reps, products=prods, as_of=as_of)
-
-
-def _scope_id(data: Dataset, level: str) -> Scope:
-    if level == "company":
-        return Scope()
-    col = {"region": "region", "territory": "territory", "rep": "owner_id",
-           "account": "account_id"}[level]
-    won = data.deals[data.deals["status"] == "won"]
-    return Scope(level, str(won[col].value_counts().index[0]))
 
 
 def test_seasonal_naive_repeats_last_year_and_falls_back_to_naive():
@@ -136,7 +128,7 @@ def test_maven_short_history_is_reported_honestly(maven_data):
 @pytest.mark.parametrize("level", LEVELS)
 def test_forecast_runs_at_every_scope_level(request, which, level):
     data = request.getfixturevalue(which)
-    scope = _scope_id(data, level)
+    scope = busiest_scope(data, level)
     r = F.forecast(data, scope, horizon=6, n_origins=2, backtest_horizon=2)
     assert len(r.table) == 6
     vals = r.table[list(F.METHODS)].to_numpy()

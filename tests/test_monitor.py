@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import busiest_scope
 
 from salesplan_nb import Dataset, Scope
 from salesplan_nb import monitor as M
@@ -42,15 +43,6 @@ def _data() -> Dataset:
                    opportunities=o, reps=reps, targets=targets,
                    products=pd.DataFrame({"product_id": ["P"], "name": ["P"]}),
                    as_of="2024-06-30")
-
-
-def _any_id(data: Dataset, level: str) -> Scope:
-    if level == "company":
-        return Scope()
-    col = {"region": "region", "territory": "territory", "rep": "owner_id",
-           "account": "account_id"}[level]
-    won = data.deals[data.deals["status"] == "won"]
-    return Scope(level, str(won[col].value_counts().index[0]))
 
 
 def test_plan_vs_actual_by_hand():
@@ -129,7 +121,7 @@ def test_alerts_flag_the_region_behind():
 @pytest.mark.parametrize("level", LEVELS)
 def test_every_scope_level(request, which, period, plan, level):
     data = request.getfixturevalue(which)
-    scope = _any_id(data, level)
+    scope = busiest_scope(data, level)
     p = M.plan_vs_actual(data, scope, period, plan)
     assert len(p.table) == (6 if period.endswith("H2") else 12)
     assert (p.table["actual"].dropna() >= 0).all()
