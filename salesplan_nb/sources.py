@@ -138,11 +138,10 @@ def _find(files: dict[str, Any], name: str, where: str, what: str) -> Any:
                       f"{', '.join(files) or '(none)'}", missing=True)
 
 
-class CsvReader:
-    """A folder of ``<table>.csv`` files (UTF-8; other encodings are detected, decoded and
-    warned). Read with ``pyarrow.csv``; every column is text."""
+class _FolderReader:
+    """A folder of ``<table><suffix>`` files, or one such file."""
 
-    suffixes = (".csv", ".tsv")
+    suffixes: tuple[str, ...] = ()
 
     def detect(self, location: str) -> bool:
         p = Path(location)
@@ -155,6 +154,13 @@ class CsvReader:
 
     def tables(self, location: str, **options: Any) -> list[str]:
         return list(self._files(location))
+
+
+class CsvReader(_FolderReader):
+    """A folder of ``<table>.csv`` files (UTF-8; other encodings are detected, decoded and
+    warned). Read with ``pyarrow.csv``; every column is text."""
+
+    suffixes = (".csv", ".tsv")
 
     def read(self, location: str, name: str, **options: Any) -> RawTable:
         path = _find(self._files(location), name, location, "CSV file")
@@ -365,22 +371,10 @@ class ExcelReader:
         return RawTable(name, df, f"{Path(location).name}[{sheet}]")
 
 
-class ParquetReader:
+class ParquetReader(_FolderReader):
     """A folder of ``<table>.parquet`` files (or one file)."""
 
     suffixes = (".parquet", ".pq")
-
-    def detect(self, location: str) -> bool:
-        p = Path(location)
-        return (p.is_dir() and bool(_stems(p, self.suffixes))) or (
-            p.is_file() and p.suffix.lower() in self.suffixes)
-
-    def _files(self, location: str) -> dict[str, Path]:
-        p = Path(location)
-        return {p.stem: p} if p.is_file() else _stems(p, self.suffixes)
-
-    def tables(self, location: str, **options: Any) -> list[str]:
-        return list(self._files(location))
 
     def read(self, location: str, name: str, **options: Any) -> RawTable:
         import pyarrow.parquet as pq
