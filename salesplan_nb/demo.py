@@ -338,6 +338,27 @@ def _step_stakeholders(ws: Workspace) -> str:
             + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
+def _step_account_actions(ws: Workspace) -> str:
+    from . import actions
+
+    data = ws.data
+    ttm = _ttm(data)
+    deals = data.deals
+    won = deals[(deals["status"] == "won") & ttm.contains(deals["close_date"])]
+    top = won.groupby("account_id")["amount"].sum().nlargest(KEY_ACCOUNTS)
+    start = ws.period.start
+    plan = [("Executive business review with the buying committee", "Key account manager", 1),
+            ("Map whitespace: products not yet bought", "Solutions engineer", 2),
+            ("Agree a joint account plan and renewal timeline", "Key account manager", 3)]
+    n = 0
+    for account_id in top.index:
+        for text, owner, months in plan:
+            due = (start + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
+            actions.add_action(ws, str(account_id), text, owner, due, by=BY)
+            n += 1
+    return f"{n} actions with owners and due dates for the {len(top)} key accounts"
+
+
 def _step_strategy(ws: Workspace) -> str:
     from . import strategy
 
@@ -519,6 +540,7 @@ STEPS: list[Step] = [
     ("6 ICP & segments", "salesplan_nb.segments", _step_segments),
     ("7 stakeholders", "salesplan_nb.stakeholders", _step_stakeholders),
     ("8 strategy & tactics", "salesplan_nb.strategy", _step_strategy),
+    ("8b key-account actions", "salesplan_nb.actions", _step_account_actions),
     ("9 quotas", "salesplan_nb.quotas", _step_quotas),
     ("10 territories", "salesplan_nb.territories", _step_territories),
     ("11 resources", "salesplan_nb.resources", _step_resources),

@@ -675,13 +675,16 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=_cli_run)
 
 
-def render_demo_reports(ws, out) -> int:
-    """Demo: every region's plan (the workspace's plan type) and the top 3 account plans into
-    ``out``; returns the exit code (0 when every unit rendered)."""
+def render_demo_reports(ws, out, *, top_accounts: int = 10, progress: bool = True) -> int:
+    """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
+    plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
+    exit code (0 when every unit rendered)."""
     out = Path(out)
-    a = run(ws.path, "region", out, progress=False)
-    b = run(ws.path, "account", out, top=3, progress=False)
-    return max(a.exit_code, b.exit_code)
+    runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
+            run(ws.path, "territory", out, plan_type="territory", progress=progress),
+            run(ws.path, "account", out, top=top_accounts, plan_type="account",
+                progress=progress)]
+    return max(r.exit_code for r in runs)
 
 
 __all__ = ["Unit", "Job", "Result", "WarmKernel", "PlanExporter", "Renderer", "RunSummary",

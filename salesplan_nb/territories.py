@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -178,6 +180,24 @@ def naive(p: np.ndarray, locked: np.ndarray, current: np.ndarray, n_units: int) 
     return assign
 
 
+
+def _quiet_highs(highspy):
+    """A ``highspy.Highs`` with logging off. HiGHS prints its banner from C++ while the object
+    is built (before ``output_flag`` can be set), so file descriptor 1 points at /dev/null for
+    that moment; the solver's output stays off afterwards through ``output_flag``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
 def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max_vars,
          mip_gap=0.01):
     """Solve with HiGHS; returns (assign or None, status text)."""
@@ -237,8 +257,7 @@ def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
     lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _quiet_highs(highspy)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", mip_gap)
