@@ -228,15 +228,24 @@ def unit_label(data, scope: Scope) -> str:
 def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None = None,
             period: str | None = None, plan_type: str | None = None) -> PlanContext:
     """Build the context of one plan document (the notebooks' first call)."""
+    from .errors import ConfigError
     from .goals import find_baseline_period
     from .workspace import PLAN_TYPES
 
     ws = open_workspace(plan_dir)
-    scope = Scope(scope_level, unit if scope_level != "company" else None)
-    per = Period.parse(period) if period else ws.period
+    unit = (str(unit).strip() or None) if unit is not None else None
+    try:
+        scope = Scope(scope_level, unit if scope_level != "company" else None)
+    except ValueError as exc:
+        raise ConfigError(f"scope_level={scope_level!r}, unit={unit!r}: {exc}; give a level "
+                          "(company, region, territory, rep, account) and a unit id from the "
+                          "data") from None
+    try:
+        per = Period.parse(period) if period else ws.period
+    except ValueError as exc:
+        raise ConfigError(f"period={period!r}: {exc}; e.g. 2027 or 2027-Q1") from None
     ptype = plan_type or ws.plan_type
     if ptype not in PLAN_TYPES:
-        from .errors import ConfigError
         raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
     if ptype == "long-term" or per.n_months > 12:
         # the last complete calendar year before as_of
@@ -261,18 +270,71 @@ def _need(name: str, what: str) -> Missing:
 
 
 # ---- numbers shared by sections ---------------------------------------------------------------
-def _quota_plan(ctx: PlanContext):
+_COMPANY_PLANS: dict[tuple[str, str], tuple[tuple, Any]] = {}
+
+
+def company_quota_plan(ctx: PlanContext):
+    """The company quota split for the plan period with the saved decisions
+    (``quotas.quotas_from``; the saved ``target`` is the company's), or the SalesplanError the
+    decisions raise. Cached per plan folder and period while plan.yaml and the snapshot are
+    unchanged (a batch run renders many units from one split)."""
     q = _module("quotas")
     if q is None:
         return None
 
     def build():
         from .errors import SalesplanError
+
+        key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
+        stamp = _stamp(Path(key[0]))
+        hit = _COMPANY_PLANS.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
         try:
-            return q.quotas_from(ctx.data, q.load_quotas(ctx.ws), scope=ctx.scope,
-                                 period=ctx.period)
+            plan = q.quotas_from(ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period)
         except SalesplanError as exc:
-            return exc
+            plan = exc
+        _COMPANY_PLANS[key] = (stamp, plan)
+        return plan
+    return ctx.once("company_quota_plan", build)
+
+
+def _quota_plan(ctx: PlanContext):
+    """The quota plan of the context's scope: the company split itself, or for a region,
+    territory or rep its subtree of the company split (its quota as target, its territories
+    and reps below), so every plan shows the quotas the company plan assigns. Accounts carry
+    no quota: a SalesplanError says so. ``None`` without the quotas module."""
+    from .errors import ConfigError, SalesplanError
+
+    q = _module("quotas")
+    if q is None:
+        return None
+    company = company_quota_plan(ctx)
+    if ctx.scope.level == "company" or isinstance(company, SalesplanError):
+        return company
+
+    def build():
+        if ctx.scope.level not in q.LEVELS:
+            return ConfigError(f"{ctx.scope.level} plans carry no quota (quotas are split to "
+                               "regions, territories and reps)")
+        t = company.table
+        levels = list(q.LEVELS)
+        pos = levels.index(ctx.scope.level)
+        root = t[(t["level"] == ctx.scope.level) & (t["unit_id"] == ctx.scope.id)]
+        if not len(root):
+            return ConfigError(f"{ctx.unit_label} has no quota in the company split for "
+                               f"{ctx.period.label} (no quota-carrying reps there)")
+        parts, ids = [root], set(root["unit_id"])
+        for lvl in levels[pos + 1:]:
+            kids = t[(t["level"] == lvl) & t["parent"].isin(list(ids)).fillna(False)]
+            parts.append(kids)
+            ids = set(kids["unit_id"])
+        quota = float(root["quota"].iloc[0])
+        notes = [f"the quota of {ctx.unit_label} in the company split (company target "
+                 f"{money(company.target)}" + (f": {company.note}" if company.note else "")
+                 + ")"]
+        return q.QuotaPlan(pd.concat(parts, ignore_index=True), quota, company.decisions,
+                           str(ctx.scope), company.period, ramp_gap=0.0, notes=notes)
     return ctx.once("quota_plan", build)
 
 
@@ -281,20 +343,71 @@ def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
     return d[(d["status"] == "won") & period.contains(d["close_date"])]
 
 
+def account_share_target(ctx: PlanContext) -> tuple[float | None, str]:
+    """Derived bookings target of an account: its share of the quotas of the territories it
+    buys in, by trailing bookings. For each territory T (the owner rep's, else the
+    account's) where the account has won bookings in the trailing 12 months
+    (``quotas.history_window``): share_T = the account's won bookings in T / all won bookings
+    in T over those months; target = sum over T of share_T x T's quota in the company split.
+    Returns ``(target, label)``, or ``(None, reason)`` when it cannot be derived."""
+    from .errors import SalesplanError
+
+    q = _module("quotas")
+    if q is None:
+        return None, "the quotas module is not installed"
+    company = company_quota_plan(ctx)
+    if isinstance(company, SalesplanError):
+        return None, f"the quota split fails: {company}"
+    win = q.history_window(ctx.data)
+    d = ctx.data.deals
+    won = d[(d["status"] == "won") & win.contains(d["close_date"])]
+    mine = won[(won["account_id"] == ctx.scope.id).fillna(False).astype(bool)]
+    by_t = mine.groupby("territory")["amount"].sum()
+    by_t = by_t[by_t > 0]
+    if not len(by_t):
+        return None, f"{ctx.unit_label} has no won bookings in the {win.label}"
+    totals = won.groupby("territory")["amount"].sum()
+    t = company.table
+    terr_rows = t[t["level"] == "territory"].set_index("unit_id")
+    parts = []  # (contribution, name, share, quota)
+    for terr, amount in by_t.items():
+        if terr in terr_rows.index and totals.get(terr, 0) > 0:
+            share = float(amount) / float(totals[terr])
+            quota = float(terr_rows.loc[terr, "quota"])
+            parts.append((share * quota, str(terr_rows.loc[terr, "name"]), share, quota))
+    if not parts:
+        return None, (f"the territories {ctx.unit_label} buys in have no quota in the company "
+                      "split")
+    parts.sort(key=lambda x: -x[0])
+    shown = "; ".join(f"{pct(sh)} of territory {n}'s quota {money(qu)}"
+                      for _, n, sh, qu in parts[:3])
+    n_more = len(parts) - 3
+    more = f"; and {n_more} more territor{'y' if n_more == 1 else 'ies'}" if n_more > 0 else ""
+    return sum(x[0] for x in parts), (
+        f"derived: {shown}{more} - the account's share of each territory's won bookings in "
+        f"the {win.label}")
+
+
 def headline(ctx: PlanContext) -> dict:
-    """Headline numbers: baseline bookings, growth on the year before, plan target (recorded
-    bookings goal, else given target, else the quota plan's target), implied growth, win rate
-    (won / closed in the baseline), open pipeline (open amount at ``as_of``), reps in scope."""
+    """Headline numbers: baseline bookings, growth on the year before, plan target, implied
+    growth, win rate (won / closed in the baseline), open pipeline (open amount at
+    ``as_of``), reps in scope (for an account: reps owning its open deals).
+
+    Target, first found: a recorded bookings goal for exactly this scope, the given target for
+    it (``kpis.target_for``: the data's targets table), then for regions, territories and reps
+    their quota in the company split, for an account :func:`account_share_target` (labelled
+    "derived"). A company-level goal, target or quota is never shown as a unit's own."""
     d = ctx.scope.filter(ctx.data.deals)
     base = float(_won(ctx, ctx.baseline)["amount"].sum())
     prior = float(_won(ctx, ctx.baseline.previous())["amount"].sum())
     closed = d[d["status"].isin(["won", "lost"]) & ctx.baseline.contains(d["close_date"])]
     won_n = int((closed["status"] == "won").sum())
-    target, source = None, ""
+    target, source, note = None, "", ""
     g = _module("goals")
     if g is not None:
         for goal in g.load_goals(ctx.ws):
-            if goal.metric == "bookings" and str(goal.scope) == str(ctx.scope):
+            if goal.metric == "bookings" and str(goal.scope) == str(ctx.scope) \
+                    and isinstance(goal.target, int | float):
                 target, source = float(goal.target), "recorded goal"
                 break
     if target is None:
@@ -303,10 +416,14 @@ def headline(ctx: PlanContext) -> dict:
             t = k.target_for(ctx.data, ctx.scope, ctx.period)
             if t is not None and not math.isnan(t):
                 target, source = float(t), "given target"
-    if target is None:
+    if target is None and ctx.scope.level == "account":
+        target, note = account_share_target(ctx)
+        source = note if target is not None else ""
+    elif target is None:
         qp = _quota_plan(ctx)
         if qp is not None and not isinstance(qp, Exception) and qp.target:
-            target, source = float(qp.target), "quota plan"
+            target, source = float(qp.target), (
+                "quota plan" if ctx.scope.level == "company" else "quota in the company split")
     reps = d.loc[d["status"] == "open", "owner_id"].nunique() if ctx.scope.level == "account" \
         else int(d["owner_id"].nunique())
     years = ctx.period.n_months / 12
@@ -316,6 +433,7 @@ def headline(ctx: PlanContext) -> dict:
         "prior_bookings": prior,
         "baseline_growth": (base / prior - 1) if prior > 0 else None,
         "target": target, "target_source": source,
+        "target_note": "" if target is not None else note,
         "implied_growth": ((target / (base * years)) - 1) if (target and base > 0) else None,
         "win_rate": (won_n / len(closed)) if len(closed) else None,
         "closed_deals": int(len(closed)),
@@ -345,7 +463,8 @@ def executive_summary(ctx: PlanContext) -> Section:
                      + (f", {pct(ig)} growth on the baseline run-rate." if ig is not None
                         else "."))
     else:
-        lines.append("No bookings target is recorded or derivable for this unit yet.")
+        lines.append("No bookings target is recorded or derivable for this unit yet"
+                     + (f" ({h['target_note']})." if h.get("target_note") else "."))
     if h["win_rate"] is not None:
         lines.append(f"{h['closed_deals']} deals closed in {h['baseline_period']} with a win "
                      f"rate of {pct(h['win_rate'])}; open pipeline stands at "
@@ -766,17 +885,26 @@ def whitespace(ctx: PlanContext) -> Section:
 
 
 def account_actions(ctx: PlanContext) -> Section:
-    """Actions with owners and dates (workspace list ``account_actions`` for this account),
-    and the open opportunities to progress."""
+    """Actions with owners, due dates and status (:func:`salesplan_nb.actions.list_actions`
+    for this account), and the open opportunities to progress."""
+    from .actions import list_actions
+
     s = Section("account_actions", "Actions")
-    items = [i for i in ctx.ws.items("account_actions")
-             if str(i.get("account_id", "")) == str(ctx.scope.id)]
-    if items:
-        df = pd.DataFrame(items)
-        s.add(Table(df[[c for c in ["action", "owner", "due", "status"] if c in df.columns]]))
+    df = list_actions(ctx.ws, ctx.scope.id)
+    if len(df):
+        n_done = int((df["status"] == "done").sum())
+        late = df[(df["status"] != "done") & (df["due"] < ctx.data.as_of)]
+        s.add(f"{len(df)} actions, {n_done} done"
+              + (f"; {len(late)} not done and past due at {ctx.data.as_of.date()}"
+                 if len(late) else "") + ".")
+        s.add(Table(df[["action", "owner", "due", "status", "by", "at"]]
+                    .rename(columns={"by": "recorded by", "at": "recorded at"}),
+                    {"due": "date"}))
     else:
         s.add(Missing("no actions are recorded for this account in plan.yaml "
-                      "(decisions.account_actions: action, owner, due, account_id)"))
+                      "(decisions.account_actions)",
+                      "Add them with salesplan_nb.actions.add_action(ws, account_id, action, "
+                      "owner, due, status)."))
     d = ctx.scope.filter(ctx.data.deals)
     open_ = d[d["status"] == "open"].sort_values("close_date")
     if len(open_):
@@ -789,8 +917,9 @@ def account_actions(ctx: PlanContext) -> Section:
 
 
 def account_risks(ctx: PlanContext) -> Section:
-    """Risks read from the data: declining bookings, overdue open deals, losses, concentration
-    of the account in its territory's bookings."""
+    """Risks read from the data (declining bookings, overdue open deals, losses, concentration
+    of the account in its territory's bookings), blocked account actions and the risks
+    recorded in the list section ``account_risks``."""
     s = Section("account_risks", "Risks")
     h = ctx.once("headline", lambda: headline(ctx))
     d = ctx.scope.filter(ctx.data.deals)
@@ -819,6 +948,12 @@ def account_risks(ctx: PlanContext) -> Section:
         if tot > 0 and h["baseline_bookings"] / tot > 0.2:
             risks.append(("concentration", f"{pct(h['baseline_bookings'] / tot)} of territory "
                           f"{row['territory']} bookings in {ctx.baseline.label}"))
+    from .actions import load_actions
+
+    for a in load_actions(ctx.ws, ctx.scope.id):
+        if a.status == "blocked":
+            risks.append(("blocked action", f"{a.action} (owner {a.owner or 'unassigned'}"
+                          + (f", due {a.due}" if a.due else "") + ")"))
     for i in ctx.ws.items("account_risks"):
         if str(i.get("account_id", "")) == str(ctx.scope.id):
             risks.append((str(i.get("risk", "")), str(i.get("mitigation", ""))))
@@ -866,9 +1001,11 @@ def chart_spec(chart) -> dict:
 _counter = {"n": 0}
 
 
-def show(section: Section) -> None:
+def show(section: Section, static: bool = False) -> None:
     """Display ``section`` in the running notebook: heading (with TOC metadata), escaped HTML
-    blocks and chart specs (mime ``application/vnd.salesplan.chart+json``)."""
+    blocks and chart specs (mime ``application/vnd.salesplan.chart+json``, which the plan
+    exporter draws, and Vega-Lite, which JupyterLab draws). ``static`` adds each chart as SVG
+    (vl-convert) for headless step notebooks read without JavaScript."""
     from IPython.display import display
 
     _counter["n"] += 1
@@ -879,8 +1016,13 @@ def show(section: Section) -> None:
     for b in section.blocks:
         if isinstance(b, alt.TopLevelMixin):
             spec = chart_spec(b)
-            display({CHART_MIME: spec, "application/vnd.vegalite.v5+json": spec,
-                     "text/plain": "<chart>"}, raw=True)
+            bundle = {CHART_MIME: spec, "application/vnd.vegalite.v5+json": spec,
+                      "text/plain": "<chart>"}
+            if static:
+                import vl_convert
+
+                bundle["image/svg+xml"] = vl_convert.vegalite_to_svg(spec)
+            display(bundle, raw=True)
         else:
             display({"text/html": block_html(b), "text/plain": str(b)[:200]}, raw=True)
 
@@ -895,8 +1037,50 @@ def show_headline(ctx: PlanContext) -> dict:
     return h
 
 
-def show_plan(ctx: PlanContext, sections: list[str] | None = None) -> None:
+def show_plan(ctx: PlanContext, sections: list[str] | None = None,
+              static: bool = False) -> None:
     """Title, headline and every section of the plan type."""
     show_headline(ctx)
     for sec in build(ctx, sections):
-        show(sec)
+        show(sec, static=static)
+
+
+def default_plan_type(scope_level: str, ws_plan_type: str) -> str:
+    """The plan type of a scope: territory -> territory plan, account -> account plan, else the
+    workspace's annual or long-term type (the batch runner's rule)."""
+    if scope_level in ("territory", "account"):
+        return scope_level
+    return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"
+
+
+def contents(ctx: PlanContext, sections: list[Section]) -> str:
+    """Escaped HTML list of the plan's sections with links to their headings, and the count of
+    sections that miss a decision or data."""
+    items = "".join(f'<li><a href="#sec-{html.escape(s.key)}">{html.escape(s.title)}</a>'
+                    + (" <small>(incomplete)</small>" if s.missing else "") + "</li>"
+                    for s in sections)
+    n_missing = sum(bool(s.missing) for s in sections)
+    return (f"<nav><strong>Contents</strong> ({len(sections)} sections"
+            + (f", {n_missing} incomplete" if n_missing else "") + f")<ol>{items}</ol></nav>")
+
+
+def preview(plan_dir, scope_level: str = "company", unit: str | None = None,
+            period: str | None = None, plan_type: str | None = None, *,
+            interactive: bool = True) -> PlanContext:
+    """Show the plan document of a scope in the running notebook, as ``salesplan run`` would
+    render it: title and headline, contents, every section. ``plan_dir`` is a folder or an
+    open Workspace; ``plan_type`` defaults to :func:`default_plan_type`. Headless
+    (``interactive=False``) charts are also embedded as SVG. Returns the context."""
+    from IPython.display import display
+
+    path = getattr(plan_dir, "path", plan_dir)
+    level = (scope_level or "company").strip()
+    if not plan_type:
+        plan_type = default_plan_type(level, open_workspace(path).plan_type)
+    ctx = context(path, level, unit, period or None, plan_type)
+    show_headline(ctx)
+    sections = build(ctx)
+    display({"text/html": contents(ctx, sections), "text/plain": "contents"}, raw=True)
+    for sec in sections:
+        show(sec, static=not interactive)
+    return ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import altair as alt
 import pandas as pd
@@ -135,3 +136,207 @@ def test_chart_json_cannot_close_script():
     assert "</script" not in s and "<" not in s
     import json
     assert json.loads(s)["title"] == "</script><script>alert(1)</script>"
+
+
+# ---- account plan target ----------------------------------------------------------------------
+def _t12m_by_territory(data, account_id: str) -> tuple[pd.Series, pd.Series]:
+    """Independent check: won bookings of the 12 months to as_of by territory (owner rep's,
+    else the account's) - of the account, and of everyone."""
+    o = data.opportunities
+    rep_t = o["owner_id"].map(dict(zip(data.reps["rep_id"], data.reps["territory"])))
+    acc_t = o["account_id"].map(dict(zip(data.accounts["account_id"],
+                                         data.accounts["territory"])))
+    o = o.assign(terr=rep_t.where(rep_t.notna(), acc_t))
+    end = data.as_of + pd.Timedelta(days=1)
+    won = o[(o["status"] == "won") & (o["close_date"] >= end - pd.DateOffset(years=1))
+            & (o["close_date"] < end)]
+    return (won[won["account_id"] == account_id].groupby("terr")["amount"].sum(),
+            won.groupby("terr")["amount"].sum())
+
+
+@pytest.fixture(scope="module")
+def target_ws(tmp_path_factory):
+    from salesplan_nb import quotas
+    from salesplan_nb.goals import Goal, save_goal
+    from salesplan_nb.sample import generate
+    from salesplan_nb.workspace import Workspace
+
+    data = generate(seed=5, accounts=300, opportunities=2500)
+    ws = Workspace.create(tmp_path_factory.mktemp("tgt") / "plan", data=data)
+    quotas.save_quotas(ws, quotas.QuotaDecisions(target=5_000_000.0))  # the company's target
+    save_goal(ws, Goal(metric="bookings", target=9_876_543.0, scope="company",
+                       deadline="2027-12-31", owner="CRO"))
+    return ws
+
+
+def test_account_plan_never_shows_the_company_target(target_ws):
+    from salesplan_nb import quotas
+
+    ws, data = target_ws, target_ws.data
+    company = quotas.quotas_from(data, quotas.load_quotas(ws), None, ws.period)
+    assert company.target == 5_000_000.0
+    t = data.targets
+    company_values = {5_000_000.0, 9_876_543.0,
+                      *t.loc[t["scope_level"] == "company", "amount"].astype(float)}
+    won = data.deals[data.deals["status"] == "won"].groupby("account_id")["amount"].sum()
+    accounts = [won.idxmax(), won.idxmin(), data.accounts["account_id"].iloc[0]]
+    derived = 0
+    for period in (None, str(data.as_of.year)):  # the data's year has a company target row
+        for acc in accounts:
+            ctx = report.context(ws.path, "account", acc, period, "account")
+            h = report.headline(ctx)
+            assert h["target"] not in company_values, (acc, period, h["target_source"])
+            mine, total = _t12m_by_territory(data, acc)
+            mine = mine[mine > 0]
+            if not len(mine):
+                assert h["target"] is None and "no won bookings" in h["target_note"]
+                summary = report.executive_summary(ctx).blocks[0]
+                assert "No bookings target" in summary and "no won bookings" in summary
+                continue
+            plan = quotas.quotas_from(data, quotas.load_quotas(ws), None, ctx.period)
+            terr_q = plan.table[plan.table["level"] == "territory"].set_index("unit_id")
+            expect = sum(mine[x] / total[x] * terr_q.loc[x, "quota"] for x in mine.index)
+            assert h["target"] == pytest.approx(expect, rel=1e-9)
+            assert h["target_source"].startswith("derived: ")
+            top = max(mine.index, key=lambda x: mine[x] / total[x] * terr_q.loc[x, "quota"])
+            assert f"territory {terr_q.loc[top, 'name']}'s quota" in h["target_source"]
+            derived += 1
+            doc = "".join(report.block_html(b) for s in report.build(ctx)
+                          for b in s.blocks if not isinstance(b, alt.TopLevelMixin))
+            for v in company_values:
+                assert report.money(v) not in doc and f"{v:,.0f}" not in doc
+    assert derived >= 2
+    # a given target for the account beats the derived one; a recorded goal beats both
+    from salesplan_nb.goals import Goal, save_goal
+
+    acc = won.idxmax()
+    given = pd.concat([t, pd.DataFrame({"scope_level": ["account"], "scope_id": [acc],
+                                        "period": [ws.period.label], "metric": ["bookings"],
+                                        "amount": [123_456.0]})], ignore_index=True)
+    from salesplan_nb.dataset import Dataset
+
+    d2 = Dataset(accounts=data.accounts, opportunities=data.opportunities, reps=data.reps,
+                 products=data.products, territories=data.territories, targets=given,
+                 market=data.market, as_of=data.as_of)
+    from salesplan_nb.workspace import Workspace
+
+    ws2 = Workspace.create(ws.path.parent / "given", data=d2)
+    h = report.headline(report.context(ws2.path, "account", acc, None, "account"))
+    assert (h["target"], h["target_source"]) == (123_456.0, "given target")
+    save_goal(ws2, Goal(metric="bookings", target=250_000.0, scope=f"account:{acc}"))
+    h = report.headline(report.context(ws2.path, "account", acc, None, "account"))
+    assert (h["target"], h["target_source"]) == (250_000.0, "recorded goal")
+
+
+def test_unit_plans_use_their_quota_in_the_company_split(target_ws):
+    from salesplan_nb import quotas
+
+    ws, data = target_ws, target_ws.data
+    company = quotas.quotas_from(data, quotas.load_quotas(ws), None, ws.period).table
+    terr = str(company.loc[company["level"] == "territory", "unit_id"].iloc[0])
+    ctx = report.context(ws.path, "territory", terr, None, "territory")
+    h = report.headline(ctx)
+    quota = float(company.loc[(company["level"] == "territory")
+                              & (company["unit_id"] == terr), "quota"].iloc[0])
+    assert h["target"] == pytest.approx(quota) and h["target"] != 5_000_000.0
+    assert h["target_source"] == "quota in the company split"
+    sec = report.quotas_section(ctx)
+    assert not sec.missing and "in the company split" in sec.blocks[0]
+    table = next(b.df for b in sec.blocks if isinstance(b, report.Table))
+    reps = company[(company["level"] == "rep") & (company["parent"] == terr)]
+    assert table["quota"].iloc[0] == pytest.approx(quota)
+    assert sorted(table.loc[table["level"] == "rep", "quota"]) == \
+        pytest.approx(sorted(reps["quota"]))  # the same quotas as the company plan
+    rep = str(reps["unit_id"].iloc[0])
+    h = report.headline(report.context(ws.path, "rep", rep, None, "annual"))
+    assert h["target"] == pytest.approx(float(reps["quota"].iloc[0]))
+
+
+# ---- rendered documents: the issue's must-shows --------------------------------------------------
+XSS = "<img src=x onerror=alert(1)>"
+CODE_MARKER = "SECRET_CODE_CELL_MARKER"
+NETWORK_REF = re.compile(r"<(\w+)\b[^<>]*?\b(?:src|href|srcset|action|poster)\s*=\s*[\"']?\s*"
+                         r"(?:https?:)?//", re.I)
+
+
+@pytest.fixture(scope="module")
+def hostile_ws(tmp_path_factory):
+    """A plan whose top account, its territory and a product carry a hostile name."""
+    from salesplan_nb.dataset import Dataset
+    from salesplan_nb.sample import generate
+    from salesplan_nb.workspace import Workspace
+
+    d = generate(seed=5, accounts=300, opportunities=2500)
+    won = d.opportunities[d.opportunities["status"] == "won"]
+    acc = won.groupby("account_id")["amount"].sum().idxmax()
+    accounts = d.accounts.assign(name=d.accounts["name"].where(d.accounts["account_id"] != acc,
+                                                               XSS))
+    terr = str(d.accounts.loc[d.accounts["account_id"] == acc, "territory"].iloc[0])
+    territories = d.territories.assign(name=d.territories["name"].where(
+        d.territories["territory_id"] != terr, XSS))
+    products = d.products.assign(name=[XSS] + list(d.products["name"].iloc[1:]))
+    data = Dataset(accounts=accounts, opportunities=d.opportunities, reps=d.reps,
+                   products=products, territories=territories, targets=d.targets,
+                   market=d.market, as_of=d.as_of)
+    ws = Workspace.create(tmp_path_factory.mktemp("hostile") / "plan", data=data)
+    from salesplan_nb import actions
+
+    actions.add_action(ws, acc, XSS, XSS, "2027-03-31", "in progress")
+    return ws, acc, terr
+
+
+def _render(ctx, monkeypatch) -> str:
+    """The plan document as ``salesplan run`` exports it: report.show_plan's display outputs in
+    a code cell, through the runner's exporter (no kernel needed)."""
+    import IPython.display
+    import nbformat
+
+    from salesplan_nb.runner import PlanExporter
+
+    outs = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **_: outs.append(
+        nbformat.v4.new_output("display_data", data=obj)))
+    report.show_plan(ctx)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {CODE_MARKER} markdown"),
+        nbformat.v4.new_code_cell(f"{CODE_MARKER} = report.show_plan(ctx)", outputs=outs,
+                                  execution_count=1)])
+    return PlanExporter().export(nb, ctx.title)
+
+
+@pytest.mark.parametrize("level, plan_type", [("company", "annual"), ("territory", "territory"),
+                                              ("account", "account"),
+                                              ("region", "long-term")])
+def test_rendered_plan_must_shows(hostile_ws, monkeypatch, level, plan_type):
+    ws, acc, terr = hostile_ws
+    unit = {"company": None, "territory": terr, "account": acc, "region": "EMEA"}[level]
+    ctx = report.context(ws.path, level, unit, None, plan_type)
+    doc = _render(ctx, monkeypatch)
+    assert len(doc.encode()) <= 3_000_000
+    # self-contained: no network address in a src/href (links <a> are inert), CSP forbids all
+    assert [m.group(0)[:80] for m in NETWORK_REF.finditer(doc)
+            if m.group(1).lower() != "a"] == []
+    assert "default-src 'none'" in doc and "<link" not in doc and "@import" not in doc
+    for lib in ("window.vega=", "window.vegaLite=", "window.vegaEmbed="):
+        assert doc.count(lib) == 1, lib  # Vega, Vega-Lite, vega-embed inlined once
+    assert doc.count('class="vega-chart"') >= 1
+    # a table of contents linking every section, print styles, no code
+    toc = re.search(r'<nav[^>]*class="toc"[^>]*>.*?</nav>', doc, re.S).group(0)
+    keys = re.findall(r'href="#(sec-[^"]+)"', toc)
+    assert len(keys) == len(report.PLAN_SECTIONS[plan_type])
+    assert all(f'id="{k}"' in doc for k in keys)
+    assert "@media print" in doc
+    assert CODE_MARKER not in doc and "jp-InputArea" not in doc
+    # names from data are escaped everywhere (title, TOC, text, tables, chart specs)
+    assert XSS not in doc and "onerror=alert(1)>" not in doc
+    if level in ("territory", "account"):
+        assert "&lt;img src=x onerror=alert(1)&gt;" in doc
+    if plan_type == "account":  # the brief's account plan: profile, history, whitespace,
+        titles = re.findall(r'href="#sec-[^"]+">([^<]+)<', toc)  # forecast, actions, risks
+        for want in ("Account profile", "History", "Whitespace by product", "Growth forecast",
+                     "Actions", "Risks"):
+            assert want in titles, want
+        actions_html = doc[doc.index('id="sec-account_actions"'):
+                           doc.index('id="sec-account_risks"')]
+        assert "<th>owner</th><th>due</th><th>status</th>" in actions_html
+        assert "2027-03-31" in actions_html and "in progress" in actions_html
