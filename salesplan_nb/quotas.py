@@ -40,6 +40,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .dataset import Dataset
 from .errors import ConfigError
 from .scope import Period, Scope
@@ -168,7 +169,8 @@ def quota_reps(data: Dataset, period: Period) -> pd.DataFrame:
         last = (d[d["owner_id"].notna()].sort_values("created_date")
                 .groupby("owner_id")[["region", "territory"]].last())
         for col in ("region", "territory"):
-            r[col] = r[col].fillna(r["rep_id"].map(last[col]))
+            # cast back: a lookup with no matches maps to double[pyarrow], not strings
+            r[col] = r[col].fillna(r["rep_id"].map(last[col]).astype(r[col].dtype))
     r["region"] = r["region"].fillna("(no region)")
     r["territory"] = r["territory"].fillna("(no territory)")
     # a territory belongs to one region: its reps' most common
@@ -177,22 +179,78 @@ def quota_reps(data: Dataset, period: Period) -> pd.DataFrame:
     return r.reset_index(drop=True)
 
 
+_CACHE_KEY = "_salesplan_quota_cache"
+_CACHE_MAX = 64
+
+
+def _memo(data: Dataset, key: tuple, build):
+    """``build()`` memoised on ``data`` (like ``Dataset.deals``) under ``key``; an entry is
+    reused only while the Dataset still holds the very same table objects and ``as_of``
+    (reassigning a table invalidates it; tables are treated as read-only)."""
+    store = data.__dict__.setdefault(_CACHE_KEY, {})
+    tables = tuple(getattr(data, t) for t in schema.TABLES)
+    hit = store.get(key)
+    if hit is not None and hit[0] == data.as_of and all(
+            a is b for a, b in zip(hit[1], tables, strict=True)):
+        return hit[2]
+    value = build()
+    if len(store) >= _CACHE_MAX:
+        store.clear()
+    store[key] = (data.as_of, tables, value)
+    return value
+
+
+def _won_trailing(data: Dataset) -> pd.DataFrame:
+    """Won deals closed in :func:`history_window`: ``account_id, owner_id, product_id,
+    amount`` (USD) and the deal's ``region`` / ``territory`` (the owner rep's, else the
+    account's), in ``Dataset.deals`` row order. Built from the raw tables: filtering before
+    the same left joins gives the rows of filtered ``Dataset.deals`` without enriching every
+    deal (the slow part of a first call on a large Dataset)."""
+    win = history_window(data)
+    cols = ["account_id", "owner_id", "product_id", "amount"]
+    o = data.opportunities
+    won = o.loc[(o["status"] == "won") & win.contains(o["close_date"]), cols]
+    if len(data.orders):
+        r = data.orders
+        won = pd.concat([won, r.loc[win.contains(r["order_date"]), cols]], ignore_index=True)
+    acc = data.accounts[["account_id", "region", "territory"]]
+    reps = data.reps[["rep_id", "region", "territory"]].rename(columns={"rep_id": "owner_id"})
+    d = (won.merge(acc, on="account_id", how="left")
+         .merge(reps, on="owner_id", how="left", suffixes=("_acc", ""))
+         .merge(data.products[["product_id"]], on="product_id", how="left"))  # same joins
+    for col in ("region", "territory"):
+        d[col] = d[col].fillna(d[f"{col}_acc"])
+    return d[[*cols, "region", "territory"]]
+
+
+def _dataset_bases(data: Dataset) -> tuple[dict[str, pd.Series], dict[str, pd.Series], float,
+                                          pd.DataFrame]:
+    """Trailing-12-month won bookings and account potential (USD/year) summed by region /
+    territory / owner, the company's trailing bookings (USD) and :func:`_won_trailing`;
+    memoised on the Dataset."""
+    def build():
+        won = _won_trailing(data)
+        amt = won["amount"].fillna(0.0)
+        hist = {lvl: amt.groupby(won[col]).sum() for lvl, col in
+                (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
+        company = float(won["amount"].sum())
+        try:
+            from .market import account_potential
+
+            acc = account_potential(data).table
+        except Exception:  # noqa: BLE001 - potential unavailable: history-only plans still work
+            acc = pd.DataFrame({"region": [], "territory": [], "owner_id": [], "potential": []})
+        pot = {lvl: acc["potential"].groupby(acc[col]).sum() for lvl, col in
+               (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
+        return hist, pot, company, won
+
+    return _memo(data, ("dataset bases",), build)
+
+
 def _bases(data: Dataset, reps: pd.DataFrame) -> dict[str, dict[str, pd.Series]]:
     """History and potential per region / territory / rep (USD/year)."""
     win = history_window(data)
-    d = data.deals
-    won = d[(d["status"] == "won") & win.contains(d["close_date"])]
-    amt = won["amount"].fillna(0.0)
-    hist = {lvl: amt.groupby(won[col]).sum() for lvl, col in
-            (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
-    try:
-        from .market import account_potential
-
-        acc = account_potential(data).table
-    except Exception:  # noqa: BLE001 - potential unavailable: history-only plans still work
-        acc = pd.DataFrame({"region": [], "territory": [], "owner_id": [], "potential": []})
-    pot = {lvl: acc["potential"].groupby(acc[col]).sum() for lvl, col in
-           (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
+    hist, pot, *_ = _dataset_bases(data)
     # rep history: annualised over months employed in the window; short tenure -> peers' mean
     start = reps["hire_date"].where(reps["hire_date"] > win.start, win.start).fillna(win.start)
     end = reps["end_date"].where(reps["end_date"] < win.end, win.end).fillna(win.end)
@@ -264,20 +322,6 @@ def _empty_table() -> pd.DataFrame:
     return df
 
 
-def _default_target(data: Dataset, scope: Scope, period: Period, hist_total: float,
-                    growth: float, notes: list[str], basis: str) -> float:
-    t = data.targets
-    m = ((t["scope_level"] == scope.level) & (t["period"] == period.label)
-         & (t["metric"].fillna("bookings") == "bookings"))
-    m &= t["scope_id"].isna() if scope.level == "company" else (t["scope_id"] == scope.id)
-    m = m.fillna(False).astype(bool)
-    if m.any():
-        notes.append(f"target from the data's targets table for {scope.label} {period.label}")
-        return float(t.loc[m, "amount"].sum())
-    notes.append(f"target = {growth:.0%} of {basis} ({hist_total:,.0f} USD)")
-    return growth * hist_total
-
-
 def _check_decisions(dec: QuotaDecisions) -> None:
     if dec.method not in METHODS:
         raise ConfigError(f"unknown quota method {dec.method!r}; use one of {', '.join(METHODS)}")
@@ -302,6 +346,142 @@ def _check_decisions(dec: QuotaDecisions) -> None:
 
 
 # ---- the split -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Level:
+    """One level's units below the root, everything the split needs that no decision changes:
+    ``g`` indexes each unit's parent among the previous level's units."""
+
+    level: str
+    unit_id: np.ndarray
+    name: np.ndarray
+    parent: np.ndarray
+    g: np.ndarray
+    n_parents: int
+    hist_b: np.ndarray  # history basis (USD/year), 0 when unknown
+    pot_b: np.ndarray  # potential basis (USD/year), 0 when unknown
+    history: np.ndarray  # the table's history column (reps: annualised, NaN under 3 months)
+    ramp: np.ndarray  # mean ramp over the period (1.0 above rep level)
+    okey: np.ndarray  # override keys "level:id"
+
+
+@dataclass(frozen=True)
+class _Prep:
+    """The decision-independent part of :func:`quotas` for one (Dataset, scope, period)."""
+
+    empty_note: str | None
+    root_level: str
+    root_id: str
+    root_name: str
+    root_hist: float
+    table_target: float | None
+    levels: tuple[_Level, ...]
+    known: frozenset[str]
+    orphans: str | None
+
+
+def _readonly(a) -> np.ndarray:
+    a = np.array(a)  # a copy: results never alias the memo
+    a.flags.writeable = False
+    return a
+
+
+def _table_target(data: Dataset, scope: Scope, period: Period) -> float | None:
+    """The bookings target of ``scope`` for ``period`` from the data's targets table (USD)."""
+    t = data.targets
+    m = ((t["scope_level"] == scope.level) & (t["period"] == period.label)
+         & (t["metric"].fillna("bookings") == "bookings"))
+    m &= t["scope_id"].isna() if scope.level == "company" else (t["scope_id"] == scope.id)
+    m = m.fillna(False).astype(bool)
+    return float(t.loc[m, "amount"].sum()) if m.any() else None
+
+
+def _prepare(data: Dataset, scope: Scope, period: Period) -> _Prep:
+    """The units, their parents, history / potential bases, ramp and root figures of
+    ``scope`` in ``period``; memoised on the Dataset, so a change of over-assignment, weights,
+    growth, target or overrides only redoes the split."""
+    return _memo(data, ("split", scope.level, scope.id, period),
+                 lambda: _build_prep(data, scope, period))
+
+
+def _build_prep(data: Dataset, scope: Scope, period: Period) -> _Prep:
+    reps = quota_reps(data, period)
+    if scope.level in ("region", "territory", "rep"):
+        col = {"region": "region", "territory": "territory", "rep": "rep_id"}[scope.level]
+        reps = reps[reps[col] == scope.id].reset_index(drop=True)
+    if scope.level == "account":
+        reps = reps.iloc[0:0]
+    bases = _bases(data, reps)
+    root_level = scope.level
+    # root history (USD/year): the scope's trailing-12-month bookings
+    if scope.level == "company":
+        root_hist = _dataset_bases(data)[2]
+    elif scope.level == "account":
+        won = _dataset_bases(data)[3]
+        m = (won["account_id"] == scope.id).fillna(False).astype(bool)
+        root_hist = float(won.loc[m, "amount"].sum())
+    else:
+        key = "rep_raw" if scope.level == "rep" else scope.level
+        root_hist = float(np.nansum(bases["history"][key].get(scope.id, 0.0)))
+    root_id = scope.id if scope.level != "company" else "Company"
+
+    def empty(note: str) -> _Prep:
+        return _Prep(note, root_level, root_id, scope.label, root_hist, None, (), frozenset(),
+                     None)
+
+    if scope.level in ("region", "territory", "rep") and reps.empty:
+        return empty(f"no quota-carrying reps in {scope.label} for {period.label}")
+    if scope.level == "account":
+        has = (data.accounts["account_id"] == scope.id).any() or root_hist > 0
+        if not has:
+            return empty(f"no account {scope.id} in the data")
+    if scope.level == "company" and reps.empty:
+        return empty(f"no quota-carrying reps in the data for {period.label}")
+    root_name = str(reps["name"].iloc[0]) if scope.level == "rep" else scope.label
+
+    # the levels below the root and their units
+    below = list(LEVELS[LEVELS.index(root_level) + 1:]) if root_level in LEVELS else []
+    levels: list[_Level] = []
+    parent_ids = np.array([root_id], dtype=object)
+    orphans = None
+    for lvl in below:
+        if lvl == "region":
+            u = reps.groupby("region", sort=True).size().reset_index()[["region"]]
+            u = u.assign(unit_id=u["region"], name=u["region"], parent=root_id)
+        elif lvl == "territory":
+            u = reps.groupby(["region", "territory"], sort=True).size().reset_index()
+            tt = data.territories.dropna(subset=["territory_id", "name"])
+            tn = dict(zip(tt["territory_id"].astype(str), tt["name"].astype(str), strict=True))
+            # a territory missing from the territories table is named by its id
+            u = u.assign(unit_id=u["territory"],
+                         name=[tn.get(str(x), str(x)) for x in u["territory"]],
+                         parent=u["region"] if "region" in below else root_id)
+        else:
+            u = reps.sort_values(["region", "territory", "rep_id"]).assign(
+                unit_id=lambda f: f["rep_id"], parent=lambda f: f["territory"]
+                if "territory" in below else root_id)
+        u = u.reset_index(drop=True)
+        g = pd.Index(parent_ids).get_indexer(u["parent"].to_numpy())
+        if (g < 0).any() and orphans is None:
+            orphans = f"{lvl} units without a parent in {scope.label}"
+        hist_b = u["unit_id"].map(bases["history"][lvl]).astype(float).fillna(0.0).to_numpy()
+        levels.append(_Level(
+            level=lvl, unit_id=_readonly(u["unit_id"].to_numpy()),
+            name=_readonly(u["name"].to_numpy()), parent=_readonly(u["parent"].to_numpy()),
+            g=_readonly(g), n_parents=len(parent_ids), hist_b=_readonly(hist_b),
+            pot_b=_readonly(u["unit_id"].map(bases["potential"][lvl]).astype(float)
+                            .fillna(0.0).to_numpy()),
+            history=_readonly(bases["history"]["rep_raw"].reindex(u["unit_id"])
+                              .to_numpy(dtype=float) if lvl == "rep" else hist_b),
+            ramp=_readonly(ramp_factors(u["hire_date"], period) if lvl == "rep"
+                           else np.ones(len(u))),
+            okey=_readonly((lvl + ":" + u["unit_id"].astype(str)).to_numpy())))
+        parent_ids = levels[-1].unit_id
+    known = frozenset({f"{root_level}:{root_id}"} | {f"{lv.level}:{i}" for lv in levels
+                                                     for i in lv.unit_id})
+    return _Prep(None, root_level, root_id, root_name, root_hist,
+                 _table_target(data, scope, period), tuple(levels), known, orphans)
+
+
 def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str | None = None,
            *, method: str = "history", target: float | None = None,
            weights: dict[str, float] | None = None, growth: float = 1.10,
@@ -313,7 +493,8 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
 
     ``over_assignment`` per child level (fractions, default region 5%, territory 10%, rep 10%):
     each parent's children sum to ``parent x (1 + factor)``. See the module docstring for the
-    methods, ramp, overrides and drivers.
+    methods, ramp, overrides and drivers. The units and their bases are memoised per
+    (Dataset, scope, period): a second call with other decisions only redoes the split.
     """
     scope, period = resolve(data, scope, period)
     dec = QuotaDecisions(method=method, weights=dict(weights or {"history": 0.5, "potential": 0.5}),
@@ -325,126 +506,83 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
     if method == "growth" and target is not None:
         raise ConfigError("method 'growth' derives the target (growth x prior bookings); "
                           "drop target=, or use method 'history' with your target")
+    prep = _prepare(data, scope, period)
+    if prep.empty_note is not None:
+        return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
+                         notes=[prep.empty_note])
     notes: list[str] = []
-    reps = quota_reps(data, period)
-    if scope.level in ("region", "territory", "rep"):
-        col = {"region": "region", "territory": "territory", "rep": "rep_id"}[scope.level]
-        reps = reps[reps[col] == scope.id].reset_index(drop=True)
-    if scope.level == "account":
-        reps = reps.iloc[0:0]
-    bases = _bases(data, reps)
-    root_level = scope.level
-    # root history (USD/year): the scope's trailing-12-month bookings
-    if scope.level == "company":
-        win = history_window(data)
-        d = data.deals
-        root_hist = float(d.loc[(d["status"] == "won") & win.contains(d["close_date"]),
-                                "amount"].sum())
-    elif scope.level == "account":
-        win = history_window(data)
-        d = data.deals
-        m = (d["account_id"] == scope.id).fillna(False).astype(bool)
-        root_hist = float(d.loc[m & (d["status"] == "won") & win.contains(d["close_date"]),
-                                "amount"].sum())
-    else:
-        key = "rep_raw" if scope.level == "rep" else scope.level
-        root_hist = float(np.nansum(bases["history"][key].get(scope.id, 0.0)))
-    if scope.level in ("region", "territory", "rep") and reps.empty:
-        return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
-                         notes=[f"no quota-carrying reps in {scope.label} for {period.label}"])
-    if scope.level == "account":
-        has = (data.accounts["account_id"] == scope.id).any() or root_hist > 0
-        if not has:
-            return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
-                             notes=[f"no account {scope.id} in the data"])
-    if scope.level == "company" and reps.empty:
-        return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
-                         notes=[f"no quota-carrying reps in the data for {period.label}"])
     # prior bookings for the period's length: trailing 12 months x months / 12
-    prior = root_hist * period.n_months / 12
+    prior = prep.root_hist * period.n_months / 12
     basis = ("trailing-12-month bookings" if period.n_months == 12 else
              f"trailing-12-month bookings x {period.n_months}/12")
     if method == "growth":
         tgt = dec.growth * prior
         notes.append(f"target = {dec.growth:.0%} of {basis} ({prior:,.0f} USD)")
-    elif target is None:
-        tgt = _default_target(data, scope, period, prior, dec.growth, notes, basis)
-    else:
+    elif target is not None:
         tgt = float(target)
-    root_id = scope.id if scope.level != "company" else "Company"
-    root_name = scope.label
-    if scope.level == "rep":
-        root_name = str(reps["name"].iloc[0])
-
-    # the levels below the root and their units
-    below = list(LEVELS[LEVELS.index(root_level) + 1:]) if root_level in LEVELS else []
-    unit_frames: list[pd.DataFrame] = []
-    for lvl in below:
-        if lvl == "region":
-            u = reps.groupby("region", sort=True).size().reset_index()[["region"]]
-            u = u.assign(unit_id=u["region"], name=u["region"], parent=root_id)
-        elif lvl == "territory":
-            u = reps.groupby(["region", "territory"], sort=True).size().reset_index()
-            tt = data.territories.dropna(subset=["territory_id", "name"])
-            tn = dict(zip(tt["territory_id"].astype(str), tt["name"].astype(str)))
-            u = u.assign(unit_id=u["territory"],
-                         name=[tn.get(str(x), str(x)) for x in u["territory"]],
-                         parent=u["region"] if "region" in below else root_id)
-        else:
-            u = reps.sort_values(["region", "territory", "rep_id"]).assign(
-                unit_id=lambda f: f["rep_id"], parent=lambda f: f["territory"]
-                if "territory" in below else root_id)
-        unit_frames.append(u[["unit_id", "name", "parent"]].reset_index(drop=True)
-                           .assign(level=lvl))
-        if lvl == "rep":
-            unit_frames[-1]["hire_date"] = u["hire_date"].to_numpy()
-
-    known = {f"{root_level}:{root_id}"} | {f"{f['level'].iloc[0]}:{i}" for f in unit_frames
-                                           for i in f["unit_id"]}
-    unknown = [k for k in dec.overrides if k not in known]
+    elif prep.table_target is not None:
+        tgt = prep.table_target
+        notes.append(f"target from the data's targets table for {scope.label} {period.label}")
+    else:
+        tgt = dec.growth * prior
+        notes.append(f"target = {dec.growth:.0%} of {basis} ({prior:,.0f} USD)")
+    unknown = [k for k in dec.overrides if k not in prep.known]
     if unknown:
         raise ConfigError(f"override for unknown unit(s) {', '.join(unknown[:5])} in "
                           f"{scope.label}; key overrides as 'level:id', e.g. 'rep:R-0001'")
+    if prep.orphans:
+        raise ConfigError(prep.orphans)
+    table, ramp_gap = _split(prep, dec, tgt, notes)
+    if ramp_gap > 0:
+        notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
+    return QuotaPlan(table, tgt, dec, str(scope), period.label, ramp_gap=round(ramp_gap, 2),
+                     notes=notes)
 
-    root_override = dec.overrides.get(f"{root_level}:{root_id}")
-    tgt_c = int(round((root_override if root_override is not None else tgt) * 100))
-    rows = [pd.DataFrame({
-        "level": [root_level], "unit_id": [root_id], "name": [root_name], "parent": [pd.NA],
-        "history": [root_hist], "potential": [np.nan], "weight": [1.0], "ramp": [1.0],
-        "locked": [root_override is not None],
-        "base_share": [tgt], "over_assignment": [0.0], "ramp_adjustment": [0.0],
-        "override": [(root_override - tgt) if root_override is not None else 0.0],
-        "redistribution": [0.0], "rounding": [tgt_c / 100 - (root_override if root_override
-                                                               is not None else tgt)],
-        "quota_c": [tgt_c]})]
-    parent = rows[0].set_index("unit_id")
+
+def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
+           notes: list[str]) -> tuple[pd.DataFrame, float]:
+    """Split ``tgt`` (USD) down ``prep``'s levels; the plan table and the ramp gap (USD)."""
+    root_override = dec.overrides.get(f"{prep.root_level}:{prep.root_id}")
+    root_q = root_override if root_override is not None else tgt
+    tgt_c = int(round(root_q * 100))
+    cols: dict[str, list] = {
+        "level": [np.array([prep.root_level], dtype=object)],
+        "unit_id": [np.array([prep.root_id], dtype=object)],
+        "name": [np.array([prep.root_name], dtype=object)],
+        "parent": [np.array([pd.NA], dtype=object)],
+        "history": [np.array([prep.root_hist])], "potential": [np.array([np.nan])],
+        "weight": [np.array([1.0])], "ramp": [np.array([1.0])],
+        "locked": [np.array([root_override is not None])]}
+    par_drv = {"base_share": np.array([tgt]), "over_assignment": np.zeros(1),
+               "ramp_adjustment": np.zeros(1),
+               "override": np.array([(root_override - tgt) if root_override is not None
+                                     else 0.0]),
+               "redistribution": np.zeros(1), "rounding": np.array([tgt_c / 100 - root_q])}
+    for d in DRIVERS:
+        cols[d] = [par_drv[d]]
+    par_q = np.array([tgt_c], dtype=np.int64)
+    cols["quota_c"] = [par_q]
+    pids = np.array([prep.root_id], dtype=object)
     ramp_gap = 0.0
-    for u in unit_frames:
-        lvl = u["level"].iloc[0]
+    for u in prep.levels:
+        lvl, g, ng = u.level, u.g, u.n_parents
         f = float(dec.over_assignment.get(lvl, 0.0))
-        pids = parent.index.to_numpy()
-        g = pd.Index(pids).get_indexer(u["parent"].to_numpy())
-        if (g < 0).any():
-            raise ConfigError(f"{lvl} units without a parent in {scope.label}")
-        ng = len(pids)
-        P = parent["quota_c"].to_numpy(dtype=float)[g] / 100.0
-        hist_b = u["unit_id"].map(bases["history"][lvl]).astype(float).fillna(0.0).to_numpy()
-        pot_b = u["unit_id"].map(bases["potential"][lvl]).astype(float).fillna(0.0).to_numpy()
+        P = par_q.astype(float)[g] / 100.0
         if dec.method in ("history", "growth"):
-            w = _shares(hist_b, g, ng)
+            w = _shares(u.hist_b, g, ng)
         elif dec.method == "potential":
-            w = _shares(pot_b, g, ng)
+            w = _shares(u.pot_b, g, ng)
         else:
             tot = sum(dec.weights.values())
-            w = (dec.weights.get("history", 0) * _shares(hist_b, g, ng)
-                 + dec.weights.get("potential", 0) * _shares(pot_b, g, ng)) / tot
+            w = (dec.weights.get("history", 0) * _shares(u.hist_b, g, ng)
+                 + dec.weights.get("potential", 0) * _shares(u.pot_b, g, ng)) / tot
         pre = P * (1 + f) * w
-        r = ramp_factors(u["hire_date"], period) if lvl == "rep" else np.ones(len(u))
+        r = u.ramp
         ramp_adj = pre * (r - 1.0)
-        okey = (lvl + ":" + u["unit_id"].astype(str)).to_numpy()
-        ov = np.array([dec.overrides.get(k, np.nan) for k in okey], dtype=float)
+        ov = (np.array([dec.overrides.get(k, np.nan) for k in u.okey], dtype=float)
+              if dec.overrides else np.full(len(g), np.nan))
         locked = ~np.isnan(ov)
-        G = np.round(parent["quota_c"].to_numpy(dtype=float) * (1 + f)) / 100.0
+        G = np.round(par_q.astype(float) * (1 + f)) / 100.0
         if not dec.redistribute_ramp:
             gap = np.bincount(g, weights=np.where(locked, 0.0, ramp_adj), minlength=ng)
             G = G + gap
@@ -466,40 +604,34 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
                          f"not {G[k]:,.2f}")
         totals = np.round(np.bincount(g, weights=final, minlength=ng) * 100).astype(np.int64)
         q_c = round_groups(final, g, totals)
-        pd_ = {d: parent[d].to_numpy(dtype=float)[g] * w for d in DRIVERS}
-        drv = {
-            "base_share": pd_["base_share"],
-            "over_assignment": pd_["over_assignment"] + P * f * w,
-            "ramp_adjustment": pd_["ramp_adjustment"] + ramp_adj,
-            "override": pd_["override"] + np.where(locked, ov - pre - ramp_adj, 0.0),
-            "redistribution": pd_["redistribution"] + np.where(locked, 0.0, final - pre - ramp_adj),
-            "rounding": pd_["rounding"] + (q_c / 100.0 - final),
+        inherited = {d: par_drv[d][g] * w for d in DRIVERS}
+        par_drv = {
+            "base_share": inherited["base_share"],
+            "over_assignment": inherited["over_assignment"] + P * f * w,
+            "ramp_adjustment": inherited["ramp_adjustment"] + ramp_adj,
+            "override": inherited["override"] + np.where(locked, ov - pre - ramp_adj, 0.0),
+            "redistribution": inherited["redistribution"] + np.where(locked, 0.0,
+                                                                     final - pre - ramp_adj),
+            "rounding": inherited["rounding"] + (q_c / 100.0 - final),
         }
-        frame = pd.DataFrame({
-            "level": lvl, "unit_id": u["unit_id"].to_numpy(), "name": u["name"].to_numpy(),
-            "parent": u["parent"].to_numpy(),
-            "history": bases["history"]["rep_raw"].reindex(u["unit_id"]).to_numpy(dtype=float)
-            if lvl == "rep" else hist_b, "potential": pot_b, "weight": w, "ramp": r,
-            "locked": locked, **drv, "quota_c": q_c})
-        rows.append(frame)
-        parent = frame.set_index("unit_id")
-    t = pd.concat(rows, ignore_index=True)
+        for c, v in (("level", np.full(len(g), lvl, dtype=object)), ("unit_id", u.unit_id),
+                     ("name", u.name), ("parent", u.parent), ("history", u.history),
+                     ("potential", u.pot_b), ("weight", w), ("ramp", r), ("locked", locked),
+                     *par_drv.items(), ("quota_c", q_c)):
+            cols[c].append(v)
+        par_q, pids = q_c, u.unit_id
+    a = {c: np.concatenate(v) for c, v in cols.items()}
     # drivers in whole cents; the rounding column absorbs the remainder so the sum is exact
-    dc = {d: np.round(t[d].to_numpy(dtype=float) * 100).astype(np.int64) for d in DRIVERS[:-1]}
-    rc = t["quota_c"].to_numpy() - sum(dc.values())
+    dc = {d: np.round(a[d].astype(float) * 100).astype(np.int64) for d in DRIVERS[:-1]}
+    a["rounding"] = (a["quota_c"] - sum(dc.values())) / 100.0
     for d in DRIVERS[:-1]:
-        t[d] = dc[d] / 100.0
-    t["rounding"] = rc / 100.0
-    t["quota"] = t["quota_c"] / 100.0
-    t = t.drop(columns="quota_c")
+        a[d] = dc[d] / 100.0
+    a["quota"] = a.pop("quota_c") / 100.0
+    t = pd.DataFrame({c: a[c] for c in TABLE_COLUMNS})
     for c in ("level", "unit_id", "name", "parent"):
         t[c] = t[c].astype("string")
     t["locked"] = t["locked"].astype(bool)
-    if ramp_gap > 0:
-        notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
-    plan = QuotaPlan(t[TABLE_COLUMNS], tgt, dec, str(scope), period.label,
-                     ramp_gap=round(ramp_gap, 2), notes=notes)
-    return plan
+    return t, ramp_gap
 
 
 # ---- seasonality -----------------------------------------------------------------------------

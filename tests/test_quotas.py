@@ -3,6 +3,7 @@ sample and Maven data."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from salesplan_nb import quotas as Q
+from salesplan_nb import schema, ui_quotas
 from salesplan_nb.dataset import Dataset
 from salesplan_nb.errors import ConfigError, SalesplanError
 from salesplan_nb.scope import Scope
@@ -277,3 +279,45 @@ def test_quarter_period_prorates_target_and_ramp():
     m = Q.seasonality(plan, tiny())
     assert list(m["month"].unique()) == ["2026-04", "2026-05", "2026-06"]
     assert m["quota"].sum() == pytest.approx(plan.level("rep")["quota"].sum(), abs=0.005)
+
+
+def test_empty_territories_table_names_territories_by_id(sample_data):
+    """Regression: an empty territories table crashed the territory names (pyarrow)."""
+    data = dataclasses.replace(sample_data, territories=schema.empty("territories"))
+    plan = Q.quotas(data, method="blend")
+    full = Q.quotas(sample_data, method="blend")
+    terr, named = plan.level("territory"), full.level("territory")
+    assert len(terr) > 1 and (terr["name"] == terr["unit_id"]).all()
+    assert (named["name"] != named["unit_id"]).all()  # the sample names its territories
+    pd.testing.assert_frame_equal(plan.table.drop(columns="name"),
+                                  full.table.drop(columns="name"), check_exact=True)
+    w = ui_quotas.fairness_frame(Q.fairness(plan, "territory"))
+    assert set(w["shown"]) == set(terr["unit_id"])
+
+
+def test_memoised_bases_equal_a_fresh_computation(sample_data, monkeypatch):
+    kw = {"method": "blend", "weights": {"history": 0.3, "potential": 0.7},
+          "over_assignment": {"region": 0.25, "territory": 0.0, "rep": 0.15},
+          "redistribute_ramp": False}
+    data = dataclasses.replace(sample_data)  # its own Dataset: an empty memo
+    first = Q.quotas(data, "region:EMEA", "2026-H2", method="history")
+    calls = []
+    monkeypatch.setattr(Q, "quota_reps", lambda *a: calls.append(a) or 1 / 0)
+    lock = first.level("rep")["unit_id"].iloc[0]
+    again = Q.quotas(data, "region:EMEA", "2026-H2", overrides={f"rep:{lock}": 5e4}, **kw)
+    assert not calls  # served from the memo: only the split was redone
+    monkeypatch.undo()
+    fresh = Q.quotas(dataclasses.replace(sample_data), "region:EMEA", "2026-H2",
+                     overrides={f"rep:{lock}": 5e4}, **kw)
+    pd.testing.assert_frame_equal(again.table, fresh.table, check_exact=True)
+    assert (again.target, again.notes, again.ramp_gap) == (fresh.target, fresh.notes,
+                                                          fresh.ramp_gap)
+    assert again.table["quota"].ne(first.table["quota"]).any()
+    # results never alias the memo
+    again.table.loc[0, "history"] = -1.0
+    assert Q.quotas(data, "region:EMEA", "2026-H2", **kw).table.loc[0, "history"] != -1.0
+    # a reassigned table is not served from the memo: the new targets table applies
+    data.targets = schema.conform("targets", pd.DataFrame({
+        "scope_level": ["region"], "scope_id": ["EMEA"], "period": ["2026-H2"],
+        "amount": [1234.5]}))
+    assert Q.quotas(data, "region:EMEA", "2026-H2").target == 1234.5
