@@ -182,7 +182,8 @@ def _ttm(data: Dataset) -> Period:
     return Period(end - pd.DateOffset(years=1), end, "last 12 months")
 
 
-KEY_ACCOUNTS = 3  # accounts with their own bookings goal (the demo renders their plans)
+KEY_ACCOUNTS = 3  # accounts with their own bookings goal
+ACCOUNT_PLANS = 10  # account plans the demo renders (most trailing bookings), with actions
 
 
 def _step_goals(ws: Workspace) -> str:
@@ -339,24 +340,20 @@ def _step_stakeholders(ws: Workspace) -> str:
 
 
 def _step_account_actions(ws: Workspace) -> str:
-    from . import actions
+    from . import actions, runner
 
-    data = ws.data
-    ttm = _ttm(data)
-    deals = data.deals
-    won = deals[(deals["status"] == "won") & ttm.contains(deals["close_date"])]
-    top = won.groupby("account_id")["amount"].sum().nlargest(KEY_ACCOUNTS)
+    units = runner.list_units(ws.data, "account", top=ACCOUNT_PLANS)  # the plans rendered
     start = ws.period.start
     plan = [("Executive business review with the buying committee", "Key account manager", 1),
             ("Map whitespace: products not yet bought", "Solutions engineer", 2),
             ("Agree a joint account plan and renewal timeline", "Key account manager", 3)]
     n = 0
-    for account_id in top.index:
+    for unit in units:
         for text, owner, months in plan:
             due = (start + pd.DateOffset(months=months) - pd.Timedelta(days=1)).date()
-            actions.add_action(ws, str(account_id), text, owner, due, by=BY)
+            actions.add_action(ws, unit.id, text, owner, due, by=BY)
             n += 1
-    return f"{n} actions with owners and due dates for the {len(top)} key accounts"
+    return f"{n} actions with owners and due dates for the {len(units)} largest accounts"
 
 
 def _step_strategy(ws: Workspace) -> str:

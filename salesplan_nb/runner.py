@@ -675,11 +675,14 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=_cli_run)
 
 
-def render_demo_reports(ws, out, *, top_accounts: int = 10, progress: bool = True) -> int:
+def render_demo_reports(ws, out, *, top_accounts: int | None = None,
+                        progress: bool = True) -> int:
     """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
     plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
     exit code (0 when every unit rendered)."""
     out = Path(out)
+    if top_accounts is None:
+        from .demo import ACCOUNT_PLANS as top_accounts
     runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
             run(ws.path, "territory", out, plan_type="territory", progress=progress),
             run(ws.path, "account", out, top=top_accounts, plan_type="account",
