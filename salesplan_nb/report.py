@@ -427,6 +427,9 @@ def headline(ctx: PlanContext) -> dict:
     reps = d.loc[d["status"] == "open", "owner_id"].nunique() if ctx.scope.level == "account" \
         else int(d["owner_id"].nunique())
     years = ctx.period.n_months / 12
+    end = ctx.data.as_of + pd.Timedelta(days=1)
+    ttm = float(_won(ctx, Period(end - pd.DateOffset(years=1), end, "last 12 months"))
+                ["amount"].sum())
     return {
         "unit": ctx.unit_label, "scope": str(ctx.scope), "period": ctx.period.label,
         "baseline_period": ctx.baseline.label, "baseline_bookings": base,
@@ -435,6 +438,8 @@ def headline(ctx: PlanContext) -> dict:
         "target": target, "target_source": source,
         "target_note": "" if target is not None else note,
         "implied_growth": ((target / (base * years)) - 1) if (target and base > 0) else None,
+        "ttm_bookings": ttm,
+        "growth_vs_ttm": ((target / (ttm * years)) - 1) if (target and ttm > 0) else None,
         "win_rate": (won_n / len(closed)) if len(closed) else None,
         "closed_deals": int(len(closed)),
         "open_pipeline": float(d.loc[d["status"] == "open", "amount"].sum()),
@@ -458,10 +463,13 @@ def executive_summary(ctx: PlanContext) -> Section:
     else:
         lines.append(f"There were no won bookings in {h['baseline_period']}.")
     if h["target"] is not None:
-        ig = h["implied_growth"]
+        ig, it = h["implied_growth"], h["growth_vs_ttm"]
+        growth = [f"{pct(ig)} on the {h['baseline_period']} run-rate" if ig is not None else "",
+                  f"{pct(it)} on the last 12 months ({money(h['ttm_bookings'])})"
+                  if it is not None else ""]
+        growth = [g for g in growth if g]
         lines.append(f"The plan target is {money(h['target'])} ({h['target_source']})"
-                     + (f", {pct(ig)} growth on the baseline run-rate." if ig is not None
-                        else "."))
+                     + (", growth of " + " and ".join(growth) + "." if growth else "."))
     else:
         lines.append("No bookings target is recorded or derivable for this unit yet"
                      + (f" ({h['target_note']})." if h.get("target_note") else "."))

@@ -57,8 +57,16 @@ def test_headline_matches_hand_computation(ws):
     assert h["win_rate"] == pytest.approx((closed["status"] == "won").mean())
     assert h["open_pipeline"] == pytest.approx(o.loc[(reg == region) & (o["status"] == "open"),
                                                      "amount"].sum())
+    t0 = data.as_of + pd.Timedelta(days=1) - pd.DateOffset(years=1)
+    ttm = o[(reg == region) & (o["status"] == "won") & (o["close_date"] >= t0)
+            & (o["close_date"] <= data.as_of)]
+    assert h["ttm_bookings"] == pytest.approx(ttm["amount"].sum())
     text = report.executive_summary(ctx).blocks[0]
     assert report.money(h["baseline_bookings"]) in text and ctx.unit_label in text
+    if h["target"]:
+        assert h["growth_vs_ttm"] == pytest.approx(
+            h["target"] / (ttm["amount"].sum() * ctx.period.n_months / 12) - 1)
+        assert f"on the last 12 months ({report.money(h['ttm_bookings'])})" in text
 
 
 def test_sections_per_plan_type_and_missing_decisions(ws):
