@@ -11,6 +11,7 @@ scored leave-one-origin-out.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from salesplan_nb import forecast as F
 from salesplan_nb.loaders import load
 from salesplan_nb.sample import generate
 
-MAVEN = Path(__file__).resolve().parents[2] / "shared" / "data" / "maven-crm"
+MAVEN = Path(os.environ.get("SALESPLAN_SHARED_DATA")
+             or next((p / "shared" / "data" for p in Path(__file__).resolve().parents
+                      if (p / "shared" / "data").is_dir()), Path("/work/shared/data"))
+             ) / "maven-crm"
 
 
 def report(name: str, data, scopes, origins: int, horizon: int) -> None:

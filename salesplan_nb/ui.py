@@ -409,7 +409,7 @@ def widget_classes() -> dict[str, type]:
 
     out: dict[str, type] = {}
     for mod in ("ui_data", "ui_goals", "ui_swot", "ui_plan", "ui_quotas", "ui_scenarios",
-                "ui_timeline"):
+                "ui_timeline", "ui_actions"):
         try:
             m = importlib.import_module(f"salesplan_nb.{mod}")
         except ModuleNotFoundError:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MAVEN_DIR = ROOT.parent / "shared" / "data" / "maven-crm"
+
+
+def shared_data_dir() -> Path:
+    """The workplace's real-data folder: ``$SALESPLAN_SHARED_DATA``, else the first
+    ``shared/data`` beside the checkout or one of its parents, else /work/shared/data."""
+    if os.environ.get("SALESPLAN_SHARED_DATA"):
+        return Path(os.environ["SALESPLAN_SHARED_DATA"])
+    for parent in ROOT.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return Path("/work/shared/data")
+
+
+MAVEN_DIR = shared_data_dir() / "maven-crm"
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -45,6 +46,11 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks" / "steps", root, dirs_exist_ok=True)
     Workspace.open_or_create_sample(root / "plans" / "workbook", seed=7, accounts=400,
                                     opportunities=6000)
+    # import what the notebooks import once, so the kernel's first start is not the one
+    # that compiles bytecode on a fresh venv
+    subprocess.run([sys.executable, "-c", "import salesplan_nb.ui, salesplan_nb.quotas, "
+                    "salesplan_nb.territories, salesplan_nb.swot, ipykernel.kernelapp"],
+                   check=True, cwd=root)
     port, token = _free_port(), secrets.token_hex(16)
     jupyter = Path(sys.executable).parent / "jupyter"
     log = open(root / "lab.log", "w")
@@ -100,10 +106,20 @@ def _open_and_run(page, lab, name: str) -> None:
     page.goto(f"{lab['url']}/lab/tree/{name}.ipynb?token={lab['token']}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    page.locator(".jp-Notebook .jp-Cell").first.click()  # make the notebook the current widget
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.locator(".lm-Menu-item:has-text('Run All Cells')").first.click()
-    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output")
+    # On a cold machine (fresh venv: first imports compile bytecode) the kernel may not have
+    # taken the request yet; run all again when nothing ran or queued, up to 3 times.
+    for attempt in range(3):
+        page.locator(".jp-Notebook .jp-Cell").first.click()  # make the notebook current
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.locator(".lm-Menu-item:has-text('Run All Cells')").first.click()
+        try:
+            page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
+            return
+        except PlaywrightTimeout:
+            queued = page.locator(".jp-InputPrompt:has-text('[*]')").count()
+            if attempt == 2 or queued:
+                page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=120_000)
+                return
 
 
 def _plan(lab) -> dict:
