@@ -7,7 +7,7 @@ default 1,000 reps include managers and leavers, leaving 669 who carry a quota).
 seasonality (12 months x every rep), fairness and reconciliation.
 
 ``cold`` is the first call on a freshly built Dataset (nothing memoised: the trailing bookings,
-account potential - which today builds ``Dataset.deals`` - and the per-unit bases), timed whole
+account potential and the per-unit bases; neither builds ``Dataset.deals``), timed whole
 and split into account potential vs the rest on a second fresh Dataset. ``warm`` is a call with
 a new over-assignment each time (the memoised bases are reused, only the split is redone):
 median of 5.
@@ -52,7 +52,7 @@ def main() -> None:
     t1 = time.perf_counter()
     Q.quotas(fresh, method="blend", target=500e6)
     t2 = time.perf_counter()
-    print(f"cold, split: account potential incl. Dataset.deals {t1 - t:.2f} s + the rest of the "
+    print(f"cold, split: account potential {t1 - t:.2f} s + the rest of the "
           f"first quotas() (trailing bookings, bases, split) {t2 - t1:.2f} s")
     data = fresh
     reps = plan.level("rep")

@@ -316,17 +316,61 @@ class Potential:
     assumptions: list[str] = field(default_factory=list)
 
 
+def _deal_rows(data: Dataset, opp_mask: pd.Series, order_mask: pd.Series, cols: list[str],
+               place: bool = False) -> pd.DataFrame:
+    """The rows of ``Dataset.deals`` picked by masks on the raw opportunities / orders, with
+    ``cols`` (opportunity names: an order's ``close_date`` and ``created_date`` are its
+    ``order_date``) in ``Dataset.deals`` row order, without enriching every deal.
+
+    ``place`` adds the deal's ``region`` / ``territory`` (the owner rep's, else the
+    account's). A duplicated account / rep / product key repeats rows like the left joins of
+    ``Dataset.deals`` do, so sums agree with it exactly."""
+    keys = ["account_id", "owner_id", "product_id"]
+    cols = [*cols, *(k for k in keys if k not in cols)]
+    parts = [data.opportunities.loc[opp_mask, cols]]
+    if len(data.orders):
+        r = data.orders.loc[order_mask]
+        parts.append(pd.DataFrame({c: r["order_date" if c in ("close_date", "created_date")
+                                          else c] for c in cols}))
+    d = pd.concat(parts, ignore_index=True)
+    if place or not (data.accounts["account_id"].is_unique and data.reps["rep_id"].is_unique):
+        acc = data.accounts[["account_id", "region", "territory"]]
+        reps = data.reps[["rep_id", "region", "territory"]].rename(columns={"rep_id": "owner_id"})
+        d = d.merge(acc, on="account_id", how="left").merge(
+            reps, on="owner_id", how="left", suffixes=("_acc", ""))
+        for col in ("region", "territory"):
+            d[col] = d[col].fillna(d.pop(f"{col}_acc"))
+        if not place:
+            d = d.drop(columns=["region", "territory"])
+    if not data.products["product_id"].is_unique:
+        d = d.merge(data.products[["product_id"]], on="product_id", how="left")
+    return d
+
+
+_FILL = ["region", "territory", "owner_id"]
+
+
 def _accounts_frame(data: Dataset) -> pd.DataFrame:
+    """Accounts with blank ``region`` / ``territory`` / ``owner_id`` filled from the account's
+    latest deal by ``created_date`` (undated last, ties: the later row; per column the latest
+    deal that has a value) and blank ``segment`` as ``Unknown``."""
     acc = data.accounts[["account_id", "name", "industry", "segment", "employees", "revenue",
-                         "country", "region", "territory", "owner_id"]].copy()
-    d = data.deals
-    # fill region/territory/owner from the account's latest deal where the account has none
-    last = (d[d["account_id"].notna()].sort_values("created_date")
-            .groupby("account_id")[["region", "territory", "owner_id"]].last())
-    for col in ("region", "territory", "owner_id"):
-        acc[col] = acc[col].fillna(acc["account_id"].map(last[col]))
+                         "country", *_FILL]].copy()
+    need = acc[_FILL].isna().any(axis=1)
+    if need.any():  # only the deals of accounts with a blank: skipped when none has one
+        ids = acc.loc[need, "account_id"].dropna().unique()
+        d = _deal_rows(data, data.opportunities["account_id"].isin(ids),
+                       data.orders["account_id"].isin(ids), ["created_date"], place=True)
+        last = (d.sort_values("created_date", kind="stable")
+                .groupby("account_id")[_FILL].last())
+        for col in _FILL:
+            acc[col] = acc[col].fillna(acc["account_id"].map(last[col]))
     acc["segment"] = acc["segment"].fillna(UNKNOWN)
     return acc
+
+
+#: the tables account potential reads; reassigning one (or ``as_of``) invalidates its memo
+_POTENTIAL_TABLES = ("accounts", "opportunities", "orders", "reps", "products", "market")
 
 
 def account_potential(data: Dataset, spend_quantile: float = 0.75) -> Potential:
@@ -339,21 +383,32 @@ def account_potential(data: Dataset, spend_quantile: float = 0.75) -> Potential:
     * else the ``spend_quantile`` of trailing-12-month bookings of customers in the same
       segment (overall when the segment has none).
 
-    Potential is floored at the account's own trailing-12-month bookings. Memoised on the
-    Dataset.
+    Potential is floored at the account's own trailing-12-month bookings (won opportunities
+    and orders closed in the 12 months to ``as_of``). Built from the raw tables (never
+    ``Dataset.deals``) and memoised on the Dataset while it holds the very same table objects
+    and ``as_of``: reassigning a table invalidates it (tables are treated as read-only).
     """
     cache = data.__dict__.setdefault(_CACHE_KEY, {})
-    key = ("potential", spend_quantile, id(data.deals))
-    if key not in cache:
-        cache[key] = _account_potential(data, spend_quantile)
-    return cache[key]
+    tables = tuple(getattr(data, t) for t in _POTENTIAL_TABLES)
+    key = ("potential", spend_quantile)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == data.as_of and all(
+            a is b for a, b in zip(hit[1], tables, strict=True)):
+        return hit[2]
+    pot = _account_potential(data, spend_quantile)
+    if len(cache) >= 64:
+        cache.clear()
+    cache[key] = (data.as_of, tables, pot)
+    return pot
 
 
 def _account_potential(data: Dataset, spend_quantile: float) -> Potential:
     acc = _accounts_frame(data)
     t12 = Period(data.as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
                  data.as_of + pd.Timedelta(days=1), "trailing 12 months")
-    won = won_in(data.deals, t12)
+    o, r = data.opportunities, data.orders
+    won = _deal_rows(data, (o["status"] == "won").fillna(False) & t12.contains(o["close_date"]),
+                     t12.contains(r["order_date"]), ["amount"])
     b12 = won.groupby("account_id")["amount"].sum()
     acc["bookings_12m"] = acc["account_id"].map(b12).fillna(0.0).astype(float)
     assumptions: list[str] = []

@@ -17,6 +17,7 @@ from .ui import StepWidget
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
 
 CHILD = {"company": "region", "region": "territory", "territory": "rep", "rep": "rep"}
+PLURAL = {"region": "regions", "territory": "territories", "rep": "reps"}
 
 
 def fairness_frame(fair) -> pd.DataFrame:
@@ -53,10 +54,33 @@ def _records(df: pd.DataFrame) -> list[dict]:
              for k, v in r.items()} for r in df.to_dict("records")]
 
 
+def subtree(plan, level: str, unit_id: str):
+    """The part of a company quota plan below (and including) unit ``level:unit_id``: a
+    :class:`quotas.QuotaPlan` whose target is that unit's quota (USD) and whose table holds
+    it and its descendants (the plan document's ``report._quota_plan`` does the same).
+    ``None`` when the split has no such unit."""
+    from .quotas import LEVELS, QuotaPlan
+
+    t = plan.table
+    root = t[((t["level"] == level) & (t["unit_id"] == unit_id)).fillna(False).to_numpy()]
+    if not len(root):
+        return None
+    parts, ids = [root], list(root["unit_id"])
+    for lvl in LEVELS[LEVELS.index(level) + 1:]:
+        kids = t[((t["level"] == lvl) & t["parent"].isin(ids)).fillna(False).to_numpy()]
+        parts.append(kids)
+        ids = list(kids["unit_id"])
+    return QuotaPlan(pd.concat(parts, ignore_index=True), float(root["quota"].iloc[0]),
+                     plan.decisions, f"{level}:{unit_id}", plan.period)
+
+
 class QuotaAllocator(StepWidget):
     """Method, blend weights, growth, over-assignment per level, target, overrides (locks);
     the fairness chart and the quota table re-render on every change. Decisions are the
-    plan-wide keys of section ``quotas`` (:func:`quotas.load_quotas` reads them)."""
+    plan-wide keys of section ``quotas`` (:func:`quotas.load_quotas` reads them): ``target``
+    is the company's, so every scope shows its part of the company split - a region or
+    territory its quota there (as its target) split over its territories / reps, a rep its
+    quota among all reps - exactly as the plan document does."""
 
     section = "quotas"
     title = "Quota allocator"
@@ -71,6 +95,10 @@ class QuotaAllocator(StepWidget):
 
         self.quotas = quotas
         dec = quotas.load_quotas(self.ws)
+        if self.scope.level not in CHILD:
+            raise ConfigError(f"{self.scope.level} scopes carry no quota (quotas are split to "
+                              "regions, territories and reps); open the quota allocator for "
+                              "the company, a region, a territory or a rep")
         self.level = CHILD[self.scope.level]
         self.bind("method", W.Dropdown(options=quotas.METHODS, value=dec.method,
                                        description="Method"))
@@ -86,7 +114,7 @@ class QuotaAllocator(StepWidget):
                                           description="Growth (x prior)", readout_format=".0%",
                                           continuous_update=False))
         self.bind("target", W.FloatText(value=float(dec.target or 0.0),
-                                        description="Target USD (0 = default)"),
+                                        description="Company target USD (0 = default)"),
                   convert=lambda v: float(v) if v else None)
         self.oa_sliders = {}
         for lvl in ("region", "territory", "rep"):
@@ -126,17 +154,6 @@ class QuotaAllocator(StepWidget):
             setattr(dec, k, v)
         return dec
 
-    def _in_scope(self, overrides: dict[str, float]) -> dict[str, float]:
-        """The overrides of units below this scope (the plan's others do not apply here)."""
-        if self.scope.level == "company":
-            return overrides
-        reps = self.ws.data.reps
-        col = {"region": "region", "territory": "territory", "rep": "rep_id"}[self.scope.level]
-        r = reps[(reps[col] == self.scope.id).fillna(False).astype(bool)]
-        units = {f"territory:{t}" for t in r["territory"].dropna()} | \
-            {f"rep:{i}" for i in r["rep_id"].dropna()}
-        return {k: v for k, v in overrides.items() if k in units}
-
     def set_over_assignment(self, level: str, value: float) -> None:
         """Set the over-assignment of ``level`` (fraction, e.g. 0.15) and re-split."""
         if self._loading:
@@ -166,33 +183,49 @@ class QuotaAllocator(StepWidget):
         dec = self.decisions()
         if dec.method == "growth":
             dec.target = None  # growth derives the target
-        dec.overrides = self._in_scope(dec.overrides)
-        plan = self.quotas.quotas_from(self.ws.data, dec, self.scope, self.period)
-        level = self.level if self.level in set(plan.table["level"]) else plan.leaf_level
-        only = None
-        if self.scope.level == "rep" and (level is None or level == "company"
-                                          or not len(plan.level(level))):
-            # a rep has nothing below it: show its quota within the company split
-            dec.overrides = self.quotas.load_quotas(self.ws).overrides
-            plan, level, only = self.quotas.quotas_from(self.ws.data, dec, None,
-                                                        self.period), "rep", self.scope.id
+        # the decisions (target, overrides) are the company's: split the company, then show
+        # this scope's part of it
+        company = self.quotas.quotas_from(self.ws.data, dec, None, self.period)
+        plan, only, own, lvl = company, None, None, self.scope.level
+        if lvl != "company":
+            sub = subtree(company, lvl, self.scope.id)
+            own = sub.target if sub is not None else None
+            if sub is not None and lvl != "rep":
+                plan = sub
+            else:  # a rep (nothing below it), or a unit without a quota (an empty table):
+                only = self.scope.id  # the unit among its level in the company split
+        level = lvl if only else (self.level if self.level in set(plan.table["level"])
+                                  else plan.leaf_level)
         if level is None:
-            raise ConfigError(f"no units below {self.scope.label} to split a quota across")
+            raise ConfigError(f"no units below {self.scope.label} to split a quota across"
+                              + (f": {company.note}" if company.note else ""))
         fair = self.quotas.fairness(plan, level)
         if self.interactive and hasattr(self, "unit"):
             units = plan.table[plan.table["level"] != "company"]
             self.unit.options = [(f"{r.level} {r.name}", f"{r.level}:{r.unit_id}")
                                  for r in units.itertuples()]
-        return {"plan": plan, "fair": fair, "level": level, "decisions": dec, "only": only}
+        return {"plan": plan, "fair": fair, "level": level, "decisions": dec, "only": only,
+                "company": company, "own": own}
 
     def summary(self, result: dict) -> str:
         plan, fair, dec = result["plan"], result["fair"], result["decisions"]
         oa = dec.over_assignment.get(result["level"], 0.0)
+        company = result["company"]
+        own = result["own"]
+        if self.scope.level == "company":
+            head = f"target {plan.target:,.0f} USD ({dec.method})"
+        elif own is None:
+            head = (f"{self.scope.label} has no quota in the company split for "
+                    f"{self.period.label} (not a quota-carrying unit then); company target "
+                    f"{company.target:,.0f} USD ({dec.method})")
+        else:
+            head = (f"{self.scope.label}: quota {own:,.0f} USD, its part of the company target "
+                    f"{company.target:,.0f} USD ({dec.method})")
         return html.escape(
-            f"target {plan.target:,.0f} USD ({dec.method}); {result['level']} over-assignment "
-            f"{oa:.0%}; {fair.n} {result['level']}s: {fair.share_100:.0%} expected to reach "
+            f"{head}; {result['level']} over-assignment "
+            f"{oa:.0%}; {fair.n} {PLURAL[result['level']]}: {fair.share_100:.0%} expected to reach "
             f"100%, {fair.share_80:.0%} 80%; CV quota/potential {fair.cv_quota_per_potential:.2f}"
-            + (f"; {plan.note}" if plan.note else ""))
+            + (f"; {company.note}" if company.note else ""))
 
     def _title(self, result: dict) -> str:
         dec, lvl, fair = result["decisions"], result["level"], result["fair"]

@@ -344,3 +344,111 @@ def test_save_insights(tmp_path, tiny):
     assert back["bookings"].sum() == 1800
     pd.testing.assert_frame_equal(ws.load_output("market", "east_coverage_gaps"),
                                   ins.coverage_gaps, check_dtype=False)
+
+
+# ---- account potential from the raw tables -------------------------------------------------
+def _old_path_potential(data: Dataset) -> m.Potential:
+    """Account potential computed through ``Dataset.deals`` (the previous implementation):
+    blanks filled from the account's latest enriched deal (stable sort by ``created_date``),
+    trailing-12-month bookings = won deals of ``Dataset.deals`` in the window."""
+    d = data.deals
+    fill = ["region", "territory", "owner_id"]
+
+    def accounts_frame(_data):
+        acc = data.accounts[["account_id", "name", "industry", "segment", "employees",
+                             "revenue", "country", *fill]].copy()
+        last = (d[d["account_id"].notna()].sort_values("created_date", kind="stable")
+                .groupby("account_id")[fill].last())
+        for col in fill:
+            acc[col] = acc[col].fillna(acc["account_id"].map(last[col]))
+        acc["segment"] = acc["segment"].fillna(m.UNKNOWN)
+        return acc
+
+    t12 = Period(data.as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
+                 data.as_of + pd.Timedelta(days=1), "t12")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(m, "_accounts_frame", accounts_frame)
+        mp.setattr(m, "_deal_rows", lambda *a, **k: m.won_in(d, t12))
+        return m._account_potential(data, 0.75)
+
+
+def _with_orders_and_blanks(data: Dataset, seed: int = 3) -> Dataset:
+    """``data`` plus 400 orders (some on the same day as a deal of the account) and ~30% of
+    accounts without region / territory / owner, ~20% of reps without a region."""
+    import dataclasses
+
+    rng = np.random.default_rng(seed)
+    acc = data.accounts.copy()
+    for col in ("region", "territory", "owner_id"):
+        acc.loc[rng.random(len(acc)) < 0.3, col] = pd.NA
+    reps = data.reps.copy()
+    reps.loc[rng.random(len(reps)) < 0.2, "region"] = pd.NA
+    o = data.opportunities.sample(400, random_state=seed)
+    orders = pd.DataFrame({"order_id": [f"X{i}" for i in range(400)],
+                           "account_id": o["account_id"].to_numpy(),
+                           "owner_id": rng.permutation(o["owner_id"].to_numpy()),
+                           "product_id": o["product_id"].to_numpy(),
+                           "order_date": o["created_date"].to_numpy(),
+                           "amount": rng.uniform(100, 50_000, 400).round(2)})
+    return dataclasses.replace(data, accounts=acc, reps=reps, orders=orders)
+
+
+def _assert_same_potential(data: Dataset) -> m.Potential:
+    import dataclasses
+
+    new = m.account_potential(dataclasses.replace(data))  # fresh: nothing memoised
+    ref = _old_path_potential(dataclasses.replace(data))
+    pd.testing.assert_frame_equal(new.table, ref.table, check_exact=True)
+    assert (new.method, new.assumptions) == (ref.method, ref.assumptions)
+    return new
+
+
+@pytest.mark.parametrize("market_table", [True, False])
+def test_potential_from_raw_tables_matches_deals_path(sample_data, market_table):
+    import dataclasses
+
+    data = _with_orders_and_blanks(sample_data)
+    if not market_table:
+        data = dataclasses.replace(data, market=data.market.iloc[0:0])
+    pot = _assert_same_potential(data)
+    assert pot.method == ("market table" if market_table else "firmographic estimate (revenue)")
+    blank = data.accounts["region"].isna()
+    assert blank.sum() > 50 and pot.table.loc[blank, "region"].notna().mean() > 0.5
+    # the orders are part of the trailing bookings
+    assert pot.table["bookings_12m"].sum() > _assert_same_potential(
+        dataclasses.replace(data, orders=data.orders.iloc[0:0])).table["bookings_12m"].sum()
+    fresh = dataclasses.replace(sample_data)  # nothing blank: Dataset.deals is never built
+    m.account_potential(fresh)
+    assert "deals" not in fresh.__dict__
+    _assert_same_potential(sample_data)
+
+
+def test_potential_maven_matches_deals_path(maven_data):
+    """Maven accounts have no region / territory / owner: all come from the latest deal."""
+    assert maven_data.accounts["region"].isna().all()
+    pot = _assert_same_potential(maven_data)
+    assert set(pot.table["region"].dropna()) == set(maven_data.reps["region"].dropna())
+
+
+def test_potential_fill_ties_and_memo(tiny):
+    """A1 has no region: its latest deals are o5 (R1 East) and an order by R2 (West) created
+    the same day; the later row (the order) wins. The order adds 100 to A1's 1,800."""
+    import dataclasses
+
+    acc = tiny.accounts.assign(region=tiny.accounts["region"].where(
+        tiny.accounts["account_id"] != "A1"))
+    orders = pd.DataFrame({"order_id": ["x1"], "account_id": ["A1"], "owner_id": ["R2"],
+                           "product_id": ["P1"], "order_date": ["2025-03-01"],
+                           "amount": [100.0]})
+    data = dataclasses.replace(tiny, accounts=acc, orders=orders)
+    pot = m.account_potential(data)
+    a1 = pot.table.set_index("account_id").loc["A1"]
+    assert (a1["region"], a1["territory"], a1["owner_id"]) == ("West", "E1", "R2")
+    assert a1["bookings_12m"] == 1900.0
+    assert m.account_potential(data) is pot and "deals" not in data.__dict__
+    data.orders = data.orders.assign(amount=[400.0])  # reassigning a table invalidates
+    again = m.account_potential(data)
+    assert again is not pot
+    assert again.table.set_index("account_id").loc["A1", "bookings_12m"] == 2200.0
+    data.as_of = pd.Timestamp("2026-12-31")  # so does a new as_of
+    assert m.account_potential(data).table["bookings_12m"].sum() == 0.0

@@ -80,6 +80,59 @@ def test_bad_decision_shown_not_saved(ws):
     assert _yaml(ws)["quotas"].get("target") == before
 
 
+def test_quota_scope_views_show_their_part_of_the_company_split(ws, sample_data):
+    """The saved target is the company's: a region view shows the region's quota in the
+    company split as its target (like the plan document), split over its territories; a
+    rep view shows the rep's quota in that split."""
+    from salesplan_nb import report
+    from salesplan_nb.scope import Scope
+
+    before = quotas.load_quotas(ws)
+    ws.record("quotas", "target", 9_000_000.0)
+    try:
+        w = ui.QuotaAllocator(ws, "region:EMEA", interactive=True)
+        company = quotas.quotas_from(sample_data, quotas.load_quotas(ws), None, ws.period)
+        assert company.target == 9_000_000.0
+        emea = float(company.level("region").set_index("unit_id").loc["EMEA", "quota"])
+        assert w.result["plan"].target == emea < 9_000_000.0 / 2
+        terr = company.level("territory")
+        terr = terr[terr["parent"] == "EMEA"].set_index("unit_id")["quota"]
+        shown = w.table(w.result).set_index("unit_id")["quota"]
+        assert w.result["level"] == "territory" and len(shown) >= 2
+        pd.testing.assert_series_equal(shown.sort_index(), terr.sort_index())
+        assert shown.sum() == pytest.approx(emea * 1.10, abs=0.01 * len(shown))
+        assert "its part of the company target 9,000,000 USD" in w.summary_view.value
+        assert "Company target" in w.controls["target"][0].description
+        # the plan document shows the same region split
+        ctx = report.PlanContext(ws, Scope.parse("region:EMEA"), ws.period,
+                                 ws.period.previous(), "annual", "EMEA")
+        doc = report._quota_plan(ctx)
+        assert doc.target == emea
+        pd.testing.assert_frame_equal(doc.table.reset_index(drop=True),
+                                      w.result["plan"].table.reset_index(drop=True))
+        # a region over-assignment move changes EMEA's share of the company target
+        w.set_over_assignment("region", 0.33)
+        assert quotas.load_quotas(ws).over_assignment["region"] == 0.33
+        moved = quotas.quotas_from(sample_data, quotas.load_quotas(ws), None, ws.period)
+        assert w.result["plan"].target != emea
+        assert w.result["plan"].target == float(
+            moved.level("region").set_index("unit_id").loc["EMEA", "quota"])
+        rep = company.level("rep").iloc[0]
+        r = ui.QuotaAllocator(ws, f"rep:{rep['unit_id']}", interactive=True)
+        assert list(r.table(r.result)["unit_id"]) == [rep["unit_id"]]
+        assert float(r.table(r.result)["quota"].iloc[0]) == pytest.approx(
+            float(moved.level("rep").set_index("unit_id").loc[rep["unit_id"], "quota"]))
+        assert "its part of the company target" in r.summary_view.value
+        # a rep who left before the plan period carries no quota: an empty, labelled view
+        gone = ui.QuotaAllocator(ws, "rep:R-0002", interactive=True)
+        assert sample_data.reps.set_index("rep_id").loc["R-0002", "end_date"] < ws.period.start
+        assert gone.table(gone.result).empty
+        assert "has no quota in the company split" in gone.summary_view.value
+    finally:
+        ws.record("quotas", "target", before.target)
+        ws.record("quotas", "over_assignment", before.over_assignment)
+
+
 def test_swot_board_actions_saved(ws):
     b = ui.SwotBoard(ws, interactive=True)
     assert b.items and all(i.scope == "company" for i in b.items)
