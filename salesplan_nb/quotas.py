@@ -826,6 +826,26 @@ def load_quotas(ws) -> QuotaDecisions:
     return dec
 
 
+def subtree(plan: QuotaPlan, level: str, unit_id: str,
+            notes: list[str] | None = None) -> QuotaPlan | None:
+    """The part of a company quota plan below (and including) unit ``level:unit_id``: a
+    :class:`QuotaPlan` whose target is that unit's quota (USD) and whose table holds it and
+    its descendants. ``None`` when the split has no such unit. Region, territory and rep
+    plans and views use it, so every scope shows the quotas the company plan assigns."""
+    t = plan.table
+    root = t[((t["level"] == level) & (t["unit_id"] == unit_id)).fillna(False).to_numpy()]
+    if not len(root):
+        return None
+    parts, ids = [root], list(root["unit_id"])
+    for lvl in LEVELS[LEVELS.index(level) + 1:]:
+        kids = t[((t["level"] == lvl) & t["parent"].isin(ids)).fillna(False).to_numpy()]
+        parts.append(kids)
+        ids = list(kids["unit_id"])
+    return QuotaPlan(pd.concat(parts, ignore_index=True), float(root["quota"].iloc[0]),
+                     plan.decisions, f"{level}:{unit_id}", plan.period, ramp_gap=0.0,
+                     notes=list(notes or []))
+
+
 def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None) -> QuotaPlan:
     """Re-run :func:`quotas` with saved decisions (a batch run reproduces the widget's)."""
     d = asdict(decisions)

@@ -317,24 +317,15 @@ def _quota_plan(ctx: PlanContext):
         if ctx.scope.level not in q.LEVELS:
             return ConfigError(f"{ctx.scope.level} plans carry no quota (quotas are split to "
                                "regions, territories and reps)")
-        t = company.table
-        levels = list(q.LEVELS)
-        pos = levels.index(ctx.scope.level)
-        root = t[(t["level"] == ctx.scope.level) & (t["unit_id"] == ctx.scope.id)]
-        if not len(root):
-            return ConfigError(f"{ctx.unit_label} has no quota in the company split for "
-                               f"{ctx.period.label} (no quota-carrying reps there)")
-        parts, ids = [root], set(root["unit_id"])
-        for lvl in levels[pos + 1:]:
-            kids = t[(t["level"] == lvl) & t["parent"].isin(list(ids)).fillna(False)]
-            parts.append(kids)
-            ids = set(kids["unit_id"])
-        quota = float(root["quota"].iloc[0])
         notes = [f"the quota of {ctx.unit_label} in the company split (company target "
                  f"{money(company.target)}" + (f": {company.note}" if company.note else "")
                  + ")"]
-        return q.QuotaPlan(pd.concat(parts, ignore_index=True), quota, company.decisions,
-                           str(ctx.scope), company.period, ramp_gap=0.0, notes=notes)
+        sub = q.subtree(company, ctx.scope.level, ctx.scope.id, notes)
+        if sub is None:
+            return ConfigError(f"{ctx.unit_label} has no quota in the company split for "
+                               f"{ctx.period.label} (no quota-carrying reps there)")
+        sub.scope = str(ctx.scope)
+        return sub
     return ctx.once("quota_plan", build)
 
 

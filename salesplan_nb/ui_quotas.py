@@ -54,26 +54,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
              for k, v in r.items()} for r in df.to_dict("records")]
 
 
-def subtree(plan, level: str, unit_id: str):
-    """The part of a company quota plan below (and including) unit ``level:unit_id``: a
-    :class:`quotas.QuotaPlan` whose target is that unit's quota (USD) and whose table holds
-    it and its descendants (the plan document's ``report._quota_plan`` does the same).
-    ``None`` when the split has no such unit."""
-    from .quotas import LEVELS, QuotaPlan
-
-    t = plan.table
-    root = t[((t["level"] == level) & (t["unit_id"] == unit_id)).fillna(False).to_numpy()]
-    if not len(root):
-        return None
-    parts, ids = [root], list(root["unit_id"])
-    for lvl in LEVELS[LEVELS.index(level) + 1:]:
-        kids = t[((t["level"] == lvl) & t["parent"].isin(ids)).fillna(False).to_numpy()]
-        parts.append(kids)
-        ids = list(kids["unit_id"])
-    return QuotaPlan(pd.concat(parts, ignore_index=True), float(root["quota"].iloc[0]),
-                     plan.decisions, f"{level}:{unit_id}", plan.period)
-
-
 class QuotaAllocator(StepWidget):
     """Method, blend weights, growth, over-assignment per level, target, overrides (locks);
     the fairness chart and the quota table re-render on every change. Decisions are the
@@ -188,7 +168,7 @@ class QuotaAllocator(StepWidget):
         company = self.quotas.quotas_from(self.ws.data, dec, None, self.period)
         plan, only, own, lvl = company, None, None, self.scope.level
         if lvl != "company":
-            sub = subtree(company, lvl, self.scope.id)
+            sub = self.quotas.subtree(company, lvl, self.scope.id)
             own = sub.target if sub is not None else None
             if sub is not None and lvl != "rep":
                 plan = sub
