@@ -33,7 +33,7 @@ import pandas as pd
 from .errors import ConfigError, SalesplanError
 from .scope import Period, Scope
 
-__all__ = ["StepWidget", "asset_path", "html_table", "svg_bundle", "static_chart", "show",
+__all__ = ["StepWidget", "account_territory", "asset_path", "html_table", "svg_bundle", "static_chart", "show",
            "scope_of", "output_name", "open_plan", "measured_period", "decisions_table",
            "widget_classes"]
 
@@ -188,6 +188,25 @@ def open_plan(plan_dir: str | Path, *, data: str | None = None, mapping: str | N
     return Workspace.open_or_create_sample(path, seed=seed, **sample_options)
 
 
+def account_territory(ws, scope: Scope) -> tuple[str, Scope]:
+    """(note, territory scope) for an account scope in widgets that plan by territory and
+    rep (quotas, scenarios): the account's territory in the accounts table, else the
+    territory of most of its deals. A ConfigError when it has neither."""
+    data = ws.data
+    acc = data.accounts[(data.accounts["account_id"] == scope.id).fillna(False).to_numpy()]
+    terr = acc["territory"].dropna() if "territory" in acc else acc.iloc[:0, 0]
+    if not len(terr):
+        d = data.deals
+        terr = d.loc[(d["account_id"] == scope.id).fillna(False).to_numpy(), "territory"]
+        terr = terr.dropna().value_counts().index[:1].to_series()
+    if not len(terr):
+        raise ConfigError(f"{scope.label} has no territory to show; open this widget for the "
+                          "company, a region, a territory or a rep")
+    t = Scope("territory", str(terr.iloc[0]))
+    return f"accounts are planned with their territory: showing {t.label}, the territory of " \
+        f"{scope.label}", t
+
+
 class StepWidget:
     """Base class: controls bound to a workspace section, a chart and a table.
 
@@ -308,6 +327,7 @@ class StepWidget:
             from IPython.display import HTML, display
 
             display(HTML(self.message.value))
+            self._error_shown = self.message.value  # show_static does not repeat it
 
     # ---- rendering -----------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -369,7 +389,8 @@ class StepWidget:
         from IPython.display import HTML, display
 
         if self.result is None:
-            display(HTML(self.message.value or "<p><em>nothing to show</em></p>"))
+            if not self.message.value or self.message.value != getattr(self, "_error_shown", None):
+                display(HTML(self.message.value or "<p><em>nothing to show</em></p>"))
             return
         text = self.summary(self.result)
         display(HTML(f"<h4>{html.escape(self.title)} - {html.escape(self.scope.label)}, "

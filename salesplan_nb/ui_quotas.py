@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .ui import StepWidget
+from .ui import StepWidget, account_territory
 
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
 
@@ -75,6 +75,10 @@ class QuotaAllocator(StepWidget):
 
         self.quotas = quotas
         dec = quotas.load_quotas(self.ws)
+        self.account_note = ""
+        if self.scope.level == "account":  # accounts carry no quota: show their territory's
+            self.account_note, self.scope = account_territory(self.ws, self.scope)
+            self.account_note = "accounts carry no quota; " + self.account_note
         if self.scope.level not in CHILD:
             raise ConfigError(f"{self.scope.level} scopes carry no quota (quotas are split to "
                               "regions, territories and reps); open the quota allocator for "
@@ -201,6 +205,8 @@ class QuotaAllocator(StepWidget):
         else:
             head = (f"{self.scope.label}: quota {own:,.0f} USD, its part of the company target "
                     f"{company.target:,.0f} USD ({dec.method})")
+        if self.account_note:
+            head = f"{self.account_note}. {head}"
         return html.escape(
             f"{head}; {result['level']} over-assignment "
             f"{oa:.0%}; {fair.n} {PLURAL[result['level']]}: {fair.share_100:.0%} expected to reach "

@@ -10,7 +10,7 @@ import pandas as pd
 from . import monitor, scenarios
 from .errors import ConfigError
 from .scope import Period
-from .ui import StepWidget
+from .ui import StepWidget, account_territory
 
 __all__ = ["ScenarioManager", "ReviewTracker"]
 
@@ -34,6 +34,9 @@ class ScenarioManager(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
+        self.account_note = ""
+        if self.scope.level == "account":  # the model plans seats (reps), not accounts
+            self.account_note, self.scope = account_territory(self.ws, self.scope)
         self.model = scenarios.build(self.ws.data, self.period)
         self.scenarios = {**scenarios.presets(self.model), **scenarios.load_scenarios(self.ws)}
         selected = self.requested or self.saved("selected") or "base"
@@ -154,7 +157,8 @@ class ScenarioManager(StepWidget):
         parts = [f"{name}: {b[name]:,.0f} USD" for name in result["runs"]]
         stale = " (tornado not yet updated for the last change)" if result["tornado_stale"] \
             else ""
-        return html.escape(f"{self.scope.label} bookings - " + "; ".join(parts) + stale)
+        note = f"{self.account_note}. " if self.account_note else ""
+        return html.escape(f"{note}{self.scope.label} bookings - " + "; ".join(parts) + stale)
 
     def chart(self, result: dict) -> alt.TopLevelMixin:
         line = scenarios.chart_compare(result["runs"], self.scope)

@@ -133,6 +133,19 @@ def test_quota_scope_views_show_their_part_of_the_company_split(ws, sample_data)
         ws.record("quotas", "over_assignment", before.over_assignment)
 
 
+def test_quota_account_view_shows_the_account_territory(ws, sample_data):
+    """Accounts carry no quota: the allocator opened for an account shows its territory's
+    split and says so (a labelled view, not an error)."""
+    acc = sample_data.accounts.dropna(subset=["territory"]).iloc[0]
+    w = ui.QuotaAllocator(ws, f"account:{acc['account_id']}", interactive=True)
+    assert w.scope.level == "territory" and w.scope.id == acc["territory"]
+    assert "accounts carry no quota" in w.summary_view.value
+    t = ui.QuotaAllocator(ws, f"territory:{acc['territory']}", interactive=True)
+    pd.testing.assert_frame_equal(w.table(w.result), t.table(t.result))
+    with pytest.raises(ConfigError, match="no territory"):
+        ui.QuotaAllocator(ws, "account:NO-SUCH-ACCOUNT", interactive=True)
+
+
 def test_swot_board_actions_saved(ws):
     b = ui.SwotBoard(ws, interactive=True)
     assert b.items and all(i.scope == "company" for i in b.items)
