@@ -491,9 +491,18 @@ def sales_goals(ctx: PlanContext) -> Section:
         chk = chk.assign(deadline=[x.deadline or "" for x in goals],
                          owner=[x.owner for x in goals],
                          name=[x.name or x.metric for x in goals])
+        k = _module("kpis")
+
+        def shown(col: str) -> list[str]:  # in the metric's unit: 63.2%, 1,234,567 USD ...
+            units = [k.REGISTRY[m].unit if k is not None and m in k.REGISTRY else ""
+                     for m in chk["metric"]]
+            return [k.format_value(float(v), u) if (k is not None and u and pd.notna(v))
+                    else ("" if pd.isna(v) else f"{v:,.2f}") for v, u in zip(chk[col], units)]
+
+        chk = chk.assign(baseline=shown("baseline"), target=shown("target"))
         s.add(Table(chk[["name", "metric", "scope", "baseline", "target", "implied_growth",
                          "deadline", "owner", "S", "M", "A", "R", "T", "overall"]],
-                    {"baseline": "num", "target": "num", "implied_growth": "pct"},
+                    {"implied_growth": "pct"},
                     caption="Goals and their SMART check"))
     else:
         s.add(Missing("no SMART goals are recorded for this scope in plan.yaml "
