@@ -112,7 +112,7 @@ def test_recorded_tactics_and_milestones_show(ws):
     h = report.headline(ctx)
     assert (h["target"], h["target_source"]) == (9_876_543.0, "recorded goal")
     goals_html = "".join(report.block_html(b) for b in report.sales_goals(ctx).blocks)
-    assert "&lt;i&gt;Grow&lt;/i&gt;" in goals_html and "9,876,543.00" in goals_html
+    assert "&lt;i&gt;Grow&lt;/i&gt;" in goals_html and "9,876,543 USD" in goals_html
     assert "2027-12-31" in goals_html
     from salesplan_nb import resources as res
 
