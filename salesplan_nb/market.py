@@ -211,7 +211,9 @@ def yoy(data: Dataset, scope: Scope | str | None = None, period: Period | str | 
 
 def annual_bookings(data: Dataset, scope: Scope | str | None = None) -> pd.DataFrame:
     """Bookings per calendar year with ``full_year`` (the data covers the whole year) and
-    ``yoy_growth`` (vs the previous year, NaN when that year had no bookings)."""
+    ``yoy_growth``: a full year vs the previous full year; the year in progress (to
+    ``as_of``) vs the same dates a year before; NaN when the previous year is not fully
+    covered by the data or had no bookings. ``yoy_basis`` says which."""
     scope, period = resolve(data, scope, None)
     won = scoped_deals(data, scope)
     won = won[(won["status"] == "won") & won["close_date"].notna()]
@@ -226,8 +228,20 @@ def annual_bookings(data: Dataset, scope: Scope | str | None = None) -> pd.DataF
     out = pd.DataFrame({"year": list(years), "bookings": s.to_numpy(dtype=float)})
     full = set(full_years(data))
     out["full_year"] = out["year"].isin(full)
-    prev = out["bookings"].shift(1)
+    prev = out["bookings"].shift(1).where(out["full_year"].shift(1, fill_value=False))
     out["yoy_growth"] = out["bookings"] / prev.where(prev > 0) - 1
+    out["yoy_basis"] = np.where(out["yoy_growth"].notna(), "full year", "")
+    ytd_year = data.as_of.year
+    if ytd_year not in full and (ytd_year - 1) in full:  # year to date vs the same dates
+        d = won["close_date"]
+        ytd = won.loc[(d.dt.year == ytd_year) & (d <= data.as_of), "amount"].sum()
+        last = data.as_of - pd.DateOffset(years=1)
+        before = won.loc[(d.dt.year == ytd_year - 1) & (d <= last), "amount"].sum()
+        i = out.index[out["year"] == ytd_year]
+        out.loc[i, "yoy_growth"] = ytd / before - 1 if before > 0 else np.nan
+        out.loc[i, "yoy_basis"] = (f"to {data.as_of.date()} vs the same dates a year before"
+                                   if before > 0 else "")
+    out.loc[out["yoy_growth"].isna(), "yoy_basis"] = ""
     note = "" if len(won) else f"no bookings in {scope.label}"
     return label(out, scope, Period.year(data.as_of.year), note)
 

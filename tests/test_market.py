@@ -103,10 +103,31 @@ def test_yoy_and_cagr_hand(tiny):
     assert np.isnan(yr.loc["West", "growth"])  # no prior bookings
     ab = m.annual_bookings(tiny)
     assert list(ab["year"]) == [2024, 2025] and ab["full_year"].all()
+    assert ab["yoy_growth"].iloc[1] == pytest.approx(0.8) and ab["yoy_basis"].iloc[1] == \
+        "full year"
     g = m.bookings_cagr(tiny)
     assert (g.first_year, g.last_year, g.cagr) == (2024, 2025, pytest.approx(0.8))
     assert m.cagr(100, 121, 2) == pytest.approx(0.1)
     assert np.isnan(m.cagr(0, 5, 2))
+
+
+def test_annual_bookings_year_in_progress_vs_same_dates(sample_data):
+    """The year in progress is compared with the same dates a year before, not with the
+    whole previous year; a partial first year gives no growth for the next."""
+    ab = m.annual_bookings(sample_data).set_index("year")
+    d = sample_data.deals
+    won = d[d["status"] == "won"]
+    as_of = sample_data.as_of
+    y = as_of.year
+    ytd = won.loc[(won["close_date"].dt.year == y) & (won["close_date"] <= as_of), "amount"]
+    prior = won.loc[(won["close_date"].dt.year == y - 1)
+                    & (won["close_date"] <= as_of - pd.DateOffset(years=1)), "amount"]
+    assert not ab.loc[y, "full_year"]
+    assert ab.loc[y, "yoy_growth"] == pytest.approx(ytd.sum() / prior.sum() - 1)
+    assert "same dates a year before" in ab.loc[y, "yoy_basis"]
+    first = ab.index.min()
+    if not ab.loc[first, "full_year"]:
+        assert np.isnan(ab.loc[first + 1, "yoy_growth"])
 
 
 def test_seasonality_hand(tiny):
