@@ -791,7 +791,11 @@ def scenarios_section(ctx: PlanContext) -> Section:
     df = sc.compare(model, {**presets, **saved}, scope=ctx.scope,
                     metrics=("bookings", "quota", "attainment", "win_rate", "deal_size"))
     names = [c for c in df.columns if " vs " not in c]
-    s.add(Table(df[names].reset_index(), {n: "num" for n in names}))
+    fmt = {"attainment": pct, "win_rate": pct}  # the rest is USD
+    shown = pd.DataFrame({n: [fmt.get(m, money)(float(v)) if pd.notna(v) else ""
+                              for m, v in df[n].items()] for n in names},
+                         index=df.index).reset_index()
+    s.add(Table(shown, caption=f"Scenarios for {ctx.period.label} (USD, rates in %)"))
     long = df[names].loc[["bookings"]].T.reset_index()
     long.columns = ["scenario", "bookings"]
     s.add(alt.Chart(long).mark_bar().encode(
