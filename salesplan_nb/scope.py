@@ -73,14 +73,19 @@ class Period:
 
     @classmethod
     def parse(cls, text: str | int | Period) -> Period:
-        """Parse ``2025``, ``FY2025``, ``2025-Q3``, ``2025-H1``, ``2025-07`` or
+        """Parse ``2025``, ``FY2025``, ``2025-Q3``, ``2025-H1``, ``2025-07``, a range of them
+        (``2027..2029``: 2027-01-01 to the end of 2029; ``2025-Q3..2026-Q2``) or of dates
         ``2024-01-01..2024-12-31`` (inclusive end)."""
         if isinstance(text, Period):
             return text
         s = str(text).strip()
-        if ".." in s:
-            a, b = s.split("..", 1)
-            return cls(pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1), s)
+        if ".." in s:  # a range: each side a period label (2027..2029) or a date
+            a, b = (x.strip() for x in s.split("..", 1))
+            start = cls.parse(a).start if _PERIOD.match(a) else pd.Timestamp(a)
+            end = cls.parse(b).end if _PERIOD.match(b) else pd.Timestamp(b) + pd.Timedelta(days=1)
+            if end <= start:
+                raise ValueError(f"period {s!r} ends before it starts")
+            return cls(start, end, s)
         m = _PERIOD.match(s)
         if not m:
             raise ValueError(

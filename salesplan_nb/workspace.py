@@ -221,7 +221,7 @@ class Workspace:
                 f"{path / PLAN_FILE} already exists; open it, or choose another folder")
         if period is None:
             year = data.as_of.year + 1
-            period = f"{year}-01-01..{year + 2}-12-31" if plan_type == "long-term" else str(year)
+            period = f"{year}..{year + 2}" if plan_type == "long-term" else str(year)
         period = Period.parse(period)
         scope = Scope.parse(scope)
         path.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,9 @@ def test_scope_filter_and_parse():
     ("2025", "2025-01-01", "2026-01-01"), ("FY2024", "2024-01-01", "2025-01-01"),
     ("2025-Q3", "2025-07-01", "2025-10-01"), ("2025-H2", "2025-07-01", "2026-01-01"),
     ("2025-02", "2025-02-01", "2025-03-01"),
-    ("2025-01-15..2025-02-14", "2025-01-15", "2025-02-15")])
+    ("2025-01-15..2025-02-14", "2025-01-15", "2025-02-15"),
+    ("2027..2029", "2027-01-01", "2030-01-01"), ("2025-Q3..2026-Q2", "2025-07-01", "2026-07-01"),
+    ("2025-07..2025-09", "2025-07-01", "2025-10-01")])
 def test_period_parse(text, start, end):
     p = Period.parse(text)
     assert (p.start, p.end) == (pd.Timestamp(start), pd.Timestamp(end))
@@ -84,6 +86,9 @@ def test_period_navigation():
     assert mask.tolist() == [True, True, False, False]
     with pytest.raises(ValueError, match="cannot read period"):
         Period.parse("next year")
+    with pytest.raises(ValueError, match="ends before it starts"):
+        Period.parse("2029..2027")
+    assert Period.parse("2027..2029").n_months == 36
 
 
 def test_cli_without_command_prints_help(capsys):
