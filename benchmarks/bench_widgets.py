@@ -9,6 +9,7 @@ moves. Run: ``python benchmarks/bench_widgets.py``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ def main() -> None:
     from salesplan_nb.sample import generate
     from salesplan_nb.workspace import Workspace
 
+    print("load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     t0 = time.perf_counter()
     data = generate(seed=42)
     print(f"sample: {len(data.accounts):,} accounts, {len(data.opportunities):,} opportunities, "
@@ -59,6 +61,7 @@ def main() -> None:
         t = ui.TerritoryBalancer(ws, "region:EMEA", interactive=True)
         measure("territories: tolerance", lambda i: t.set("tolerance", 0.03 + 0.01 * (i % 5)),
                 t, n=5)
+    print("load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -28,16 +28,21 @@ Model (per rep seat, per calendar month ``m`` of the period):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TypeVar
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .dataset import Dataset
 from .errors import ConfigError
 from .scope import Period, Scope
+
+T = TypeVar("T")
 
 SECTION = "capacity"
 DEFAULT_ATTRITION = 0.14  # B2B annual rep attrition (PRODUCT.md)
@@ -77,6 +82,45 @@ def basis_period(data: Dataset, period: Period) -> Period:
 
 def month_label(m: pd.Period) -> str:
     return f"{m.year:04d}-{m.month:02d}"
+
+
+_MEMO = "_salesplan_capacity_memo"
+_MEMO_MAX = 64
+
+
+def dataset_memo(data: Dataset, store: str, key: tuple, build: Callable[[], T]) -> T:
+    """``build()`` memoised on ``data`` (like ``Dataset.deals``) in ``data.__dict__[store]``
+    under ``key``. An entry is reused only while ``data`` holds the very same table objects,
+    enriched ``deals`` and ``as_of`` (reassigning a table invalidates it; tables are treated
+    as read-only). For decision-independent work, so a slider move redoes only arithmetic."""
+    memo = data.__dict__.setdefault(store, {})
+    tables = (*(getattr(data, t) for t in schema.TABLES), data.deals)
+    hit = memo.get(key)
+    if hit is not None and hit[0] == data.as_of and len(hit[1]) == len(tables) and all(
+            a is b for a, b in zip(hit[1], tables)):
+        return hit[2]
+    value = build()
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = (data.as_of, tables, value)
+    return value
+
+
+def vega_records(df: pd.DataFrame) -> list[dict]:
+    """Rows of ``df`` as JSON-ready dicts for a Vega-Lite named dataset (NaN, +-inf and NA ->
+    ``None``, timestamps -> ISO text), so a chart's data can be swapped without Altair."""
+    def clean(v):
+        if v is None or v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, np.generic):
+            return clean(v.item())
+        if isinstance(v, pd.Timestamp):
+            return v.isoformat()
+        return v
+
+    return [{str(k): clean(v) for k, v in r.items()} for r in df.to_dict("records")]
 
 
 # ---- ramp --------------------------------------------------------------------------------------
@@ -233,10 +277,154 @@ def fresh_seat(n: int, ramp: RampCurve, attrition: float, backfill_lag: int,
     return h
 
 
+@lru_cache(maxsize=256)
+def _seat_curve(n: int, ramp: RampCurve, attrition: float, backfill_lag: int,
+                shares: bool) -> np.ndarray:
+    """:func:`fresh_seat`, cached per curve (read-only)."""
+    h = fresh_seat(n, ramp, attrition, backfill_lag, shares)
+    h.setflags(write=False)
+    return h
+
+
 def _month_days(months: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray]:
     starts = months.to_timestamp(how="start").values.astype("datetime64[D]")
     ends = (months + 1).to_timestamp(how="start").values.astype("datetime64[D]")
     return starts, ends
+
+
+def _seat_after(j: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """h(j) with 0 for j < 0."""
+    return np.where(j >= 0, h[np.clip(j, 0, len(h) - 1)], 0.0)
+
+
+GONE, LEAVER, EMPLOYED = 0, 1, 2  # a rep seat after as_of (see _Seats.kind)
+
+
+@dataclass(frozen=True)
+class _Seats:
+    """The decision-independent part of :func:`rre_by_month` for some reps over some months
+    (rows = reps in order, columns = months): ``share`` of each month's days employed,
+    ``tenure`` [months since the hire month; 1e6 without a hire date], ``kind`` per rep
+    (GONE by ``as_of``, known future LEAVER, EMPLOYED at ``as_of`` or hired later), ``vacant``
+    = month - first fully vacant month (leavers), ``since`` = month - start of survival
+    (employed). Ramp, attrition, lag and hires are applied by :func:`_rre`."""
+
+    months: pd.PeriodIndex
+    m_ord: np.ndarray
+    m_idx: np.ndarray
+    hist: np.ndarray
+    share: np.ndarray
+    tenure: np.ndarray
+    kind: np.ndarray
+    vacant: np.ndarray
+    since: np.ndarray
+
+
+def _seats(reps: pd.DataFrame, months: pd.PeriodIndex,
+           as_of: pd.Timestamp | None) -> _Seats:
+    """Per-rep day shares, tenures and seat kinds (one pass over the reps)."""
+    n = len(months)
+    starts, ends = _month_days(months)
+    days = (ends - starts).astype(float)
+    asof_m = pd.Period(as_of, "M") if as_of is not None else months[-1] + 1 if n else None
+    m_idx = np.array([(m - asof_m).n for m in months]) if n else np.zeros(0, int)
+    hist = m_idx <= 0
+    m_ord = np.array([m.year * 12 + m.month - 1 for m in months])
+    rows = len(reps)
+    share, tenure = np.zeros((rows, n)), np.zeros((rows, n))
+    vacant, since = np.zeros((rows, n), int), np.zeros((rows, n), int)
+    kind = np.full(rows, GONE)
+    for i, (hire, end) in enumerate(zip(reps["hire_date"], reps["end_date"])):
+        hire = None if pd.isna(hire) else pd.Timestamp(hire)
+        end = None if pd.isna(end) else pd.Timestamp(end)
+        h0 = np.datetime64(hire.date(), "D") if hire is not None else None
+        e0 = np.datetime64(end.date(), "D") if end is not None else None
+        lo = np.maximum(starts, h0) if h0 is not None else starts
+        hi = np.minimum(ends, e0) if e0 is not None else ends
+        share[i] = np.clip((hi - lo).astype(float), 0, None) / days
+        if hire is None:
+            tenure[i] = np.full(n, 1e6)
+        else:
+            tenure[i] = (m_ord - (hire.year * 12 + hire.month - 1)).astype(float)
+        if hist.all() or (end is not None and end <= as_of):
+            continue  # history only / gone before the plan starts (backfill in the actuals)
+        if end is not None:
+            last = end - pd.Timedelta(days=1)  # last day employed
+            vacant[i] = m_ord - (last.year * 12 + last.month)  # first month fully vacant
+            kind[i] = LEAVER
+            continue
+        s_ord = asof_m.year * 12 + asof_m.month - 1
+        if hire is not None:
+            s_ord = max(s_ord, hire.year * 12 + hire.month - 1)
+        since[i] = m_ord - s_ord
+        kind[i] = EMPLOYED
+    out = _Seats(months, m_ord, m_idx, hist, share, tenure, kind, vacant, since)
+    for a in (m_ord, m_idx, hist, share, tenure, kind, vacant, since):
+        a.setflags(write=False)
+    return out
+
+
+def _rre(seats: _Seats, ramp: RampCurve, attrition: float, lag: int,
+         hires: Sequence[Hire | dict] = ()) -> dict[str, np.ndarray]:
+    """RRE and headcount by month from the seats: per rep ``share x ramp(tenure)`` (history),
+    times survival ``q^since`` (employed) plus the renewal backfill of leavers (see the
+    module docstring); reps are summed in order, so the figures match a rep-by-rep loop
+    exactly."""
+    n = len(seats.months)
+    hist, fut = seats.hist, ~seats.hist
+    m_ord = seats.m_ord
+    q = (1 - attrition) ** (1 / 12)
+    horizon = int(max(seats.m_idx.max(initial=0), 0)) + 1
+    h_rre = _seat_curve(horizon + 1, ramp, attrition, lag, True)
+    h_hc = _seat_curve(horizon + 1, ramp, attrition, lag, False)
+    kind = seats.kind[:, None]
+    sd = seats.share
+    r = ramp.share(seats.tenure)
+    jj = seats.since
+    surv = np.where(jj >= 0, q ** np.clip(jj, 0, None), 1.0)
+    emp, leaver = (kind == EMPLOYED) & fut, (kind == LEAVER) & fut
+    ex_rre_r = np.where(hist, sd * r, np.where(leaver, sd * r, np.where(emp, sd * r * surv,
+                                                                         0.0)))
+    ex_hc_r = np.where(hist, sd, np.where(leaver, sd, np.where(emp, sd * surv, 0.0)))
+    # backfill of a seat vacated with survival: B(j) = sum_k (q^(k-1) - q^k) h(j - k - lag)
+    top = int(jj[emp].max(initial=0))
+    b_rre, b_hc = np.zeros(top + 1), np.zeros(top + 1)
+    for j in range(1, top + 1):
+        ks = np.arange(1, j + 1)
+        w = q ** (ks - 1) - q ** ks
+        back = j - ks - lag
+        b_rre[j] = float(np.sum(w * _seat_after(back, h_rre)))
+        b_hc[j] = float(np.sum(w * _seat_after(back, h_hc)))
+    jv = seats.vacant - lag
+    later = emp & (jj > 0)
+    jc = np.clip(jj, 0, top)
+    bf_rre_r = np.where(leaver, _seat_after(jv, h_rre), np.where(later, b_rre[jc], 0.0))
+    bf_hc_r = np.where(leaver, _seat_after(jv, h_hc), np.where(later, b_hc[jc], 0.0))
+    ex_rre, ex_hc, bf_rre, bf_hc = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(len(sd)):  # rep by rep: the same sums (and rounding) as one loop per rep
+        ex_rre += ex_rre_r[i]
+        ex_hc += ex_hc_r[i]
+        bf_rre += bf_rre_r[i]
+        bf_hc += bf_hc_r[i]
+    hi_rre, hi_hc = np.zeros(n), np.zeros(n)
+    if hires:
+        full = _seat_curve(max(n, 1) + 1, ramp, attrition, lag, True)
+        full_hc = _seat_curve(max(n, 1) + 1, ramp, attrition, lag, False)
+    for hire in hires:
+        hire = Hire.parse(hire)
+        p = pd.Period(hire.month, "M")
+        j = m_ord - (p.year * 12 + p.month - 1)
+        hi_rre += hire.count * _seat_after(j, full)
+        hi_hc += hire.count * _seat_after(j, full_hc)
+    return {"headcount": ex_hc + bf_hc + hi_hc, "rre_existing": ex_rre, "rre_backfill": bf_rre,
+            "rre_hires": hi_rre, "rre": ex_rre + bf_rre + hi_rre}
+
+
+def _rre_frame(seats: _Seats, ramp: RampCurve, attrition: float, lag: int,
+               hires: Sequence[Hire | dict] = ()) -> pd.DataFrame:
+    v = _rre(seats, ramp, attrition, lag, hires)
+    return pd.DataFrame({"month": [month_label(m) for m in seats.months], **v,
+                         "actual": np.array(seats.hist)})
 
 
 def rre_by_month(reps: pd.DataFrame, months: Period | pd.PeriodIndex | str,
@@ -253,88 +441,7 @@ def rre_by_month(reps: pd.DataFrame, months: Period | pd.PeriodIndex | str,
     attrition, lag = _check_rates(attrition, backfill_lag)
     if isinstance(months, str | Period):
         months = Period.parse(months).months()
-    n = len(months)
-    starts, ends = _month_days(months)
-    days = (ends - starts).astype(float)
-    asof_m = pd.Period(as_of, "M") if as_of is not None else months[-1] + 1 if n else None
-    m_idx = np.array([(m - asof_m).n for m in months]) if n else np.zeros(0, int)
-    hist = m_idx <= 0
-    q = (1 - attrition) ** (1 / 12)
-    horizon = int(max(m_idx.max(initial=0), 0)) + 1
-    h_rre = fresh_seat(horizon + 1, ramp, attrition, lag)
-    h_hc = fresh_seat(horizon + 1, ramp, attrition, lag, shares=False)
-
-    def seat_after(j: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """h(j) with 0 for j < 0."""
-        return np.where(j >= 0, h[np.clip(j, 0, len(h) - 1)], 0.0)
-
-    ex_rre, ex_hc = np.zeros(n), np.zeros(n)
-    bf_rre, bf_hc = np.zeros(n), np.zeros(n)
-    m_ord = np.array([m.year * 12 + m.month - 1 for m in months])
-    for hire, end in zip(reps["hire_date"], reps["end_date"]):
-        hire = None if pd.isna(hire) else pd.Timestamp(hire)
-        end = None if pd.isna(end) else pd.Timestamp(end)
-        h0 = np.datetime64(hire.date(), "D") if hire is not None else None
-        e0 = np.datetime64(end.date(), "D") if end is not None else None
-        lo = np.maximum(starts, h0) if h0 is not None else starts
-        hi = np.minimum(ends, e0) if e0 is not None else ends
-        share_days = np.clip((hi - lo).astype(float), 0, None) / days
-        if hire is None:
-            tenure = np.full(n, 1e6)
-        else:
-            tenure = (m_ord - (hire.year * 12 + hire.month - 1)).astype(float)
-        r = ramp.share(tenure)
-        # history: actual days employed
-        ex_rre += np.where(hist, share_days * r, 0.0)
-        ex_hc += np.where(hist, share_days, 0.0)
-        if hist.all():
-            continue
-        fut = ~hist
-        if end is not None and end <= as_of:
-            continue  # gone before the plan starts (its backfill is in the actual reps)
-        if end is not None:
-            # known leaver: employed until end_date, then backfilled after the lag
-            ex_rre += np.where(fut, share_days * r, 0.0)
-            ex_hc += np.where(fut, share_days, 0.0)
-            last = end - pd.Timedelta(days=1)  # last day employed
-            v_ord = last.year * 12 + last.month  # first month fully vacant
-            j = m_ord - v_ord - lag
-            bf_rre += np.where(fut, seat_after(j, h_rre), 0.0)
-            bf_hc += np.where(fut, seat_after(j, h_hc), 0.0)
-            continue
-        # employed at as_of (or hired later): survives q^(m - s), leavers are backfilled
-        s_ord = asof_m.year * 12 + asof_m.month - 1
-        if hire is not None:
-            s_ord = max(s_ord, hire.year * 12 + hire.month - 1)
-        jj = m_ord - s_ord
-        surv = np.where(jj >= 0, q ** np.clip(jj, 0, None), 1.0)
-        ex_rre += np.where(fut, share_days * r * surv, 0.0)
-        ex_hc += np.where(fut, share_days * surv, 0.0)
-        for i in np.flatnonzero(fut):
-            if jj[i] <= 0:
-                continue
-            ks = np.arange(1, jj[i] + 1)
-            w = q ** (ks - 1) - q ** ks
-            back = jj[i] - ks - lag
-            bf_rre[i] += float(np.sum(w * seat_after(back, h_rre)))
-            bf_hc[i] += float(np.sum(w * seat_after(back, h_hc)))
-    hi_rre, hi_hc = np.zeros(n), np.zeros(n)
-    full = fresh_seat(max(n, 1) + 1, ramp, attrition, lag)
-    full_hc = fresh_seat(max(n, 1) + 1, ramp, attrition, lag, shares=False)
-    for hire in hires:
-        hire = Hire.parse(hire)
-        p = pd.Period(hire.month, "M")
-        j = m_ord - (p.year * 12 + p.month - 1)
-        hi_rre += hire.count * seat_after(j, full)
-        hi_hc += hire.count * seat_after(j, full_hc)
-    out = pd.DataFrame({
-        "month": [month_label(m) for m in months],
-        "headcount": ex_hc + bf_hc + hi_hc,
-        "rre_existing": ex_rre, "rre_backfill": bf_rre, "rre_hires": hi_rre,
-        "rre": ex_rre + bf_rre + hi_rre,
-        "actual": hist,
-    })
-    return out
+    return _rre_frame(_seats(reps, months, as_of), ramp, attrition, lag, hires)
 
 
 # ---- scoping -----------------------------------------------------------------------------------
@@ -391,29 +498,49 @@ class Productivity:
     note: str = ""
 
 
-def productivity(data: Dataset, scope: Scope | str | None = None,
-                 period: Period | str | None = None, ramp: RampCurve | None = None,
-                 roles: Sequence[str] | None = None) -> Productivity:
-    """Historical productivity = won bookings of the scope in the basis window / the scope's
-    RRE-months there (basis: :func:`basis_period` of ``period``, clipped to ``as_of``).
-    ``value`` is NaN (with a ``note``) when the scope has no rep time in the window."""
-    sc, per = resolve(data, scope, period)
+def _roles_key(roles: Sequence[str] | None) -> tuple | None:
+    return None if roles is None else tuple(roles)
+
+
+def _productivity_basis(data: Dataset, sc: Scope, per: Period,
+                        roles: Sequence[str] | None) -> dict:
+    """Ramp-independent part of :func:`productivity`: window, bookings, the reps' seats over
+    the window's months and each month's share inside the window (memoised per scope)."""
     basis = basis_period(data, per)
     end = min(basis.end, data.as_of + pd.Timedelta(days=1))
     basis = Period(basis.start, end, basis.label)
     deals = sc.filter(data.deals)
     won = deals[(deals["status"] == "won").fillna(False) & basis.contains(deals["close_date"])]
     bookings = float(won["amount"].fillna(0).sum())
-    reps = scope_reps(data, sc, roles)
+    out = {"basis": basis, "bookings": bookings, "seats": None, "weight": None}
     if basis.end <= basis.start:
-        return Productivity(math.nan, bookings, 0.0, basis.label, "empty basis window")
-    rre = rre_by_month(reps, basis.months(), ramp, as_of=None)
+        return out
+    reps = scope_reps(data, sc, roles)
+    months = basis.months()
     # partial first/last months: weight by the share of the month inside the window
-    starts, ends = _month_days(basis.months())
+    starts, ends = _month_days(months)
     lo = np.maximum(starts, np.datetime64(basis.start.date(), "D"))
     hi = np.minimum(ends, np.datetime64(basis.end.date(), "D"))
-    w = (hi - lo).astype(float) / (ends - starts).astype(float)
-    rre_months = float((rre["rre"].to_numpy() * w).sum())
+    out["weight"] = (hi - lo).astype(float) / (ends - starts).astype(float)
+    out["seats"] = _seats(reps, months, None)
+    return out
+
+
+def productivity(data: Dataset, scope: Scope | str | None = None,
+                 period: Period | str | None = None, ramp: RampCurve | None = None,
+                 roles: Sequence[str] | None = None) -> Productivity:
+    """Historical productivity = won bookings of the scope in the basis window / the scope's
+    RRE-months there (basis: :func:`basis_period` of ``period``, clipped to ``as_of``).
+    ``value`` is NaN (with a ``note``) when the scope has no rep time in the window. The
+    window, bookings and rep seats are memoised on ``data`` (:func:`dataset_memo`)."""
+    sc, per = resolve(data, scope, period)
+    b = dataset_memo(data, _MEMO, ("productivity", sc, per, _roles_key(roles)),
+                     lambda: _productivity_basis(data, sc, per, roles))
+    basis, bookings = b["basis"], b["bookings"]
+    if b["seats"] is None:
+        return Productivity(math.nan, bookings, 0.0, basis.label, "empty basis window")
+    rre = _rre(b["seats"], RampCurve.parse(ramp), DEFAULT_ATTRITION, DEFAULT_BACKFILL_LAG)
+    rre_months = float((rre["rre"] * b["weight"]).sum())
     if rre_months <= 0:
         return Productivity(math.nan, bookings, 0.0, basis.label,
                             f"no rep time in {sc.label} for {basis.label}")
@@ -458,6 +585,16 @@ def _target(data: Dataset, scope: Scope, period: Period) -> float | None:
     return target_for(data, scope, period)
 
 
+def _plan_basis(data: Dataset, sc: Scope, per: Period, roles: Sequence[str] | None) -> dict:
+    """Decision-independent part of :func:`capacity_plan` (memoised per scope and period):
+    the scope's rep seats over the period's months, the territory -> region map for hires,
+    the first plan month."""
+    reps = scope_reps(data, sc, roles)
+    return {"seats": _seats(reps, per.months(), data.as_of), "reps": len(reps),
+            "territory_region": _territory_region(data),
+            "first_month": _first_plan_month(data, per)}
+
+
 def capacity_plan(data: Dataset, scope: Scope | str | None = None,
                   period: Period | str | None = None, *, ramp: RampCurve | None = None,
                   attrition: float = DEFAULT_ATTRITION, backfill_lag: int = DEFAULT_BACKFILL_LAG,
@@ -468,31 +605,36 @@ def capacity_plan(data: Dataset, scope: Scope | str | None = None,
 
     ``target`` defaults to ``data.targets`` (bookings) for the scope and period;
     ``productivity_usd`` overrides the measured productivity; ``hire_month`` is when extra
-    hires to close the gap would start (default: first plan month after ``as_of``)."""
+    hires to close the gap would start (default: first plan month after ``as_of``).
+
+    The decision-independent work (the scope's reps, their day shares and tenures, the
+    productivity window's bookings, the target) is memoised on ``data``
+    (:func:`dataset_memo`), so a change of ramp, attrition, lag or hires only redoes the
+    RRE arithmetic (a few ms for 60 reps)."""
     sc, per = resolve(data, scope, period)
     ramp = RampCurve.parse(ramp)
     attrition, backfill_lag = _check_rates(attrition, backfill_lag)
-    tr = _territory_region(data)
-    hires = [h for h in (Hire.parse(x) for x in hires) if h.in_scope(sc, tr)]
-    reps = scope_reps(data, sc, roles)
-    monthly = rre_by_month(reps, per.months(), ramp, as_of=data.as_of, attrition=attrition,
-                           backfill_lag=backfill_lag, hires=hires)
+    b = dataset_memo(data, _MEMO, ("plan", sc, per, _roles_key(roles)),
+                     lambda: _plan_basis(data, sc, per, roles))
+    hires = [h for h in (Hire.parse(x) for x in hires) if h.in_scope(sc, b["territory_region"])]
+    monthly = _rre_frame(b["seats"], ramp, attrition, backfill_lag, hires)
     prod = productivity(data, sc, per, ramp, roles)
     p = prod.value if productivity_usd is None else float(productivity_usd)
     notes = [prod.note] if prod.note and productivity_usd is None else []
-    if not len(reps) and not hires:
+    if not b["reps"] and not hires:
         notes.insert(0, f"no reps in {sc.label} for {per.label}")
     pz = 0.0 if math.isnan(p) else p
     monthly["capacity"] = monthly["rre"] * pz
-    tgt = _target(data, sc, per) if target is None else float(target)
+    tgt = dataset_memo(data, _MEMO, ("target", sc, per), lambda: _target(data, sc, per)) \
+        if target is None else float(target)
     monthly["target"] = tgt / per.n_months if tgt is not None else math.nan
     cap = float(monthly["capacity"].sum())
     gap = None if tgt is None else tgt - cap
     need = None
     if gap is not None:
         hn = hires_needed(gap, pz, per, ramp=ramp, attrition=attrition,
-                          backfill_lag=backfill_lag, start_month=hire_month or
-                          _first_plan_month(data, per))
+                          backfill_lag=backfill_lag,
+                          start_month=hire_month or b["first_month"])
         need = hn
     settings = {"ramp": [list(s) for s in ramp.steps], "attrition": attrition,
                 "backfill_lag": backfill_lag, "hires": [h.__dict__ for h in hires],
@@ -513,9 +655,18 @@ def hire_yield(period: Period | str, start_month: str, *, ramp: RampCurve | None
     (ramp, attrition and backfill included)."""
     per = Period.parse(period)
     hire = Hire(start_month)
+    ramp = RampCurve.parse(ramp)
+    attrition, lag = _check_rates(attrition, backfill_lag)
+    return _hire_yield(per.start, per.end, hire.month, ramp, attrition, lag)
+
+
+@lru_cache(maxsize=1024)
+def _hire_yield(start: pd.Timestamp, end: pd.Timestamp, month: str, ramp: RampCurve,
+                attrition: float, lag: int) -> float:
+    per = Period(start, end, "")
     df = rre_by_month(pd.DataFrame({"hire_date": [], "end_date": []}), per.months(), ramp,
                       as_of=per.start - pd.Timedelta(days=1), attrition=attrition,
-                      backfill_lag=backfill_lag, hires=[hire])
+                      backfill_lag=lag, hires=[Hire(month)])
     return float(df["rre_hires"].sum())
 
 
@@ -574,26 +725,46 @@ def ramp_adjustment(hire_date, period: Period | str, ramp: RampCurve | None = No
 
 
 # ---- chart -------------------------------------------------------------------------------------
+def capacity_frames(plan: CapacityPlan) -> dict[str, pd.DataFrame]:
+    """The data of :func:`chart_capacity`: ``rre`` (month, source existing / backfill /
+    hires, RRE) and ``usd`` (month, series capacity / target, USD per month; no target ->
+    no target rows)."""
+    m = plan.monthly
+    month = m["month"].to_numpy(dtype=object)
+    sources = ["existing", "backfill", "hires"]
+    long = pd.DataFrame({
+        "month": np.tile(month, len(sources)),
+        "source": np.repeat(np.array(sources, dtype=object), len(m)),
+        "RRE": np.concatenate([m[f"rre_{s}"].to_numpy(dtype=float) for s in sources])})
+    usd = np.concatenate([m[c].to_numpy(dtype=float) for c in ("capacity", "target")])
+    keep = ~np.isnan(usd)
+    lines = pd.DataFrame({
+        "month": np.tile(month, 2)[keep],
+        "series": np.repeat(np.array(["capacity", "target"], dtype=object), len(m))[keep],
+        "USD": usd[keep]})
+    return {"rre": long, "usd": lines}
+
+
+def capacity_title(plan: CapacityPlan) -> str:
+    return f"Capacity - {plan.scope.label} {plan.period.label}"
+
+
 def chart_capacity(plan: CapacityPlan) -> alt.LayerChart:
     """Bars: RRE by month (stacked existing / backfill / hires); line: capacity (USD) and the
-    monthly target, on a second axis."""
-    m = plan.monthly
-    long = m.melt(id_vars=["month"], value_vars=["rre_existing", "rre_backfill", "rre_hires"],
-                  var_name="source", value_name="RRE")
-    long["source"] = long["source"].str.replace("rre_", "", regex=False)
-    bars = alt.Chart(long).mark_bar(opacity=0.7).encode(
+    monthly target, on a second axis. The data are the named datasets ``rre`` and ``usd``
+    (:func:`capacity_frames`), so a live update only swaps them and the title."""
+    bars = alt.Chart(alt.Data(name="rre")).mark_bar(opacity=0.7).encode(
         x=alt.X("month:O", title="Month"),
         y=alt.Y("RRE:Q", title="Ramped rep equivalents"),
         color=alt.Color("source:N", title="RRE from"),
         tooltip=["month:O", "source:N", alt.Tooltip("RRE:Q", format=",.2f")])
-    lines = m.melt(id_vars=["month"], value_vars=["capacity", "target"], var_name="series",
-                   value_name="USD").dropna(subset=["USD"])
-    line = alt.Chart(lines).mark_line(point=True).encode(
+    line = alt.Chart(alt.Data(name="usd")).mark_line(point=True).encode(
         x="month:O", y=alt.Y("USD:Q", title="USD per month"),
         strokeDash=alt.StrokeDash("series:N", title=None),
         tooltip=["month:O", "series:N", alt.Tooltip("USD:Q", format=",.0f")])
-    title = f"Capacity - {plan.scope.label} {plan.period.label}"
-    return alt.layer(bars, line).resolve_scale(y="independent").properties(title=title)
+    datasets = {k: vega_records(v) for k, v in capacity_frames(plan).items()}
+    return alt.layer(bars, line).resolve_scale(y="independent").properties(
+        title=capacity_title(plan), datasets=datasets)
 
 
 # ---- workspace ---------------------------------------------------------------------------------

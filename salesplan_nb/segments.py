@@ -24,7 +24,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .capacity import basis_period, resolve
+from .capacity import basis_period, dataset_memo, resolve
 from .dataset import Dataset
 from .errors import ConfigError
 from .scope import Period, Scope
@@ -37,6 +37,7 @@ CRITERIA = ("potential", "win_rate", "deal_size", "cycle")
 DEFAULT_WEIGHTS = {"potential": 0.40, "win_rate": 0.25, "deal_size": 0.20, "cycle": 0.15}
 _FILLED = "_segments_accounts_filled"  # caches on the Dataset instance
 _MODELS = "_segments_fit_models"
+_MEMO = "_segments_memo"  # weight-independent ranking / fit bases (capacity.dataset_memo)
 ICP_COLUMNS = ["won", "lost", "decided", "win_rate", "avg_deal", "cycle_days", "bookings",
                "bookings_share", "accounts", "ev_per_deal"]
 
@@ -175,6 +176,31 @@ def fit_model(data: Dataset, period: Period) -> dict:
     return cache[key]
 
 
+def _fit_basis(data: Dataset, sc: Scope, per: Period) -> dict:
+    """Weight-independent part of :func:`fit_scores`: the scope's accounts with their factor
+    values, each factor's strength (0..1) per account, the customer flag."""
+    model = fit_model(data, per)
+    edges = model["edges"]
+    acc = _accounts(data, sc)
+    acc["revenue_band"] = (_revenue_band(acc["revenue"], edges) if len(edges)
+                           else pd.Series("Unknown", index=acc.index, dtype="string"))
+    base = pd.DataFrame({"account_id": acc["account_id"], "name": acc["name"]})
+    ev_all = model["ev_all"]
+    strengths = {}
+    for f in FIT_FACTORS:
+        vals = acc[f].astype("string").fillna("Unknown")
+        base[f] = vals.to_numpy()
+        ev = model["ev"][f]
+        top = max([*ev.values(), ev_all, 0.0])
+        strength = np.array([ev.get(v, ev_all) for v in vals], dtype=float)
+        strengths[f] = strength / top if top > 0 else np.zeros(len(vals))
+        strengths[f].setflags(write=False)
+    customer = base["account_id"].isin(model["customers"]).to_numpy()
+    customer.setflags(write=False)
+    return {"base": base, "strength": strengths, "customer": customer,
+            "basis": model["basis"]}
+
+
 def fit_scores(data: Dataset, scope: Scope | str | None = None,
                period: Period | str | None = None, weights: dict | None = None) -> pd.DataFrame:
     """Fit score (0..100) of every account of the scope, with each factor's points.
@@ -182,32 +208,26 @@ def fit_scores(data: Dataset, scope: Scope | str | None = None,
     Columns: account_id, name, industry, segment, region, revenue_band, ``<factor>_pts`` for
     each of :data:`FIT_FACTORS` (points added by that factor), fit_score, customer (has a won
     deal in the basis window). Sorted by fit_score. The ICP is learnt from the whole company's
-    deals (so a region's accounts are scored against the company's ICP)."""
+    deals (so a region's accounts are scored against the company's ICP). The accounts and
+    factor strengths are memoised on ``data`` per scope and period, so new weights only
+    redo the points and the sort."""
     sc, per = resolve(data, scope, period)
     w = _weights(weights, DEFAULT_FIT_WEIGHTS, FIT_FACTORS, "fit")
     total_w = sum(w.values())
-    model = fit_model(data, per)
-    edges = model["edges"]
-    acc = _accounts(data, sc)
-    acc["revenue_band"] = (_revenue_band(acc["revenue"], edges) if len(edges)
-                           else pd.Series("Unknown", index=acc.index, dtype="string"))
-    out = pd.DataFrame({"account_id": acc["account_id"], "name": acc["name"]})
-    ev_all = model["ev_all"]
-    score = np.zeros(len(acc))
+    b = dataset_memo(data, _MEMO, ("fit", sc, per), lambda: _fit_basis(data, sc, per))
+    base = b["base"]
+    cols = {"account_id": base["account_id"], "name": base["name"]}
+    score = np.zeros(len(base))
     for f in FIT_FACTORS:
-        vals = acc[f].astype("string").fillna("Unknown")
-        out[f] = vals.to_numpy()
-        ev = model["ev"][f]
-        top = max([*ev.values(), ev_all, 0.0])
-        strength = np.array([ev.get(v, ev_all) for v in vals], dtype=float)
-        strength = strength / top if top > 0 else np.zeros(len(vals))
-        pts = 100 * w[f] / total_w * strength
-        out[f"{f}_pts"] = pts
+        pts = 100 * w[f] / total_w * b["strength"][f]
+        cols[f] = base[f]
+        cols[f"{f}_pts"] = pts
         score += pts
-    out["fit_score"] = score
-    out["customer"] = out["account_id"].isin(model["customers"]).to_numpy()
+    cols["fit_score"] = score
+    cols["customer"] = b["customer"].copy()
+    out = pd.DataFrame(cols)
     out = out.sort_values("fit_score", ascending=False, kind="stable").reset_index(drop=True)
-    out.attrs["basis"] = model["basis"]
+    out.attrs["basis"] = b["basis"]
     out.attrs["weights"] = w
     out.attrs["note"] = "" if len(out) else f"no accounts in {sc.label}"
     return out
@@ -249,18 +269,10 @@ def _norm(x: pd.Series, invert: bool = False) -> pd.Series:
     return n.fillna(0.0)
 
 
-def segment_ranking(data: Dataset, scope: Scope | str | None = None,
-                    period: Period | str | None = None, weights: dict | None = None,
-                    by: Sequence[str] = ("segment", "region"),
-                    min_decided: int = 5) -> pd.DataFrame:
-    """Segments ranked by attractiveness (0..100). Columns: the ``by`` keys, potential (USD /
-    year), potential_source, win_rate, avg_deal, cycle_days, decided, bookings, one
-    ``<criterion>_score`` (0..1 normalised) per criterion, score, rank. ``weights`` over
-    :data:`CRITERIA` (default :data:`DEFAULT_WEIGHTS`); groups with fewer than
-    ``min_decided`` decided deals are left out (too little evidence)."""
-    sc, per = resolve(data, scope, period)
-    w = _weights(weights, DEFAULT_WEIGHTS, CRITERIA, "attractiveness")
-    by = list(by)
+def _ranking_basis(data: Dataset, sc: Scope, per: Period, by: list[str],
+                   min_decided: int) -> tuple[pd.DataFrame, Period]:
+    """Weight-independent part of :func:`segment_ranking`: the segments' statistics,
+    potential and normalised ``<criterion>_score`` columns."""
     closed, basis = _closed(data, sc, per)
     st = _stats(closed, by)
     st = st[st["decided"] >= min_decided].reset_index(drop=True)
@@ -269,10 +281,31 @@ def segment_ranking(data: Dataset, scope: Scope | str | None = None,
     st["potential_source"] = source
     parts = {"potential": _norm(st["potential"]), "win_rate": _norm(st["win_rate"]),
              "deal_size": _norm(st["avg_deal"]), "cycle": _norm(st["cycle_days"], invert=True)}
-    score = pd.Series(0.0, index=st.index)
     for c in CRITERIA:
         st[f"{c}_score"] = parts[c]
-        score += w[c] * parts[c]
+    return st, basis
+
+
+def segment_ranking(data: Dataset, scope: Scope | str | None = None,
+                    period: Period | str | None = None, weights: dict | None = None,
+                    by: Sequence[str] = ("segment", "region"),
+                    min_decided: int = 5) -> pd.DataFrame:
+    """Segments ranked by attractiveness (0..100). Columns: the ``by`` keys, potential (USD /
+    year), potential_source, win_rate, avg_deal, cycle_days, decided, bookings, one
+    ``<criterion>_score`` (0..1 normalised) per criterion, score, rank. ``weights`` over
+    :data:`CRITERIA` (default :data:`DEFAULT_WEIGHTS`); groups with fewer than
+    ``min_decided`` decided deals are left out (too little evidence). The statistics,
+    potential and normalised criteria are memoised on ``data`` per scope, period and
+    grouping, so new weights only redo the weighted sum and the sort."""
+    sc, per = resolve(data, scope, period)
+    w = _weights(weights, DEFAULT_WEIGHTS, CRITERIA, "attractiveness")
+    by = list(by)
+    base, basis = dataset_memo(data, _MEMO, ("ranking", sc, per, tuple(by), min_decided),
+                               lambda: _ranking_basis(data, sc, per, by, min_decided))
+    st = base.copy()
+    score = pd.Series(0.0, index=st.index)
+    for c in CRITERIA:
+        score += w[c] * st[f"{c}_score"]
     st["score"] = 100 * score / sum(w.values())
     st = st.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     st["rank"] = np.arange(1, len(st) + 1)
@@ -299,15 +332,27 @@ def chart_icp(table: pd.DataFrame, x: str = "industry", y: str = "segment") -> a
         .properties(title="ICP: win rate"))
 
 
-def chart_fit(scores: pd.DataFrame, top: int = 20) -> alt.Chart:
-    """Stacked bars: each factor's points for the ``top`` accounts."""
+def fit_frame(scores: pd.DataFrame, top: int = 20) -> pd.DataFrame:
+    """The data of :func:`chart_fit`: one row per top account and factor (account_id, name,
+    fit_score, factor, points, ``order`` = the account's rank 0..top-1, which sorts the y
+    axis)."""
     t = scores.head(top)
-    long = t.melt(id_vars=["account_id", "name", "fit_score"],
-                  value_vars=[f"{f}_pts" for f in FIT_FACTORS], var_name="factor",
-                  value_name="points")
-    long["factor"] = long["factor"].str.removesuffix("_pts")
-    return (alt.Chart(long).mark_bar().encode(
-        y=alt.Y("name:N", sort=t["name"].tolist(), title=None),
+    k = len(FIT_FACTORS)
+    return pd.DataFrame({
+        **{c: np.tile(t[c].to_numpy(dtype=object), k) for c in ("account_id", "name")},
+        "fit_score": np.tile(t["fit_score"].to_numpy(dtype=float), k),
+        "factor": np.repeat(np.array(FIT_FACTORS, dtype=object), len(t)),
+        "points": np.concatenate([t[f"{f}_pts"].to_numpy(dtype=float) for f in FIT_FACTORS]),
+        "order": np.tile(np.arange(len(t)), k)})
+
+
+def chart_fit(scores: pd.DataFrame, top: int = 20, dataset: str | None = None) -> alt.Chart:
+    """Stacked bars: each factor's points for the ``top`` accounts (best first). ``dataset``:
+    plot that named dataset (the caller adds ``datasets={dataset: records of fit_frame}`` at
+    the top level, so a live update only swaps it); default the data inline."""
+    src = alt.Data(name=dataset) if dataset else fit_frame(scores, top)
+    return (alt.Chart(src).mark_bar().encode(
+        y=alt.Y("name:N", sort=alt.EncodingSortField(field="order", op="min"), title=None),
         x=alt.X("points:Q", title="Fit score (0-100)", stack=True),
         color=alt.Color("factor:N"),
         tooltip=["name:N", "factor:N", alt.Tooltip("points:Q", format=".1f"),
@@ -315,14 +360,25 @@ def chart_fit(scores: pd.DataFrame, top: int = 20) -> alt.Chart:
         .properties(title="Account fit"))
 
 
-def chart_segments(ranking: pd.DataFrame) -> alt.Chart:
-    """Horizontal bars of segment attractiveness score."""
+def segments_frame(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The data of :func:`chart_segments`: segment_label (the key values joined by " / "),
+    score, potential, win_rate, avg_deal, cycle_days."""
     keys = [c for c in ranking.columns if c not in (
         "potential", "potential_source", "win_rate", "avg_deal", "cycle_days", "decided",
         "bookings", "score", "rank") and not c.endswith("_score")]
-    r = ranking.copy()
-    r["segment_label"] = r[keys].astype(str).agg(" / ".join, axis=1) if len(r) else []
-    return (alt.Chart(r).mark_bar().encode(
+    text = [ranking[k].astype(str).tolist() for k in keys]
+    label = [" / ".join(v) for v in zip(*text)] if keys else [""] * len(ranking)
+    shown = ["score", "potential", "win_rate", "avg_deal", "cycle_days"]
+    return pd.DataFrame({"segment_label": np.array(label, dtype=object),
+                         **{c: ranking[c].to_numpy() for c in shown if c in ranking.columns}})
+
+
+def chart_segments(ranking: pd.DataFrame, dataset: str | None = None) -> alt.Chart:
+    """Horizontal bars of segment attractiveness score. ``dataset``: plot that named dataset
+    (records of :func:`segments_frame`, added by the caller at the top level); default the
+    data inline."""
+    src = alt.Data(name=dataset) if dataset else segments_frame(ranking)
+    return (alt.Chart(src).mark_bar().encode(
         x=alt.X("score:Q", title="Attractiveness (0-100)"),
         y=alt.Y("segment_label:N", sort="-x", title=None),
         tooltip=["segment_label:N", alt.Tooltip("score:Q", format=".1f"),

@@ -111,10 +111,30 @@ class CapacitySliders(StepWidget):
                            + (f" ({plan.note})" if plan.note else ""))
 
     def chart(self, plan):
-        return self.capacity.chart_capacity(plan)
+        chart = self.capacity.chart_capacity(plan)
+        if self.interactive:  # the base of fast_spec
+            self._spec = chart.to_dict(validate=False)
+        return chart
+
+    def fast_spec(self, plan) -> dict | None:
+        """The shown spec with its ``rre`` / ``usd`` datasets and title swapped (~1 ms
+        instead of ~50 ms of Altair chart construction)."""
+        spec = getattr(self, "_spec", None)
+        if spec is None or not _showing(self):
+            return None
+        data = {k: self.capacity.vega_records(v)
+                for k, v in self.capacity.capacity_frames(plan).items()}
+        self._spec = spec = {**spec, "title": self.capacity.capacity_title(plan),
+                             "datasets": {**spec["datasets"], **data}}
+        return spec
 
     def table(self, plan) -> pd.DataFrame:
         return plan.summary()
+
+
+def _showing(widget: StepWidget) -> bool:
+    """True when the widget's live chart is on screen (a fast-path spec update shows)."""
+    return widget.chart_view is not None and widget.chart_box.children == (widget.chart_view,)
 
 
 def _weight_sliders(W, names, values: dict, maximum: float, step: float, fmt: str) -> dict:
@@ -194,15 +214,49 @@ class IcpSegments(StepWidget):
         return html.escape(f"{len(r)} segments ranked; most attractive: {top}; target "
                            f"segments: {targets}" + (f" ({note})" if note else ""))
 
+    FIT_TOP = 15  # accounts in the fit chart
+
+    def _datasets(self, result: dict) -> dict[str, list]:
+        """The charts' named datasets: ``segments`` (ranking) and ``fit`` (top accounts),
+        each only when it has rows."""
+        from .capacity import vega_records
+
+        seg, out = self.segments, {}
+        if len(result["ranking"]):
+            out["segments"] = vega_records(seg.segments_frame(result["ranking"]))
+        if len(result["fit"]):
+            out["fit"] = vega_records(seg.fit_frame(result["fit"], self.FIT_TOP))
+        return out
+
     def chart(self, result: dict):
         import altair as alt
 
+        data = self._datasets(result)
         charts = []
-        if len(result["ranking"]):
-            charts.append(self.segments.chart_segments(result["ranking"]))
-        if len(result["fit"]):
-            charts.append(self.segments.chart_fit(result["fit"], top=15))
-        return alt.hconcat(*charts) if charts else None
+        if "segments" in data:
+            charts.append(self.segments.chart_segments(result["ranking"], dataset="segments"))
+        if "fit" in data:
+            charts.append(self.segments.chart_fit(result["fit"], top=self.FIT_TOP,
+                                                  dataset="fit"))
+        if not charts:
+            self._spec = None
+            return None
+        chart = alt.hconcat(*charts).properties(datasets=data)
+        if self.interactive:  # the base of fast_spec
+            self._spec = chart.to_dict(validate=False)
+        return chart
+
+    def fast_spec(self, result: dict) -> dict | None:
+        """The shown spec with the ``segments`` / ``fit`` datasets swapped, while the same
+        charts are shown (~2 ms instead of ~40 ms of Altair)."""
+        spec = getattr(self, "_spec", None)
+        if spec is None or not _showing(self):
+            return None
+        data = self._datasets(result)
+        if set(data) != set(spec["datasets"]) & {"segments", "fit"}:
+            return None  # a chart appears or disappears: build it
+        self._spec = spec = {**spec, "datasets": {**spec["datasets"], **data}}
+        return spec
 
     def table(self, result: dict) -> pd.DataFrame:
         r = result["ranking"]

@@ -300,8 +300,10 @@ class TerritoryBalancer(StepWidget):
                                           locked=self.locked(), time_limit=5.0)
         if self.interactive and hasattr(self, "account"):
             a = plan.assignment.head(2000)
-            self.account.options = [(f"{r.name} ({r.current})", str(r.account_id))
-                                    for r in a.itertuples()]
+            options = tuple((f"{n} ({c})", str(i)) for n, c, i in
+                            zip(a["name"], a["current"], a["account_id"]))
+            if options != tuple(self.account.options):  # a slider move rarely changes them
+                self.account.options = options
         return plan
 
     def summary(self, plan) -> str:
@@ -311,10 +313,39 @@ class TerritoryBalancer(StepWidget):
         return html.escape(f"{plan.unit_level} balance: {figures}"
                            + (f" ({plan.note})" if plan.note else ""))
 
+    @staticmethod
+    def _title(plan) -> str:
+        return f"Potential per {plan.unit_level} vs mean (+-{plan.tolerance:.0%})"
+
     def chart(self, plan):
-        return self.territories.chart_balance(plan).properties(
-            title=f"Potential per {plan.unit_level} vs mean (+-{plan.tolerance:.0%})") \
-            if len(plan.balance) else None
+        if not len(plan.balance):
+            self._spec = None
+            return None
+        chart = self.territories.chart_balance(plan).properties(title=self._title(plan))
+        if self.interactive:  # the base of fast_spec
+            self._spec = chart.to_dict(validate=False)
+        return chart
+
+    def fast_spec(self, plan) -> dict | None:
+        """The shown spec with the bars' data (``plan.balance``), the tolerance band's and the
+        title swapped (~1 ms instead of ~35 ms of Altair). The datasets keep the names
+        Altair gave them in the first spec."""
+        from .capacity import vega_records
+
+        spec = getattr(self, "_spec", None)
+        if spec is None or not len(plan.balance) or self.chart_view is None \
+                or self.chart_box.children != (self.chart_view,):
+            return None
+        try:
+            bars, band = (spec["layer"][i]["data"]["name"] for i in (0, 1))
+        except (KeyError, IndexError, TypeError):
+            return None
+        if bars == band:
+            return None
+        tol = pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]})
+        self._spec = spec = {**spec, "title": self._title(plan), "datasets": {
+            **spec["datasets"], bars: vega_records(plan.balance), band: vega_records(tol)}}
+        return spec
 
     def table(self, plan) -> pd.DataFrame:
         moves = plan.moves

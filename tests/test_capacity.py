@@ -287,3 +287,56 @@ def maven_data_dir():
     from conftest import MAVEN_DIR
 
     return MAVEN_DIR
+
+
+# ---- memo: decision-independent work reused on the Dataset ----------------------------------
+def _same_plan(a: C.CapacityPlan, b: C.CapacityPlan) -> None:
+    pd.testing.assert_frame_equal(a.monthly, b.monthly, check_exact=True)
+    for f in ("productivity", "rre_months", "capacity", "target", "gap", "hires_needed",
+              "settings", "note"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y)), f
+
+
+def test_memoised_plan_equals_a_fresh_computation():
+    from salesplan_nb.sample import generate
+
+    data = generate(seed=3, accounts=300, opportunities=3000)
+    year = str(data.as_of.year + 1)
+    changes = [dict(attrition=0.3, backfill_lag=0),
+               dict(attrition=0.05, backfill_lag=4, ramp="2:30%,5:70%"),
+               dict(attrition=0.2, hires=[C.Hire(f"{year}-03", 3)], roles=["AE", "Manager"])]
+    scopes = [Scope(), Scope("region", str(data.reps["region"].dropna().iloc[0]))]
+    for sc in scopes:
+        C.capacity_plan(data, sc, year)  # fills the memo
+    for sc in scopes:
+        for kw in changes:
+            memo = C.capacity_plan(data, sc, year, **kw)
+            fresh = generate(seed=3, accounts=300, opportunities=3000)  # nothing memoised
+            _same_plan(memo, C.capacity_plan(fresh, sc, year, **kw))
+            assert C.productivity(data, sc, year, kw.get("ramp")) == \
+                C.productivity(fresh, sc, year, kw.get("ramp"))
+    # the memo holds the bases and is dropped when a table is reassigned
+    assert any(k[0] == "plan" for k in data.__dict__[C._MEMO])
+    before = C.capacity_plan(data, None, year, attrition=0.3)
+    data.reps = data.reps.iloc[: len(data.reps) // 2]
+    after = C.capacity_plan(data, None, year, attrition=0.3)
+    assert after.monthly["rre_existing"].sum() < before.monthly["rre_existing"].sum()
+
+
+def test_rre_matches_a_rep_by_rep_loop(tiny):
+    """The vectorised seats give the same figures as summing single-rep frames in order."""
+    reps = tiny.reps.copy()
+    reps.loc[reps["rep_id"] == "A", "end_date"] = pd.Timestamp("2025-10-15")  # known leaver
+    kw = dict(as_of=tiny.as_of, attrition=0.25, backfill_lag=1)
+    full = C.rre_by_month(reps, "2025-01..2026-06-30", **kw)
+    parts = [C.rre_by_month(reps.iloc[[i]], "2025-01..2026-06-30", **kw)
+             for i in range(len(reps))]
+    for col in ("headcount", "rre_existing", "rre_backfill", "rre"):
+        total = np.zeros(len(full))
+        for p in parts:
+            total += p[col].to_numpy()
+        if col.startswith("rre_"):  # summed rep by rep in order: exactly equal
+            assert np.array_equal(full[col].to_numpy(), total), col
+        assert full[col].to_numpy() == pytest.approx(total, abs=1e-12), col
+    assert full["rre_backfill"].iloc[-1] > 0 and not full["actual"].iloc[-1]

@@ -9,6 +9,7 @@ from test_capacity import all_scopes, make_tiny
 
 from salesplan_nb import segments as G
 from salesplan_nb.errors import ConfigError
+from salesplan_nb.scope import Scope
 
 EQUAL = {"industry": 1, "segment": 1, "region": 1, "revenue_band": 1}
 
@@ -152,3 +153,33 @@ def test_empty_scope_is_labelled(tiny):
     r = G.segment_ranking(tiny, "region:Atlantis", "2025-H1")
     assert len(r) == 0 and "score" in r.columns
     assert isinstance(r, pd.DataFrame)
+
+
+def test_memoised_weights_equal_a_fresh_computation():
+    """A second call with other weights reuses the memoised statistics / factor strengths
+    and gives exactly what a fresh Dataset gives."""
+    from salesplan_nb.sample import generate
+
+    data = generate(seed=5, accounts=300, opportunities=3000)
+    year = str(data.as_of.year)
+    region = Scope("region", str(data.accounts["region"].dropna().iloc[0]))
+    for sc in (Scope(), region):
+        G.segment_ranking(data, sc, year)
+        G.fit_scores(data, sc, year)
+    for sc in (Scope(), region):
+        for w, f in [({"potential": 1, "cycle": 0.5}, EQUAL),
+                     ({"win_rate": 0.1, "deal_size": 0.7}, {"industry": 90, "region": 10})]:
+            fresh = generate(seed=5, accounts=300, opportunities=3000)
+            for by in (("segment", "region"), ("industry",)):
+                a = G.segment_ranking(data, sc, year, weights=w, by=by, min_decided=2)
+                b = G.segment_ranking(fresh, sc, year, weights=w, by=by, min_decided=2)
+                pd.testing.assert_frame_equal(a, b, check_exact=True)
+                assert a.attrs == b.attrs
+            a, b = G.fit_scores(data, sc, year, weights=f), G.fit_scores(fresh, sc, year,
+                                                                          weights=f)
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            assert a.attrs == b.attrs
+    # the memoised base is not changed by a call (the caller gets its own frame)
+    r = G.segment_ranking(data, None, year)
+    r.loc[0, "score"] = -1
+    assert G.segment_ranking(data, None, year)["score"].min() >= 0

@@ -234,3 +234,54 @@ def test_decisions_table_lists_sections(ws):
     swot.add_item(ws, "strengths", "Loyal base")
     t = ui.decisions_table(ws)
     assert {"swot", "quotas"} <= set(t["section"])
+
+
+def _count_charts(w) -> list:
+    """Record calls of ``w.chart`` (the slow path) in the returned list."""
+    calls, slow = [], w.chart
+    w.chart = lambda result: calls.append(1) or slow(result)
+    return calls
+
+
+def _layer_values(spec: dict) -> list:
+    """Each layer's data values (dataset names may differ: Altair names inline data by hash)."""
+    return [spec["datasets"][layer["data"]["name"]] for layer in spec["layer"]]
+
+
+def test_fast_path_specs_equal_the_slow_specs(ws):
+    """The live fast path (datasets and title swapped in the shown spec) gives the spec the
+    widget's chart() builds through Altair for the same result."""
+    c = ui.CapacitySliders(ws, interactive=True)
+    first = c.chart_view.spec["datasets"]["rre"]
+    calls = _count_charts(c)
+    c.set("attrition", 0.45)
+    assert not calls  # no Altair chart built
+    fast = c.chart_view.spec
+    assert fast["datasets"]["rre"] != first  # the fast path showed the new plan
+    assert fast == c.chart(c.result).to_dict(validate=False)
+    c.set("backfill_lag", 5)
+    assert c.chart_view.spec == c.chart(c.result).to_dict(validate=False)
+
+    g = ui.IcpSegments(ws, interactive=True)
+    before = g.chart_view.spec["datasets"]["segments"]
+    calls = _count_charts(g)
+    g.att["potential"].set_trait("value", 0.95)
+    g.fit["industry"].set_trait("value", 0.0)
+    assert not calls
+    fast = g.chart_view.spec
+    assert fast["datasets"]["segments"] != before
+    assert fast == g.chart(g.result).to_dict(validate=False)
+    top = g.result["fit"].head(g.FIT_TOP)
+    shown = sorted({(r["order"], r["name"]) for r in fast["datasets"]["fit"]})
+    assert [n for _, n in shown] == list(top["name"])
+
+    t = ui.TerritoryBalancer(ws, interactive=True)
+    calls = _count_charts(t)
+    t.set("tolerance", 0.02)
+    assert not calls
+    fast = t.chart_view.spec
+    slow = t.chart(t.result).to_dict(validate=False)
+    assert fast["title"] == slow["title"] == t._title(t.result)
+    assert "2%" in fast["title"]
+    assert _layer_values(fast) == _layer_values(slow)
+    assert {r["unit"] for r in _layer_values(fast)[0]} == set(t.result.balance["unit"])
