@@ -37,7 +37,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import schema
 from .dataset import Dataset
 from .errors import ConfigError
 from .scope import Period, Scope
@@ -85,25 +84,11 @@ def month_label(m: pd.Period) -> str:
 
 
 _MEMO = "_salesplan_capacity_memo"
-_MEMO_MAX = 64
 
 
 def dataset_memo(data: Dataset, store: str, key: tuple, build: Callable[[], T]) -> T:
-    """``build()`` memoised on ``data`` (like ``Dataset.deals``) in ``data.__dict__[store]``
-    under ``key``. An entry is reused only while ``data`` holds the very same table objects,
-    enriched ``deals`` and ``as_of`` (reassigning a table invalidates it; tables are treated
-    as read-only). For decision-independent work, so a slider move redoes only arithmetic."""
-    memo = data.__dict__.setdefault(store, {})
-    tables = (*(getattr(data, t) for t in schema.TABLES), data.deals)
-    hit = memo.get(key)
-    if hit is not None and hit[0] == data.as_of and len(hit[1]) == len(tables) and all(
-            a is b for a, b in zip(hit[1], tables)):
-        return hit[2]
-    value = build()
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = (data.as_of, tables, value)
-    return value
+    """``data.memo(store, key, build, with_deals=True)`` (see :meth:`Dataset.memo`)."""
+    return data.memo(store, key, build, with_deals=True)
 
 
 def vega_records(df: pd.DataFrame) -> list[dict]:

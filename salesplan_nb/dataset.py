@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from . import schema
+
+T = TypeVar("T")
+MEMO_MAX = 64  # entries per memo store; the store is cleared when full
 
 
 @dataclass
@@ -47,6 +52,27 @@ class Dataset:
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in schema.TABLES}
+
+    def memo(self, store: str, key: Hashable, build: Callable[[], T], *,
+             with_deals: bool = False) -> T:
+        """``build()`` memoised on this Dataset (like :attr:`deals`) in store ``store`` under
+        ``key``. An entry is reused only while the Dataset holds the very same table objects
+        (and enriched ``deals`` when ``with_deals``) and ``as_of``: reassigning a table
+        invalidates it; tables are treated as read-only. For decision-independent work, so a
+        widget change redoes only the arithmetic that depends on the decision."""
+        memo: dict[Hashable, Any] = self.__dict__.setdefault(store, {})
+        tables = tuple(getattr(self, t) for t in schema.TABLES)
+        if with_deals:
+            tables = (*tables, self.deals)
+        hit = memo.get(key)
+        if hit is not None and hit[0] == self.as_of and len(hit[1]) == len(tables) and all(
+                a is b for a, b in zip(hit[1], tables)):
+            return hit[2]
+        value = build()
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[key] = (self.as_of, tables, value)
+        return value
 
     @cached_property
     def deals(self) -> pd.DataFrame:

@@ -40,7 +40,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import schema
 from .dataset import Dataset
 from .errors import ConfigError
 from .scope import Period, Scope
@@ -180,24 +179,11 @@ def quota_reps(data: Dataset, period: Period) -> pd.DataFrame:
 
 
 _CACHE_KEY = "_salesplan_quota_cache"
-_CACHE_MAX = 64
 
 
 def _memo(data: Dataset, key: tuple, build):
-    """``build()`` memoised on ``data`` (like ``Dataset.deals``) under ``key``; an entry is
-    reused only while the Dataset still holds the very same table objects and ``as_of``
-    (reassigning a table invalidates it; tables are treated as read-only)."""
-    store = data.__dict__.setdefault(_CACHE_KEY, {})
-    tables = tuple(getattr(data, t) for t in schema.TABLES)
-    hit = store.get(key)
-    if hit is not None and hit[0] == data.as_of and all(
-            a is b for a, b in zip(hit[1], tables, strict=True)):
-        return hit[2]
-    value = build()
-    if len(store) >= _CACHE_MAX:
-        store.clear()
-    store[key] = (data.as_of, tables, value)
-    return value
+    """``data.memo`` in the quotas store (see :meth:`Dataset.memo`)."""
+    return data.memo(_CACHE_KEY, key, build)
 
 
 def _won_trailing(data: Dataset) -> pd.DataFrame:
