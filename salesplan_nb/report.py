@@ -379,6 +379,18 @@ def account_share_target(ctx: PlanContext) -> tuple[float | None, str]:
         f"the {win.label}")
 
 
+def _ends_period(goal, period: Period) -> bool:
+    """A goal is the plan's target when it has no deadline or its deadline falls in the plan
+    period's last 12 months (a 2027 goal is an interim milestone of a 2027..2029 plan)."""
+    if not goal.deadline:
+        return True
+    try:
+        d = pd.Timestamp(goal.deadline)
+    except (ValueError, TypeError):
+        return False
+    return period.end - pd.DateOffset(years=1) <= d < period.end
+
+
 def headline(ctx: PlanContext) -> dict:
     """Headline numbers: baseline bookings, growth on the year before, plan target, implied
     growth, win rate (won / closed in the baseline), open pipeline (open amount at
@@ -398,7 +410,7 @@ def headline(ctx: PlanContext) -> dict:
     if g is not None:
         for goal in g.load_goals(ctx.ws):
             if goal.metric == "bookings" and str(goal.scope) == str(ctx.scope) \
-                    and isinstance(goal.target, int | float):
+                    and isinstance(goal.target, int | float) and _ends_period(goal, ctx.period):
                 target, source = float(goal.target), "recorded goal"
                 break
     if target is None:
@@ -410,6 +422,9 @@ def headline(ctx: PlanContext) -> dict:
     if target is None and ctx.scope.level == "account":
         target, note = account_share_target(ctx)
         source = note if target is not None else ""
+    elif target is None and ctx.period.n_months > 12:  # a quota target is for one year
+        note = ("quota targets are annual: record a bookings goal for this unit with its "
+                f"deadline in the last year of {ctx.period.label}")
     elif target is None:
         qp = _quota_plan(ctx)
         if qp is not None and not isinstance(qp, Exception) and qp.target:

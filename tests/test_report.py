@@ -114,6 +114,17 @@ def test_recorded_tactics_and_milestones_show(ws):
     goals_html = "".join(report.block_html(b) for b in report.sales_goals(ctx).blocks)
     assert "&lt;i&gt;Grow&lt;/i&gt;" in goals_html and "9,876,543 USD" in goals_html
     assert "2027-12-31" in goals_html
+    # a 2027 goal is an interim milestone of a 2027..2029 plan, not its target; a one-year
+    # quota target is not a three-year target either
+    long = report.context(ws.path, "company", None, "2027..2029", "long-term")
+    h3 = report.headline(long)
+    assert h3["target"] is None and "annual" in h3["target_note"]
+    save_goal(ws, Goal(metric="bookings", target=30_000_000.0, scope="company",
+                       deadline="2029-12-31", owner="CRO", name="Three-year goal"))
+    h3 = report.headline(report.context(ws.path, "company", None, "2027..2029", "long-term"))
+    assert (h3["target"], h3["target_source"]) == (30_000_000.0, "recorded goal")
+    assert report.headline(report.context(ws.path, "company", None, None, "annual"))[
+        "target"] == 9_876_543.0  # the annual plan keeps its own goal
     from salesplan_nb import resources as res
 
     inv = [res.Investment("Inside sales", a=500_000, b=200_000, current=50_000),
