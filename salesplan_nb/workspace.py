@@ -229,7 +229,7 @@ class Workspace:
         doc = {
             "schema_version": SCHEMA_VERSION,
             "plan": {
-                "name": name or f"{plan_type.title()} plan {period.label}",
+                "name": name or f"{plan_type.capitalize()} plan {period.label}",
                 "type": plan_type,
                 "period": period.label,
                 "as_of": data.as_of.date().isoformat(),
