@@ -543,6 +543,14 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         raise ConfigError(f"--executor {executor!r}: use local or dask")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if period is not None:
+        from .scope import Period
+
+        try:
+            period = Period.parse(period).label
+        except ValueError as exc:
+            raise ConfigError(f"--period {period!r}: {exc} (e.g. 2027, 2027-Q1, 2027..2029)") \
+                from None
     if plan_type is not None and plan_type not in PLAN_TYPES:
         raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(PLAN_TYPES)}")
     ws = open_workspace(plan_dir)

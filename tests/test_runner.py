@@ -183,6 +183,8 @@ def test_units_top_only_and_errors(plan):
         list_units(data, "territory", only=["nope"])
     with pytest.raises(ConfigError, match="--scheduler"):
         run(plan["plan"], "territory", Path(plan["root"]) / "x", executor="dask")
+    with pytest.raises(ConfigError, match="--period '2027-13'"):  # before any kernel starts
+        run(plan["plan"], "territory", Path(plan["root"]) / "x", period="2027-13")
 
 
 def test_kernel_start_is_retried_and_dead_kernel_replaced(monkeypatch):
