@@ -25,3 +25,7 @@ class WorkspaceError(SalesplanError):
 
 class ConfigError(SalesplanError):
     """A mapping file, parameter or option is wrong."""
+
+
+class ScopeError(ConfigError, ValueError):
+    """A scope or period text that cannot be read (also a ValueError for plain callers)."""

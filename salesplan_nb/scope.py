@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .errors import ScopeError
 from .schema import SCOPE_LEVELS
 
 # column of Dataset.deals that identifies each scope level
@@ -28,9 +29,9 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.level not in SCOPE_LEVELS:
-            raise ValueError(f"unknown scope level {self.level!r}; use one of {SCOPE_LEVELS}")
+            raise ScopeError(f"unknown scope level {self.level!r}; use one of {SCOPE_LEVELS}")
         if self.level != "company" and self.id is None:
-            raise ValueError(f"scope level {self.level!r} needs an id")
+            raise ScopeError(f"scope level {self.level!r} needs an id")
 
     @property
     def label(self) -> str:
@@ -78,17 +79,26 @@ class Period:
         ``2024-01-01..2024-12-31`` (inclusive end)."""
         if isinstance(text, Period):
             return text
-        s = str(text).strip()
+        try:
+            return cls._parse(str(text).strip())
+        except ScopeError:
+            raise
+        except ValueError as exc:  # e.g. month 13, an impossible date in a range
+            raise ScopeError(f"cannot read period {str(text).strip()!r}: {exc}; use 2025, "
+                             "2025-Q1, 2025-H1, 2025-07 or 2025-01-01..2025-06-30") from None
+
+    @classmethod
+    def _parse(cls, s: str) -> Period:
         if ".." in s:  # a range: each side a period label (2027..2029) or a date
             a, b = (x.strip() for x in s.split("..", 1))
             start = cls.parse(a).start if _PERIOD.match(a) else pd.Timestamp(a)
             end = cls.parse(b).end if _PERIOD.match(b) else pd.Timestamp(b) + pd.Timedelta(days=1)
             if end <= start:
-                raise ValueError(f"period {s!r} ends before it starts")
+                raise ScopeError(f"period {s!r} ends before it starts")
             return cls(start, end, s)
         m = _PERIOD.match(s)
         if not m:
-            raise ValueError(
+            raise ScopeError(
                 f"cannot read period {s!r}: use 2025, 2025-Q1, 2025-H1, 2025-07 or "
                 "2025-01-01..2025-06-30")
         year, part = int(m.group(1)), m.group(2)

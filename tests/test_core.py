@@ -88,6 +88,9 @@ def test_period_navigation():
         Period.parse("next year")
     with pytest.raises(ValueError, match="ends before it starts"):
         Period.parse("2029..2027")
+    from salesplan_nb.errors import ConfigError
+    with pytest.raises(ConfigError, match="month must be in 1..12"):  # CLI: a message, exit 2
+        Period.parse("2027-13")
     assert Period.parse("2027..2029").n_months == 36
 
 
