@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
+from .dataset import resolve as _resolve
 from .errors import ConfigError
 from .scope import Period, Scope
 
@@ -52,21 +53,9 @@ MANAGER_ROLES = ("manager", "director", "vp", "head")
 # ---- shared helpers (also used by segments and strategy) ------------------------------------
 def resolve(data: Dataset, scope: Scope | str | None = None,
             period: Period | str | int | None = None) -> tuple[Scope, Period]:
-    """Parse ``scope`` and ``period``; the default period is the calendar year after
-    ``data.as_of`` (the plan year). Bad text is a :class:`ConfigError`."""
-    if not isinstance(data, Dataset):
-        raise ConfigError(f"expected a salesplan_nb Dataset, got {type(data).__name__}; load "
-                          "one with salesplan_nb.loaders.load()")
-    try:
-        sc = Scope.parse(scope)
-    except ValueError as exc:
-        raise ConfigError(f"bad scope {scope!r}: {exc}") from None
-    if period is None:
-        return sc, Period.year(data.as_of.year + 1)
-    try:
-        return sc, Period.parse(period)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    """:func:`salesplan_nb.dataset.resolve`; the default period is the plan year (the
+    calendar year after ``data.as_of``)."""
+    return _resolve(data, scope, period, plan_year=True)
 
 
 def basis_period(data: Dataset, period: Period) -> Period:

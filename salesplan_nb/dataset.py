@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from . import schema
+from .errors import ConfigError
+from .scope import Period, Scope
 
 T = TypeVar("T")
 MEMO_MAX = 64  # entries per memo store; the store is cleared when full
@@ -122,3 +124,24 @@ class Dataset:
         as_of = (folder / "as_of.txt").read_text().strip() if (folder / "as_of.txt").exists() \
             else None
         return cls(**tables, as_of=as_of, name=name)
+
+
+def resolve(data: Dataset, scope: Scope | str | None = None,
+            period: Period | str | int | None = None, *,
+            plan_year: bool = False) -> tuple[Scope, Period]:
+    """Check ``data`` and parse ``scope`` and ``period`` for a step function. The default
+    period is the calendar year of ``data.as_of`` (``plan_year``: the year after it). Bad
+    text is a :class:`ConfigError` naming the fix."""
+    if not isinstance(data, Dataset):
+        raise ConfigError(f"expected a salesplan_nb Dataset, got {type(data).__name__}; "
+                          "load one with salesplan_nb.loaders.load()")
+    try:
+        sc = Scope.parse(scope)
+    except ValueError as exc:
+        raise ConfigError(f"bad scope {scope!r}: {exc}") from None
+    if period is None:
+        return sc, Period.year(data.as_of.year + (1 if plan_year else 0))
+    try:
+        return sc, Period.parse(period)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

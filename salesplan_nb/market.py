@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
+from .dataset import resolve as _resolve
 from .errors import ConfigError
 from .scope import Period, Scope
 
@@ -32,21 +33,8 @@ DAYS_PER_YEAR = 365.25
 # ---- shared helpers (also used by goals, kpis, swot) -------------------------------------
 def resolve(data: Dataset, scope: Scope | str | None = None,
             period: Period | str | int | None = None) -> tuple[Scope, Period]:
-    """Parse ``scope`` and ``period`` (default: calendar year of ``data.as_of``); bad text is
-    a :class:`ConfigError`."""
-    if not isinstance(data, Dataset):
-        raise ConfigError(f"expected a salesplan_nb Dataset, got {type(data).__name__}; "
-                          "load one with salesplan_nb.loaders.load()")
-    try:
-        sc = Scope.parse(scope)
-    except ValueError as exc:
-        raise ConfigError(f"bad scope {scope!r}: {exc}") from None
-    if period is None:
-        return sc, Period.year(data.as_of.year)
-    try:
-        return sc, Period.parse(period)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    """:func:`salesplan_nb.dataset.resolve`; the default period is the year of ``as_of``."""
+    return _resolve(data, scope, period)
 
 
 _CACHE_KEY = "_salesplan_scoped_deals"

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
+from .dataset import resolve as _resolve
 from .errors import ConfigError
 from .scope import Period, Scope
 
@@ -59,16 +60,8 @@ TABLE_COLUMNS = ["level", "unit_id", "name", "parent", "history", "potential", "
 
 # ---- small helpers ---------------------------------------------------------------------------
 def resolve(data: Dataset, scope, period) -> tuple[Scope, Period]:
-    """Parse scope/period; the default period is the calendar year after ``data.as_of``."""
-    if not isinstance(data, Dataset):
-        raise ConfigError(f"expected a salesplan_nb Dataset, got {type(data).__name__}; "
-                          "load one with salesplan_nb.loaders.load()")
-    try:
-        sc = Scope.parse(scope)
-        per = Period.year(data.as_of.year + 1) if period is None else Period.parse(period)
-    except ValueError as exc:
-        raise ConfigError(f"bad scope or period: {exc}") from None
-    return sc, per
+    """:func:`salesplan_nb.dataset.resolve`; the default period is the year after ``as_of``."""
+    return _resolve(data, scope, period, plan_year=True)
 
 
 def history_window(data: Dataset) -> Period:
