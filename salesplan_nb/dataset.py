@@ -56,14 +56,14 @@ class Dataset:
         return {t: getattr(self, t) for t in schema.TABLES}
 
     def memo(self, store: str, key: Hashable, build: Callable[[], T], *,
-             with_deals: bool = False) -> T:
+             with_deals: bool = False, tables: tuple[str, ...] = schema.TABLES) -> T:
         """``build()`` memoised on this Dataset (like :attr:`deals`) in store ``store`` under
-        ``key``. An entry is reused only while the Dataset holds the very same table objects
-        (and enriched ``deals`` when ``with_deals``) and ``as_of``: reassigning a table
-        invalidates it; tables are treated as read-only. For decision-independent work, so a
-        widget change redoes only the arithmetic that depends on the decision."""
+        ``key``. An entry is reused only while the Dataset holds the very same ``tables``
+        objects (and enriched ``deals`` when ``with_deals``) and ``as_of``: reassigning one of
+        them invalidates it; tables are treated as read-only. For decision-independent work,
+        so a widget change redoes only the arithmetic that depends on the decision."""
         memo: dict[Hashable, Any] = self.__dict__.setdefault(store, {})
-        tables = tuple(getattr(self, t) for t in schema.TABLES)
+        tables = tuple(getattr(self, t) for t in tables)
         if with_deals:
             tables = (*tables, self.deals)
         hit = memo.get(key)

@@ -43,15 +43,7 @@ _CACHE_KEY = "_salesplan_scoped_deals"
 def scoped_deals(data: Dataset, scope: Scope) -> pd.DataFrame:
     """Deals of ``scope`` (all dates); memoised on the Dataset (like ``Dataset.deals``), so
     many functions on one scope filter once. Treat the result as read-only."""
-    cache = data.__dict__.setdefault(_CACHE_KEY, {})
-    deals = data.deals
-    key = (str(scope), id(deals))
-    hit = cache.get(key)
-    if hit is None:
-        if len(cache) >= 64:
-            cache.clear()
-        hit = cache[key] = scope.filter(deals)
-    return hit
+    return data.memo(_CACHE_KEY, str(scope), lambda: scope.filter(data.deals), with_deals=True)
 
 
 def won_in(deals: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -390,18 +382,8 @@ def account_potential(data: Dataset, spend_quantile: float = 0.75) -> Potential:
     ``Dataset.deals``) and memoised on the Dataset while it holds the very same table objects
     and ``as_of``: reassigning a table invalidates it (tables are treated as read-only).
     """
-    cache = data.__dict__.setdefault(_CACHE_KEY, {})
-    tables = tuple(getattr(data, t) for t in _POTENTIAL_TABLES)
-    key = ("potential", spend_quantile)
-    hit = cache.get(key)
-    if hit is not None and hit[0] == data.as_of and all(
-            a is b for a, b in zip(hit[1], tables, strict=True)):
-        return hit[2]
-    pot = _account_potential(data, spend_quantile)
-    if len(cache) >= 64:
-        cache.clear()
-    cache[key] = (data.as_of, tables, pot)
-    return pot
+    return data.memo("_salesplan_potential", ("potential", spend_quantile),
+                     lambda: _account_potential(data, spend_quantile), tables=_POTENTIAL_TABLES)
 
 
 def _account_potential(data: Dataset, spend_quantile: float) -> Potential:

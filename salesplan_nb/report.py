@@ -198,6 +198,11 @@ class PlanContext:
         return self.ws.data
 
     @property
+    def deals(self) -> pd.DataFrame:
+        """The scope's deals (all dates), filtered once per context; read-only."""
+        return self.once("scope_deals", lambda: self.scope.filter(self.data.deals))
+
+    @property
     def title(self) -> str:
         kind = {"long-term": "Long-term", "annual": "Annual", "territory": "Territory",
                 "account": "Account"}[self.plan_type]
@@ -330,7 +335,7 @@ def _quota_plan(ctx: PlanContext):
 
 
 def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
-    d = ctx.scope.filter(ctx.data.deals)
+    d = ctx.deals
     return d[(d["status"] == "won") & period.contains(d["close_date"])]
 
 
@@ -400,7 +405,7 @@ def headline(ctx: PlanContext) -> dict:
     it (``kpis.target_for``: the data's targets table), then for regions, territories and reps
     their quota in the company split, for an account :func:`account_share_target` (labelled
     "derived"). A company-level goal, target or quota is never shown as a unit's own."""
-    d = ctx.scope.filter(ctx.data.deals)
+    d = ctx.deals
     base = float(_won(ctx, ctx.baseline)["amount"].sum())
     prior = float(_won(ctx, ctx.baseline.previous())["amount"].sum())
     closed = d[d["status"].isin(["won", "lost"]) & ctx.baseline.contains(d["close_date"])]
@@ -850,7 +855,7 @@ def account_profile(ctx: PlanContext) -> Section:
 def account_history(ctx: PlanContext) -> Section:
     """Won bookings by year and quarter, and win/loss history."""
     s = Section("account_history", "History")
-    d = ctx.scope.filter(ctx.data.deals)
+    d = ctx.deals
     won = d[d["status"] == "won"]
     if not len(d):
         return s.add(Missing(f"deals for {ctx.unit_label}"))
@@ -932,7 +937,7 @@ def account_actions(ctx: PlanContext) -> Section:
                       "(decisions.account_actions)",
                       "Add them with salesplan_nb.actions.add_action(ws, account_id, action, "
                       "owner, due, status)."))
-    d = ctx.scope.filter(ctx.data.deals)
+    d = ctx.deals
     open_ = d[d["status"] == "open"].sort_values("close_date")
     if len(open_):
         s.add(Table(open_[["opportunity_id", "product_id", "stage", "amount", "close_date",
@@ -949,7 +954,7 @@ def account_risks(ctx: PlanContext) -> Section:
     recorded in the list section ``account_risks``."""
     s = Section("account_risks", "Risks")
     h = ctx.once("headline", lambda: headline(ctx))
-    d = ctx.scope.filter(ctx.data.deals)
+    d = ctx.deals
     risks = []
     if h["baseline_growth"] is not None and h["baseline_growth"] < 0:
         risks.append(("declining bookings", f"{pct(h['baseline_growth'])} in "

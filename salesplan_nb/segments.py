@@ -100,7 +100,7 @@ def icp(data: Dataset, scope: Scope | str | None = None, period: Period | str | 
     return out
 
 
-def _accounts(data: Dataset, scope: Scope) -> pd.DataFrame:
+def scope_accounts(data: Dataset, scope: Scope) -> pd.DataFrame:
     """Accounts of a scope with region/territory filled from their deals when blank."""
     deals = data.deals.dropna(subset=["account_id"])
     acc = data.__dict__.get(_FILLED)
@@ -155,7 +155,7 @@ def fit_model(data: Dataset, period: Period) -> dict:
     key = (period.start, period.end)
     if key in cache:
         return cache[key]
-    all_acc = _accounts(data, Scope())
+    all_acc = scope_accounts(data, Scope())
     rev = all_acc["revenue"].dropna()
     edges = np.quantile(rev, [0.25, 0.5, 0.75]) if len(rev) else np.array([])
     closed, basis = _closed(data, Scope(), period)
@@ -181,7 +181,7 @@ def _fit_basis(data: Dataset, sc: Scope, per: Period) -> dict:
     values, each factor's strength (0..1) per account, the customer flag."""
     model = fit_model(data, per)
     edges = model["edges"]
-    acc = _accounts(data, sc)
+    acc = scope_accounts(data, sc)
     acc["revenue_band"] = (_revenue_band(acc["revenue"], edges) if len(edges)
                            else pd.Series("Unknown", index=acc.index, dtype="string"))
     base = pd.DataFrame({"account_id": acc["account_id"], "name": acc["name"]})
@@ -245,7 +245,7 @@ def _potential(data: Dataset, scope: Scope, by: list[str], stats: pd.DataFrame,
         idx = pd.MultiIndex.from_frame(stats[keys]) if len(keys) > 1 else stats[keys[0]]
         vals = pot.reindex(idx).to_numpy(dtype=float) if len(stats) else np.zeros(0)
         return pd.Series(vals, index=stats.index), "market table"
-    acc = _accounts(data, scope)
+    acc = scope_accounts(data, scope)
     have = [c for c in by if c in acc.columns]
     if have != by:
         return pd.Series(np.nan, index=stats.index), "not available for this grouping"

@@ -190,15 +190,11 @@ def open_plan(plan_dir: str | Path, *, data: str | None = None, mapping: str | N
 
 def account_territory(ws, scope: Scope) -> tuple[str, Scope]:
     """(note, territory scope) for an account scope in widgets that plan by territory and
-    rep (quotas, scenarios): the account's territory in the accounts table, else the
-    territory of most of its deals. A ConfigError when it has neither."""
-    data = ws.data
-    acc = data.accounts[(data.accounts["account_id"] == scope.id).fillna(False).to_numpy()]
-    terr = acc["territory"].dropna() if "territory" in acc else acc.iloc[:0, 0]
-    if not len(terr):
-        d = data.deals
-        terr = d.loc[(d["account_id"] == scope.id).fillna(False).to_numpy(), "territory"]
-        terr = terr.dropna().value_counts().index[:1].to_series()
+    rep (quotas, scenarios): the account's territory, filled from its deals when blank
+    (:func:`segments.scope_accounts`). A ConfigError when it has none."""
+    from .segments import scope_accounts
+
+    terr = scope_accounts(ws.data, scope)["territory"].dropna()
     if not len(terr):
         raise ConfigError(f"{scope.label} has no territory to show; open this widget for the "
                           "company, a region, a territory or a rep")
