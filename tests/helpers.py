@@ -1,6 +1,8 @@
 """Small helpers shared by test modules (imported as ``from helpers import ...``)."""
 from __future__ import annotations
 
+import pandas as pd
+
 from salesplan_nb import Dataset, Scope
 
 LEVEL_COLUMN = {"region": "region", "territory": "territory", "rep": "owner_id",
@@ -13,3 +15,37 @@ def busiest_scope(data: Dataset, level: str) -> Scope:
         return Scope()
     won = data.deals[data.deals["status"] == "won"]
     return Scope(level, str(won[LEVEL_COLUMN[level]].value_counts().index[0]))
+
+
+def all_scopes(data: Dataset, empty_region: bool = False) -> list[Scope]:
+    """Company, every region, every territory, one rep, one account (and, with
+    ``empty_region``, a region without data)."""
+    d = data.deals
+    won = d[d["status"] == "won"]
+    return ([Scope()]
+            + [Scope("region", r) for r in sorted(d["region"].dropna().unique())]
+            + [Scope("territory", t) for t in sorted(d["territory"].dropna().unique())]
+            + [Scope("rep", str(won["owner_id"].iloc[0])),
+               Scope("account", str(won["account_id"].dropna().iloc[0]))]
+            + ([Scope("region", "Atlantis")] if empty_region else []))
+
+
+def one_scope_per_level(data: Dataset) -> list[Scope]:
+    """Company and the first region, territory, rep and account found in the deals."""
+    d = data.deals
+    return [Scope(), Scope("region", d["region"].dropna().iloc[0]),
+            Scope("territory", d["territory"].dropna().iloc[0]),
+            Scope("rep", d["owner_id"].dropna().iloc[0]),
+            Scope("account", d["account_id"].dropna().iloc[0])]
+
+
+def orders_only_dataset() -> Dataset:
+    """Two orders (USD 10 and 30, 2025) and no opportunities: a bookings-only source."""
+    orders = pd.DataFrame({"order_id": ["x1", "x2"], "account_id": ["A", "B"],
+                           "owner_id": ["R", "R"], "product_id": ["P", "P"],
+                           "order_date": ["2025-02-01", "2025-03-01"], "amount": [10.0, 30.0]})
+    return Dataset(accounts=pd.DataFrame({"account_id": ["A", "B"], "name": ["a", "b"]}),
+                   opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
+                                                       "status"]),
+                   reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
+                   products=pd.DataFrame({"product_id": ["P"]}), orders=orders)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import all_scopes
 
 from salesplan_nb import capacity as C
 from salesplan_nb.dataset import Dataset
@@ -47,18 +48,6 @@ def make_tiny() -> Dataset:
                              "unit_cost": [40.0, 600.0]})
     return Dataset(accounts=accounts, opportunities=opps, reps=reps, products=products,
                    as_of="2025-06-30", name="tiny")
-
-
-def all_scopes(data: Dataset) -> list[Scope]:
-    """Company, every region, every territory, one rep, one account, and an empty region."""
-    d = data.deals
-    won = d[d["status"] == "won"]
-    return ([Scope()]
-            + [Scope("region", r) for r in sorted(d["region"].dropna().unique())]
-            + [Scope("territory", t) for t in sorted(d["territory"].dropna().unique())]
-            + [Scope("rep", str(won["owner_id"].iloc[0])),
-               Scope("account", str(won["account_id"].dropna().iloc[0])),
-               Scope("region", "Atlantis")])
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +238,7 @@ def test_workspace_round_trip(tmp_path, tiny):
 
 # ---- every scope, real and sample data ---------------------------------------------------------
 def _check_all(data: Dataset, period: str):
-    for sc in all_scopes(data):
+    for sc in all_scopes(data, empty_region=True):
         plan = C.capacity_plan(data, sc, period, target=1e6)
         assert len(plan.monthly) == Period.parse(period).n_months
         assert (plan.monthly["rre"] >= 0).all()

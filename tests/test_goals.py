@@ -7,7 +7,8 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
-from test_market import all_scopes, make_tiny
+from helpers import all_scopes
+from test_market import make_tiny
 
 from salesplan_nb import goals as G
 from salesplan_nb.errors import ConfigError

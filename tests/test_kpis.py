@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_market import all_scopes, make_tiny
+from helpers import all_scopes, orders_only_dataset
+from test_market import make_tiny
 
 from salesplan_nb import kpis as k
 from salesplan_nb import market as m
@@ -221,16 +222,7 @@ def test_kpi_targets_in_workspace(tmp_path, tiny):
 
 
 def test_orders_only_data_has_no_win_rate():
-    from salesplan_nb import Dataset
-
-    orders = pd.DataFrame({"order_id": ["x1", "x2"], "account_id": ["A", "B"],
-                           "owner_id": ["R", "R"], "product_id": ["P", "P"],
-                           "order_date": ["2025-02-01", "2025-03-01"], "amount": [10.0, 30.0]})
-    d = Dataset(accounts=pd.DataFrame({"account_id": ["A", "B"], "name": ["a", "b"]}),
-                opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
-                                                    "status"]),
-                reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
-                products=pd.DataFrame({"product_id": ["P"]}), orders=orders)
+    d = orders_only_dataset()
     df = k.compute_kpis(d, None, "2025").set_index("kpi")
     assert df.loc["bookings", "value"] == 40 and df.loc["new_logos", "value"] == 2
     assert df.loc["win_rate", "status"] == "n/a" and "no lost deals" in df.loc["win_rate", "note"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import all_scopes, orders_only_dataset
 
 from salesplan_nb import Dataset, Period, Scope
 from salesplan_nb import market as m
@@ -57,17 +58,6 @@ def make_tiny(market: bool = False, unit_cost: bool = True,
     if targets is not None:
         kw["targets"] = targets
     return Dataset(accounts, opps, reps, products, as_of="2025-12-31", name="tiny", **kw)
-
-
-def all_scopes(data: Dataset) -> list[Scope]:
-    """Company, every region, every territory, one rep, one account."""
-    d = data.deals
-    won = d[d["status"] == "won"]
-    return ([Scope()]
-            + [Scope("region", r) for r in sorted(d["region"].dropna().unique())]
-            + [Scope("territory", t) for t in sorted(d["territory"].dropna().unique())]
-            + [Scope("rep", str(won["owner_id"].iloc[0])),
-               Scope("account", str(won["account_id"].dropna().iloc[0]))])
 
 
 @pytest.fixture(scope="module")
@@ -329,14 +319,7 @@ def test_yoy_period_in_progress_is_to_date(sample_data):
 
 
 def test_orders_only_and_empty_data():
-    orders = pd.DataFrame({"order_id": ["x1", "x2"], "account_id": ["A", "B"],
-                           "owner_id": ["R", "R"], "product_id": ["P", "P"],
-                           "order_date": ["2025-02-01", "2025-03-01"], "amount": [10.0, 30.0]})
-    d = Dataset(accounts=pd.DataFrame({"account_id": ["A", "B"], "name": ["a", "b"]}),
-                opportunities=pd.DataFrame(columns=["opportunity_id", "owner_id", "stage",
-                                                    "status"]),
-                reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
-                products=pd.DataFrame({"product_id": ["P"]}), orders=orders)
+    d = orders_only_dataset()
     ins = m.insights(d, None, "2025")
     assert ins.bookings == 40
     wl = ins.win_loss["total"]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import one_scope_per_level
 
 from salesplan_nb import resources as R
 from salesplan_nb.errors import ConfigError
@@ -107,12 +108,7 @@ def test_headcount_fitted_from_sample(sample_data):
 @pytest.mark.parametrize("fixture", ["sample_data", "maven_data"])
 def test_every_scope_level_runs(request, fixture):
     data = request.getfixturevalue(fixture)
-    d = data.deals
-    scopes = [Scope(), Scope("region", d["region"].dropna().iloc[0]),
-              Scope("territory", d["territory"].dropna().iloc[0]),
-              Scope("rep", d["owner_id"].dropna().iloc[0]),
-              Scope("account", d["account_id"].dropna().iloc[0])]
-    for sc in scopes:
+    for sc in one_scope_per_level(data):
         a = R.plan_resources(data, sc, budget=1e6, investments=items(), cost_per_rep=100_000)
         assert a.table["spend"].sum() == pytest.approx(1e6, abs=0.005)
     empty = R.plan_resources(data, Scope("region", "Atlantis"), budget=1e6, investments=items())

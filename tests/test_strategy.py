@@ -7,7 +7,8 @@ import math
 
 import pandas as pd
 import pytest
-from test_capacity import all_scopes, make_tiny
+from helpers import all_scopes
+from test_capacity import make_tiny
 
 from salesplan_nb import strategy as S
 from salesplan_nb.errors import ConfigError
@@ -163,7 +164,7 @@ def _check_all(data, period):
     ts = [tac(start=f"{period}-02-01", end=f"{period}-05-31"),
           tac(name="Segment push", driver="deal_size", effect=5, start=f"{period}-01-01",
               end=f"{period}-12-31", segment=str(data.deals["segment"].dropna().iloc[0]))]
-    for sc in all_scopes(data):
+    for sc in all_scopes(data, empty_region=True):
         ts_sc = [S.Tactic.from_dict({**t.to_dict(), "scope": str(sc)}) for t in ts]
         eff = S.driver_effects(ts_sc, period, data=data)
         assert list(eff.columns) == ["month", "scope", "driver", "effect", "native", "unit",

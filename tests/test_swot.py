@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_market import all_scopes, make_tiny
+from helpers import all_scopes
+from test_market import make_tiny
 
 from salesplan_nb import swot as S
 from salesplan_nb.errors import ConfigError

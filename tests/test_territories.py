@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import one_scope_per_level
 
 from salesplan_nb import territories as T
 from salesplan_nb.errors import ConfigError
@@ -109,12 +110,7 @@ def test_workload_tolerance_is_respected(sample_data):
 @pytest.mark.parametrize("fixture", ["sample_data", "maven_data"])
 def test_every_scope_level_runs(request, fixture):
     data = request.getfixturevalue(fixture)
-    d = data.deals
-    scopes = [Scope(), Scope("region", d["region"].dropna().iloc[0]),
-              Scope("territory", d["territory"].dropna().iloc[0]),
-              Scope("rep", d["owner_id"].dropna().iloc[0]),
-              Scope("account", d["account_id"].dropna().iloc[0])]
-    for sc in scopes:
+    for sc in one_scope_per_level(data):
         plan = T.rebalance(data, sc, tolerance=0.10, time_limit=5)
         assert plan.summary["moves"] == int(plan.assignment["moved"].sum())
         assert len(plan.balance) == plan.summary["units"]
