@@ -1,6 +1,6 @@
 """Forecast backtest benchmark: each method's error beside the seasonal-naive baseline.
 
-Rolling origin (see ``salesplan_nb.forecast``) on the Maven CRM data (only 10 months of closes
+Rolling origin (see ``salesplan_nb.steps.forecast``) on the Maven CRM data (only 10 months of closes
 in 2017, so the "seasonal naive" baseline is plain naive there) and on the seeded sample
 company (3.5 years), company and region level. Prints WAPE / MAPE per method; the blend is
 scored leave-one-origin-out.
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from salesplan_nb import Scope
-from salesplan_nb import forecast as F
-from salesplan_nb.loaders import load
-from salesplan_nb.sample import generate
+from salesplan_nb.data.loaders import load
+from salesplan_nb.data.sample import generate
+from salesplan_nb.steps import forecast as F
 
 MAVEN = Path(os.environ.get("SALESPLAN_SHARED_DATA")
              or next((p / "shared" / "data" for p in Path(__file__).resolve().parents

@@ -1,5 +1,5 @@
 """Load + validate speed and memory: canonical CSVs with 1,000,000 opportunities and 100,000
-accounts (from ``salesplan_nb.sample.write_csv``), read with ``loaders.load_with_report``.
+accounts (from ``salesplan_nb.data.sample.write_csv``), read with ``loaders.load_with_report``.
 
 Target (2-core machine): <= 5 s wall time and <= 2 GB peak resident memory. The load runs in a
 fresh subprocess so peak RSS (``resource.getrusage(...).ru_maxrss``) is the load's own, and
@@ -20,7 +20,7 @@ from pathlib import Path
 
 GEN = r"""
 import sys
-from salesplan_nb.sample import write_csv
+from salesplan_nb.data.sample import write_csv
 write_csv(sys.argv[1], seed=int(sys.argv[2]), accounts=int(sys.argv[3]),
           opportunities=int(sys.argv[4]))
 """
@@ -49,7 +49,7 @@ pacsv.write_csv(t, path)
 CHILD = r"""
 import json, resource, sys, time
 import pandas, pyarrow
-from salesplan_nb import loaders
+from salesplan_nb.data import loaders
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 data, report = loaders.load_with_report(sys.argv[1])

@@ -1,9 +1,9 @@
 """Quota benchmark: 1,000 reps.
 
-Data: ``salesplan_nb.sample.generate(seed=42, accounts=100_000, opportunities=1_000_000,
+Data: ``salesplan_nb.data.sample.generate(seed=42, accounts=100_000, opportunities=1_000_000,
 reps=1_500)``: 100 territories, 4 regions and 1,038 quota-carrying reps (the generator's
 default 1,000 reps include managers and leavers, leaving 669 who carry a quota). Times
-:func:`salesplan_nb.quotas.quotas` for each method with overrides on 10 reps and 1 region, then
+:func:`salesplan_nb.steps.quotas.quotas` for each method with overrides on 10 reps and 1 region, then
 seasonality (12 months x every rep), fairness and reconciliation.
 
 ``cold`` is the first call on a freshly built Dataset (nothing memoised: the trailing bookings,
@@ -21,9 +21,9 @@ import dataclasses
 import statistics
 import time
 
-from salesplan_nb import quotas as Q
-from salesplan_nb.market import account_potential
-from salesplan_nb.sample import generate
+from salesplan_nb.data.sample import generate
+from salesplan_nb.steps import quotas as Q
+from salesplan_nb.steps.market import account_potential
 
 
 def timed(fn, n=5):

@@ -29,8 +29,8 @@ BIN = Path(sys.executable).parent
 
 
 def make_plan(folder: Path, units: int) -> list[str]:
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     data = generate(seed=42, accounts=100 * units, opportunities=800 * units,
                     territories=units, regions=4)
@@ -42,7 +42,7 @@ def kernel_start_seconds(repeat: int = 3) -> float:
     """Median wall time of: start a kernel, wait until ready, import the package."""
     from jupyter_client.manager import KernelManager
 
-    from salesplan_nb.runner import WARM_CODE
+    from salesplan_nb.batch.runner import WARM_CODE
 
     times = []
     for _ in range(repeat):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 
-from salesplan_nb.sample import generate, write_csv
+from salesplan_nb.data.sample import generate, write_csv
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:

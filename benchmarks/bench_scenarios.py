@@ -1,6 +1,6 @@
 """What-if benchmark: build a ScenarioModel and time recompute() at scale.
 
-Data: ``salesplan_nb.sample.generate(accounts=100_000, opportunities=1_000_000)`` (about
+Data: ``salesplan_nb.data.sample.generate(accounts=100_000, opportunities=1_000_000)`` (about
 1,000 reps and 100 territories). Prints figures; targets: build <= 3 s, recompute median
 <= 50 ms for every scope (company, regions, territories, reps) x 12 months.
 
@@ -13,8 +13,8 @@ import argparse
 import statistics
 import time
 
-from salesplan_nb import scenarios as S
-from salesplan_nb.sample import generate
+from salesplan_nb.data.sample import generate
+from salesplan_nb.steps import scenarios as S
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
           f"regions, {model.H} months)")
 
     try:
-        from salesplan_nb import quotas
+        from salesplan_nb.steps import quotas
     except ImportError:
         quotas = None
     if quotas is not None:

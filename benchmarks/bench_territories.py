@@ -1,6 +1,6 @@
 """Territory rebalance benchmark: 10,000 accounts into 100 territories, +-5% of mean potential.
 
-Data: ``salesplan_nb.sample.generate(seed=42, accounts=10_000, opportunities=100_000,
+Data: ``salesplan_nb.data.sample.generate(seed=42, accounts=10_000, opportunities=100_000,
 territories=100)``; potential from ``market.account_potential`` (market table split over each
 segment x region cell), current territory from the generator, 1% of accounts locked (every
 100th). Prints the optimised plan (HiGHS MIP, heuristic warm start/fallback), the heuristic
@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from salesplan_nb import territories as T
-from salesplan_nb.market import account_potential
-from salesplan_nb.sample import generate
+from salesplan_nb.data.sample import generate
+from salesplan_nb.steps import territories as T
+from salesplan_nb.steps.market import account_potential
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ def measure(label: str, move, widget, n: int = 20) -> None:
 
 def main() -> None:
     from salesplan_nb import ui
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     print("load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     t0 = time.perf_counter()

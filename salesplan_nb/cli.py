@@ -11,14 +11,14 @@ import argparse
 import importlib
 import sys
 
-from .errors import SalesplanError
+from salesplan_nb.core.errors import SalesplanError
 
 COMMAND_MODULES = [
-    "salesplan_nb.validate",   # salesplan validate
-    "salesplan_nb.sample",     # salesplan sample
-    "salesplan_nb.workspace",  # salesplan init
-    "salesplan_nb.runner",     # salesplan run
-    "salesplan_nb.demo",       # salesplan demo
+    "salesplan_nb.data.validate",   # salesplan validate
+    "salesplan_nb.data.sample",     # salesplan sample
+    "salesplan_nb.data.workspace",  # salesplan init
+    "salesplan_nb.batch.runner",     # salesplan run
+    "salesplan_nb.batch.demo",       # salesplan demo
 ]
 
 

@@ -34,7 +34,7 @@ def maven_dir() -> Path:
 @pytest.fixture(scope="session")
 def maven_data(maven_dir):
     """Maven CRM loaded through the ``maven-crm`` preset (a Dataset)."""
-    from salesplan_nb.loaders import load
+    from salesplan_nb.data.loaders import load
 
     return load(maven_dir, mapping="maven-crm")
 
@@ -42,6 +42,6 @@ def maven_data(maven_dir):
 @pytest.fixture(scope="session")
 def sample_data():
     """A small seeded sample company (a Dataset): fast enough for unit tests."""
-    from salesplan_nb.sample import generate
+    from salesplan_nb.data.sample import generate
 
     return generate(seed=7, accounts=400, opportunities=6000)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from salesplan_nb import actions, report
-from salesplan_nb.errors import ConfigError, SalesplanError
+from salesplan_nb.core.errors import ConfigError, SalesplanError
+from salesplan_nb.render import report
+from salesplan_nb.steps import actions
 
 
 @pytest.fixture
 def ws(tmp_path):
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     return Workspace.create(tmp_path / "plan", data=generate(seed=3, accounts=60,
                                                               opportunities=400))

@@ -40,7 +40,7 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install chromium (scripts/system-deps.sh)")
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks" / "steps", root, dirs_exist_ok=True)
@@ -48,8 +48,8 @@ def lab(tmp_path_factory):
                                     opportunities=6000)
     # import what the notebooks import once, so the kernel's first start is not the one
     # that compiles bytecode on a fresh venv
-    subprocess.run([sys.executable, "-c", "import salesplan_nb.ui, salesplan_nb.quotas, "
-                    "salesplan_nb.territories, salesplan_nb.swot, ipykernel.kernelapp"],
+    subprocess.run([sys.executable, "-c", "import salesplan_nb.ui, salesplan_nb.steps.quotas, "
+                    "salesplan_nb.steps.territories, salesplan_nb.steps.swot, ipykernel.kernelapp"],
                    check=True, cwd=root)
     port, token = _free_port(), secrets.token_hex(16)
     jupyter = Path(sys.executable).parent / "jupyter"

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from helpers import all_scopes
 
-from salesplan_nb import capacity as C
-from salesplan_nb.dataset import Dataset
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.scope import Period, Scope
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps import capacity as C
 
 
 def make_tiny() -> Dataset:
@@ -186,8 +186,7 @@ def test_known_leaver_is_backfilled():
 
 
 def test_goals_read_capacity(tiny):
-    from salesplan_nb import goals
-
+    from salesplan_nb.steps import goals
     usd = goals.capacity_from_plan(tiny, "company", "2025-H2", attrition=0,
                                    productivity_usd=10_000)
     assert usd == pytest.approx(111_500)
@@ -222,7 +221,7 @@ def test_empty_scope_is_labelled(tiny):
 
 
 def test_workspace_round_trip(tmp_path, tiny):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=tiny, period="2025-H2")
     C.save_capacity_settings(ws, ramp="2:30%,4:70%", attrition=0.1, backfill_lag=3,
@@ -288,7 +287,7 @@ def _same_plan(a: C.CapacityPlan, b: C.CapacityPlan) -> None:
 
 
 def test_memoised_plan_equals_a_fresh_computation():
-    from salesplan_nb.sample import generate
+    from salesplan_nb.data.sample import generate
 
     data = generate(seed=3, accounts=300, opportunities=3000)
     year = str(data.as_of.year + 1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from salesplan_nb import Dataset, Period, Scope, schema
+from salesplan_nb import Dataset, Period, Scope
 from salesplan_nb.cli import main
+from salesplan_nb.data import schema
 
 
 def _ds() -> Dataset:
@@ -88,7 +89,7 @@ def test_period_navigation():
         Period.parse("next year")
     with pytest.raises(ValueError, match="ends before it starts"):
         Period.parse("2029..2027")
-    from salesplan_nb.errors import ConfigError
+    from salesplan_nb.core.errors import ConfigError
     with pytest.raises(ConfigError, match="month must be in 1..12"):  # CLI: a message, exit 2
         Period.parse("2027-13")
     assert Period.parse("2027..2029").n_months == 36

@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salesplan_nb import cli, demo
-from salesplan_nb.errors import WorkspaceError
-from salesplan_nb.sample import generate
-from salesplan_nb.workspace import Workspace
+from salesplan_nb import cli
+from salesplan_nb.batch import demo
+from salesplan_nb.core.errors import WorkspaceError
+from salesplan_nb.data.sample import generate
+from salesplan_nb.data.workspace import Workspace
 
 SMALL = dict(accounts=400, opportunities=6000)
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +90,7 @@ def test_headline_numbers_match_a_direct_computation(demo_run):
 
 def test_headline_of_hand_made_data():
     """A six-deal company whose figures are known by hand."""
-    from salesplan_nb.dataset import Dataset
+    from salesplan_nb.data.dataset import Dataset
 
     opp = pd.DataFrame({
         "opportunity_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
@@ -209,9 +210,9 @@ def test_render_hook_calls_runner(tmp_path, monkeypatch):
         (out / "index.html").write_text("<html></html>")
         return 0
 
-    fake = types.ModuleType("salesplan_nb.runner")
+    fake = types.ModuleType("salesplan_nb.batch.runner")
     fake.render_demo_reports = render_demo_reports
-    monkeypatch.setitem(sys.modules, "salesplan_nb.runner", fake)
+    monkeypatch.setitem(sys.modules, "salesplan_nb.batch.runner", fake)
     buf = io.StringIO()
     rc = demo.run_demo(tmp_path / "out", tmp_path / "plan", render=True, seed=2, steps=False,
                        stream=buf, accounts=60, opportunities=300)

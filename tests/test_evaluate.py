@@ -8,9 +8,9 @@ import pytest
 from helpers import busiest_scope
 
 from salesplan_nb import Dataset
-from salesplan_nb import evaluate as E
-from salesplan_nb import forecast as F
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import evaluate as E
+from salesplan_nb.steps import forecast as F
 
 LEVELS = ("company", "region", "territory", "rep", "account")
 
@@ -100,7 +100,7 @@ def test_tactic_roi_difference_in_differences_by_hand():
 
 
 def test_lessons_carry_into_next_plan_defaults(tmp_path):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     d = _data()
     ws = Workspace.create(tmp_path / "plan", data=d, period="2024")
@@ -128,7 +128,7 @@ def test_lessons_carry_into_next_plan_defaults(tmp_path):
 
 
 def test_forecast_snapshot_round_trip(tmp_path, sample_data):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=sample_data)
     r = F.forecast(sample_data, horizon=3, n_origins=1, backtest_horizon=1)
@@ -191,7 +191,7 @@ def test_charts_are_valid_vega_lite():
 
 
 def test_attainment_against_a_quota_plan(sample_data):
-    q = pytest.importorskip("salesplan_nb.quotas")
+    q = pytest.importorskip("salesplan_nb.steps.quotas")
     qp = q.quotas(sample_data, None, "2026")
     a = E.attainment_distribution(sample_data, "company", "2026", quotas=qp)
     reps = qp.level("rep").set_index("unit_id")["quota"]
@@ -202,8 +202,8 @@ def test_attainment_against_a_quota_plan(sample_data):
 
 
 def test_roi_of_strategy_tactics(tmp_path):
-    strategy = pytest.importorskip("salesplan_nb.strategy")
-    from salesplan_nb.workspace import Workspace
+    strategy = pytest.importorskip("salesplan_nb.steps.strategy")
+    from salesplan_nb.data.workspace import Workspace
 
     d = _data()
     ws = Workspace.create(tmp_path / "plan", data=d, period="2024")
@@ -217,8 +217,7 @@ def test_roi_of_strategy_tactics(tmp_path):
 
 
 def test_defaults_become_a_what_if_scenario():
-    from salesplan_nb import scenarios as S
-
+    from salesplan_nb.steps import scenarios as S
     d = _data()
     model = S.build(d, "2025", assumptions=S.Assumptions(attrition=0.0))
     defaults = E.next_plan_defaults(d, "2024", lessons_=[

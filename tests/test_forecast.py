@@ -8,8 +8,8 @@ import pytest
 from helpers import busiest_scope
 
 from salesplan_nb import Dataset
-from salesplan_nb import forecast as F
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import forecast as F
 
 LEVELS = ("company", "region", "territory", "rep", "account")
 

@@ -10,9 +10,9 @@ import pytest
 from helpers import all_scopes
 from test_market import make_tiny
 
-from salesplan_nb import goals as G
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.workspace import Workspace
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.steps import goals as G
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +83,11 @@ def test_capacity(tiny):
 
 
 def test_capacity_from_plan(sample_data):
-    if importlib.util.find_spec("salesplan_nb.capacity") is None:
+    if importlib.util.find_spec("salesplan_nb.steps.capacity") is None:
         with pytest.raises(ConfigError, match="capacity"):
             G.capacity_from_plan(sample_data, "company", "2027")
         return
-    from salesplan_nb import capacity
-
+    from salesplan_nb.steps import capacity
     cap = G.capacity_from_plan(sample_data, "region:EMEA", "2027")
     assert cap == pytest.approx(capacity.capacity_plan(sample_data, "region:EMEA",
                                                        "2027").capacity)

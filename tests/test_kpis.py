@@ -8,9 +8,9 @@ import pytest
 from helpers import all_scopes, orders_only_dataset
 from test_market import make_tiny
 
-from salesplan_nb import kpis as k
-from salesplan_nb import market as m
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import kpis as k
+from salesplan_nb.steps import market as m
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_every_scope_runs(sample_data, maven_data):
 
 
 def test_kpi_targets_in_workspace(tmp_path, tiny):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=tiny)
     k.save_kpi_targets(ws, {"win_rate": 0.65, "sales_cycle": 40}, "region:East", by="ana")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salesplan_nb import schema, sources
-from salesplan_nb.errors import ConfigError, DataError
-from salesplan_nb.loaders import load, load_with_report
-from salesplan_nb.mapping import presets
+from salesplan_nb.core.errors import ConfigError, DataError
+from salesplan_nb.data import schema, sources
+from salesplan_nb.data.loaders import load, load_with_report
+from salesplan_nb.data.mapping import presets
 
 DATA = Path(__file__).parent / "data"
 
@@ -207,7 +207,7 @@ def test_crm_export_presets(preset):
 
 
 def test_sample_generator_round_trip(tmp_path):
-    from salesplan_nb.sample import generate, write_csv
+    from salesplan_nb.data.sample import generate, write_csv
 
     g = generate(seed=3, accounts=150, opportunities=1500)
     d = load(write_csv(tmp_path / "csv", seed=3, accounts=150, opportunities=1500))

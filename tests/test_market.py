@@ -8,8 +8,8 @@ import pytest
 from helpers import all_scopes, orders_only_dataset
 
 from salesplan_nb import Dataset, Period, Scope
-from salesplan_nb import market as m
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import market as m
 
 
 def make_tiny(market: bool = False, unit_cost: bool = True,
@@ -338,7 +338,7 @@ def test_orders_only_and_empty_data():
 
 
 def test_save_insights(tmp_path, tiny):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=tiny)
     ins = m.insights(tiny, "region:East", "2025")

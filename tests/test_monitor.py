@@ -8,8 +8,8 @@ import pytest
 from helpers import busiest_scope
 
 from salesplan_nb import Dataset, Scope
-from salesplan_nb import monitor as M
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import monitor as M
 
 LEVELS = ("company", "region", "territory", "rep", "account")
 
@@ -165,7 +165,7 @@ def test_empty_scope_gives_labelled_result(sample_data):
 
 
 def test_reviews_are_kept_in_the_workspace(tmp_path):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=_data(), period="2024")
     item = M.record_review(ws, "region:West", "2024", "pipeline thin", ["hire SDR"],
@@ -183,7 +183,7 @@ def test_charts_are_valid_vega_lite():
 
 
 def test_a_quota_plan_is_the_plan(sample_data):
-    q = pytest.importorskip("salesplan_nb.quotas")
+    q = pytest.importorskip("salesplan_nb.steps.quotas")
     qp = q.quotas(sample_data, None, "2026")
     region = qp.level("region").iloc[0]
     s, src = M.plan_series(sample_data, f"region:{region['unit_id']}", "2026", plan=qp)

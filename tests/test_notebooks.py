@@ -1,7 +1,7 @@
 """Every step notebook, headless with papermill (``interactive=False``), on the sample data and
 on Maven CRM, at every scope level (company, region, territory, account, rep): 120 runs.
 
-Runs on two warm kernels (``salesplan_nb.runner.WarmKernel``: papermill's Python API on a
+Runs on two warm kernels (``salesplan_nb.batch.runner.WarmKernel``: papermill's Python API on a
 running kernel whose namespace is reset between notebooks - the way ``salesplan run`` executes
 plans), one per core, so the grid costs the notebooks' own work, not 120 kernel starts."""
 
@@ -38,8 +38,7 @@ def _run_chunk(jobs: list[tuple[str, str, dict]]) -> dict[str, str]:
     kernel; returns {output path: error text} for the runs that failed."""
     import nbformat
 
-    from salesplan_nb import runner
-
+    from salesplan_nb.batch import runner
     kernel = runner.WarmKernel("salesplan-nb")
     errors = {}
     try:
@@ -60,13 +59,13 @@ def _run_chunk(jobs: list[tuple[str, str, dict]]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, maven_dir):
     from salesplan_nb import ui
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     base = tmp_path_factory.mktemp("nb")
     plans = {"sample": base / "sample", "maven": base / "maven"}
     Workspace.open_or_create_sample(plans["sample"], seed=7, accounts=400, opportunities=6000)
     ui.open_plan(plans["maven"], data=str(maven_dir), mapping="maven-crm")
-    from salesplan_nb.ui_timeline import add_milestone
+    from salesplan_nb.ui.timeline import add_milestone
 
     for p in plans.values():  # decisions an analyst made in the workbook
         ws = Workspace.open(p)
@@ -128,8 +127,9 @@ def test_static_output_not_widget_boxes(runs, ds):
 
 @pytest.mark.parametrize("ds", ["sample", "maven"])
 def test_key_outputs_recorded(runs, ds):
-    from salesplan_nb import quotas, ui
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb import ui
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.steps import quotas
 
     ws = Workspace.open(runs["plans"][ds])
     widgets = {"02_goals_kpis": "KpiDashboard", "03_swot": "SwotBoard",
@@ -168,7 +168,7 @@ def test_key_outputs_recorded(runs, ds):
 def test_maven_figures_in_market_output(runs):
     """Maven facts (README): won value 10,005,534 over 2017 - the company headline of the
     market notebook (period = the data's year) shows it."""
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.open(runs["plans"]["maven"])
     head = ws.load_output("market", "company_headline").set_index("measure")["value"]

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesplan_nb import quotas as Q
-from salesplan_nb import schema, ui_quotas
-from salesplan_nb.dataset import Dataset
-from salesplan_nb.errors import ConfigError, SalesplanError
-from salesplan_nb.scope import Scope
+from salesplan_nb.core.errors import ConfigError, SalesplanError
+from salesplan_nb.core.scope import Scope
+from salesplan_nb.data import schema
+from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps import quotas as Q
+from salesplan_nb.ui import quotas as ui_quotas
 
 
 def tiny(extra_opps=()) -> Dataset:
@@ -133,7 +134,7 @@ def test_sample_sums_over_assignment_each_level_and_drivers(sample_data):
 
 
 def test_potential_weights_are_potential_shares(sample_data):
-    from salesplan_nb.market import account_potential
+    from salesplan_nb.steps.market import account_potential
 
     plan = Q.quotas(sample_data, method="potential", target=1e7)
     acc = account_potential(sample_data).table
@@ -213,7 +214,7 @@ def test_reconcile_and_fairness_by_hand():
 
 
 def test_save_and_load_decisions(tmp_path, sample_data):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=sample_data)
     plan = Q.quotas(sample_data, method="blend", weights={"history": 0.6, "potential": 0.4},

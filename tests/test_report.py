@@ -9,16 +9,16 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from salesplan_nb import report
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.runner import chart_json
-from salesplan_nb.safenames import inside, safe_name, slug, unique_names
+from salesplan_nb.batch.runner import chart_json
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.safenames import inside, safe_name, slug, unique_names
+from salesplan_nb.render import report
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     data = generate(seed=5, accounts=300, opportunities=2500)
     return Workspace.create(tmp_path_factory.mktemp("rep") / "plan", data=data)
@@ -90,7 +90,7 @@ def test_sections_per_plan_type_and_missing_decisions(ws):
 
 
 def test_recorded_tactics_and_milestones_show(ws):
-    from salesplan_nb.strategy import Tactic, save_tactic
+    from salesplan_nb.steps.strategy import Tactic, save_tactic
 
     save_tactic(ws, Tactic(name="<b>Webinars</b>", category="lead generation & nurturing",
                            driver="pipeline", effect=5, start="2027-02-01",
@@ -104,7 +104,7 @@ def test_recorded_tactics_and_milestones_show(ws):
                    if not isinstance(b, alt.TopLevelMixin))
     assert "&lt;b&gt;Webinars&lt;/b&gt;" in html and "<b>Webinars" not in html
     assert "$12.00k" in html
-    from salesplan_nb.goals import Goal, save_goal
+    from salesplan_nb.steps.goals import Goal, save_goal
 
     save_goal(ws, Goal(metric="bookings", target=9_876_543.0, scope="company",
                        deadline="2027-12-31", owner="CRO", name="<i>Grow</i>"))
@@ -125,8 +125,7 @@ def test_recorded_tactics_and_milestones_show(ws):
     assert (h3["target"], h3["target_source"]) == (30_000_000.0, "recorded goal")
     assert report.headline(report.context(ws.path, "company", None, None, "annual"))[
         "target"] == 9_876_543.0  # the annual plan keeps its own goal
-    from salesplan_nb import resources as res
-
+    from salesplan_nb.steps import resources as res
     inv = [res.Investment("Inside sales", a=500_000, b=200_000, current=50_000),
            res.Investment("Events", a=120_000, b=40_000, current=50_000)]
     alloc = res.allocate(100_000, inv)
@@ -175,10 +174,10 @@ def _t12m_by_territory(data, account_id: str) -> tuple[pd.Series, pd.Series]:
 
 @pytest.fixture(scope="module")
 def target_ws(tmp_path_factory):
-    from salesplan_nb import quotas
-    from salesplan_nb.goals import Goal, save_goal
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.steps import quotas
+    from salesplan_nb.steps.goals import Goal, save_goal
 
     data = generate(seed=5, accounts=300, opportunities=2500)
     ws = Workspace.create(tmp_path_factory.mktemp("tgt") / "plan", data=data)
@@ -189,8 +188,7 @@ def target_ws(tmp_path_factory):
 
 
 def test_account_plan_never_shows_the_company_target(target_ws):
-    from salesplan_nb import quotas
-
+    from salesplan_nb.steps import quotas
     ws, data = target_ws, target_ws.data
     company = quotas.quotas_from(data, quotas.load_quotas(ws), None, ws.period)
     assert company.target == 5_000_000.0
@@ -226,18 +224,18 @@ def test_account_plan_never_shows_the_company_target(target_ws):
                 assert report.money(v) not in doc and f"{v:,.0f}" not in doc
     assert derived >= 2
     # a given target for the account beats the derived one; a recorded goal beats both
-    from salesplan_nb.goals import Goal, save_goal
+    from salesplan_nb.steps.goals import Goal, save_goal
 
     acc = won.idxmax()
     given = pd.concat([t, pd.DataFrame({"scope_level": ["account"], "scope_id": [acc],
                                         "period": [ws.period.label], "metric": ["bookings"],
                                         "amount": [123_456.0]})], ignore_index=True)
-    from salesplan_nb.dataset import Dataset
+    from salesplan_nb.data.dataset import Dataset
 
     d2 = Dataset(accounts=data.accounts, opportunities=data.opportunities, reps=data.reps,
                  products=data.products, territories=data.territories, targets=given,
                  market=data.market, as_of=data.as_of)
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws2 = Workspace.create(ws.path.parent / "given", data=d2)
     h = report.headline(report.context(ws2.path, "account", acc, None, "account"))
@@ -248,8 +246,7 @@ def test_account_plan_never_shows_the_company_target(target_ws):
 
 
 def test_unit_plans_use_their_quota_in_the_company_split(target_ws):
-    from salesplan_nb import quotas
-
+    from salesplan_nb.steps import quotas
     ws, data = target_ws, target_ws.data
     company = quotas.quotas_from(data, quotas.load_quotas(ws), None, ws.period).table
     terr = str(company.loc[company["level"] == "territory", "unit_id"].iloc[0])
@@ -281,9 +278,9 @@ NETWORK_REF = re.compile(r"<(\w+)\b[^<>]*?\b(?:src|href|srcset|action|poster)\s*
 @pytest.fixture(scope="module")
 def hostile_ws(tmp_path_factory):
     """A plan whose top account, its territory and a product carry a hostile name."""
-    from salesplan_nb.dataset import Dataset
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.dataset import Dataset
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     d = generate(seed=5, accounts=300, opportunities=2500)
     won = d.opportunities[d.opportunities["status"] == "won"]
@@ -298,8 +295,7 @@ def hostile_ws(tmp_path_factory):
                    products=products, territories=territories, targets=d.targets,
                    market=d.market, as_of=d.as_of)
     ws = Workspace.create(tmp_path_factory.mktemp("hostile") / "plan", data=data)
-    from salesplan_nb import actions
-
+    from salesplan_nb.steps import actions
     actions.add_action(ws, acc, XSS, XSS, "2027-03-31", "in progress")
     return ws, acc, terr
 
@@ -310,7 +306,7 @@ def _render(ctx, monkeypatch) -> str:
     import IPython.display
     import nbformat
 
-    from salesplan_nb.runner import PlanExporter
+    from salesplan_nb.batch.runner import PlanExporter
 
     outs = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, **_: outs.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from salesplan_nb.runner import run
+from salesplan_nb.batch.runner import run
 
 pytestmark = pytest.mark.browser
 
@@ -16,8 +16,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     root = tmp_path_factory.mktemp("browser")
     data = generate(seed=3, accounts=300, opportunities=2500)

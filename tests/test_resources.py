@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from helpers import one_scope_per_level
 
-from salesplan_nb import resources as R
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.scope import Scope
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Scope
+from salesplan_nb.steps import resources as R
 
 
 def items():
@@ -116,7 +116,7 @@ def test_every_scope_level_runs(request, fixture):
 
 
 def test_save_and_load(tmp_path, sample_data):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "p", data=sample_data)
     inv = items()

@@ -16,9 +16,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from salesplan_nb import cli, runner
-from salesplan_nb.runner import list_units, run
-from salesplan_nb.safenames import safe_name
+from salesplan_nb import cli
+from salesplan_nb.batch import runner
+from salesplan_nb.batch.runner import list_units, run
+from salesplan_nb.core.safenames import safe_name
 
 XSS = "<img src=x onerror=alert(1)>"
 TRAVERSAL = "../../etc/x"
@@ -28,9 +29,9 @@ STEM = re.compile(r"^[a-z0-9-]+-[0-9a-f]{8}$")
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory):
-    from salesplan_nb.dataset import Dataset
-    from salesplan_nb.sample import generate
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.dataset import Dataset
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
 
     root = tmp_path_factory.mktemp("runner")
     d = generate(seed=11, accounts=300, opportunities=2500)
@@ -178,7 +179,7 @@ def test_units_top_only_and_errors(plan):
     expect = won.groupby("account_id")["amount"].sum().sort_values(ascending=False).head(3)
     assert [u.id for u in top] == list(expect.index)
     assert len({u.stem for u in list_units(data, "rep")}) == len(list_units(data, "rep"))
-    from salesplan_nb.errors import ConfigError
+    from salesplan_nb.core.errors import ConfigError
     with pytest.raises(ConfigError, match="no territory named 'nope'"):
         list_units(data, "territory", only=["nope"])
     with pytest.raises(ConfigError, match="--scheduler"):

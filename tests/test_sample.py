@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesplan_nb import cli, schema
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.sample import CSV_TABLES, SEASONALITY, _scale, generate, write_csv
+from salesplan_nb import cli
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data import schema
+from salesplan_nb.data.sample import CSV_TABLES, SEASONALITY, _scale, generate, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -277,9 +278,9 @@ def test_write_csv_and_cli(tmp_path, capsys):
 
 
 def test_csv_round_trip_through_loader(tmp_path):
-    loaders = pytest.importorskip("salesplan_nb.loaders")
+    loaders = pytest.importorskip("salesplan_nb.data.loaders")
     original = generate(seed=11, accounts=150, opportunities=900)
-    from salesplan_nb.sample import write_dataset_csv
+    from salesplan_nb.data.sample import write_dataset_csv
 
     folder = write_dataset_csv(original, tmp_path / "rt")
     # the snapshot date is written to as_of.txt (open deals close after it, so "latest date in

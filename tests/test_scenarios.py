@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from salesplan_nb import Dataset
-from salesplan_nb import scenarios as S
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import scenarios as S
 
 LEVELS = ("company", "region", "territory", "rep")
 
@@ -175,7 +175,7 @@ def test_bad_changes_are_clear_errors(flat_model):
 
 
 def test_scenarios_are_stored_in_the_workspace(tmp_path):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=_flat(), period="2025")
     sc = S.Scenario("hire", description="more reps").with_change("headcount", 0.2,
@@ -250,7 +250,7 @@ def test_hiring_plan_becomes_headcount(flat_model):
 
 
 def test_tactics_from_strategy_module_are_relative_monthly_changes(flat_model):
-    strategy = pytest.importorskip("salesplan_nb.strategy")
+    strategy = pytest.importorskip("salesplan_nb.steps.strategy")
     t = strategy.Tactic(name="bundle", category="pricing", driver="deal_size", effect=10,
                         start="2025-02-01", end="2025-03-31", scope="region:R1")
     ch = S.tactic_changes([t], "2025")
@@ -263,7 +263,7 @@ def test_tactics_from_strategy_module_are_relative_monthly_changes(flat_model):
 
 
 def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=_flat(), period="2025")
     ws.record("capacity", "backfill_lag", 5)
@@ -275,7 +275,7 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     plan = S.plan_scenario(m, ws)
     # one new seat in T2 ramping 50% for 2 months then 100%: 11 seat-months x 1,000 USD
     assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(11_000)
-    q = pytest.importorskip("salesplan_nb.quotas")
+    q = pytest.importorskip("salesplan_nb.steps.quotas")
     expected = q.quotas_from(_flat(), q.load_quotas(ws), period="2025").level("rep")
     assert m.recompute().total("company", "quota") == pytest.approx(expected["quota"].sum())
     assert any("quotas.py" in n for n in m.notes)

@@ -8,9 +8,9 @@ import pytest
 from helpers import all_scopes
 from test_capacity import make_tiny
 
-from salesplan_nb import segments as G
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.scope import Scope
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Scope
+from salesplan_nb.steps import segments as G
 
 EQUAL = {"industry": 1, "segment": 1, "region": 1, "revenue_band": 1}
 
@@ -102,7 +102,7 @@ def test_segment_ranking_uses_market_table(sample_data):
 
 
 def test_workspace_round_trip(tmp_path, tiny):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "plan", data=tiny, period="2025-H2")
     assert G.load_weights(ws) == G.DEFAULT_WEIGHTS
@@ -159,7 +159,7 @@ def test_empty_scope_is_labelled(tiny):
 def test_memoised_weights_equal_a_fresh_computation():
     """A second call with other weights reuses the memoised statistics / factor strengths
     and gives exactly what a fresh Dataset gives."""
-    from salesplan_nb.sample import generate
+    from salesplan_nb.data.sample import generate
 
     data = generate(seed=5, accounts=300, opportunities=3000)
     year = str(data.as_of.year)

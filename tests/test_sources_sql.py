@@ -8,15 +8,16 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from salesplan_nb import schema
-from salesplan_nb.loaders import load, load_with_report
+from salesplan_nb.data import schema
+from salesplan_nb.data.loaders import load, load_with_report
 
 try:  # tests/ is a rootdir-relative folder, not a package (unless someone adds __init__.py)
     import pgserver
     from pgserver import postgres_url  # noqa: F401  (session fixture)
 except ImportError:  # pragma: no cover
-    from . import pgserver
-    from .pgserver import postgres_url  # noqa: F401
+    from salesplan_nb.pgserver import postgres_url  # noqa: F401
+
+    from salesplan_nb import pgserver
 
 TABLES = ("sales_pipeline", "accounts", "sales_teams", "products")
 
@@ -82,7 +83,7 @@ def test_missing_postgres_binaries_fail_not_skip(monkeypatch):
 
 
 def test_password_is_not_shown(tmp_path):
-    from salesplan_nb.sources import _safe_url
+    from salesplan_nb.data.sources import _safe_url
 
     url = "postgresql+psycopg://ann:s3cret@127.0.0.1:1/crm"
     assert "s3cret" not in _safe_url(url) and "ann" in _safe_url(url)

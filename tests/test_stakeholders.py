@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_capacity import make_tiny
 
-from salesplan_nb import stakeholders as K
-from salesplan_nb.errors import ConfigError, SalesplanError
-from salesplan_nb.workspace import Workspace
+from salesplan_nb.core.errors import ConfigError, SalesplanError
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.steps import stakeholders as K
 
 
 @pytest.fixture

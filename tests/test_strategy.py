@@ -10,8 +10,8 @@ import pytest
 from helpers import all_scopes
 from test_capacity import make_tiny
 
-from salesplan_nb import strategy as S
-from salesplan_nb.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.steps import strategy as S
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,8 @@ def test_driver_effects_relative_by_hand(tiny):
 
 
 def test_scenarios_reads_tactics_from_workspace(tmp_path, tiny):
-    from salesplan_nb import scenarios
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.steps import scenarios
 
     ws = Workspace.create(tmp_path / "plan", data=tiny, period="2025-H2")
     t = S.save_tactic(ws, tac(driver="pipeline", effect=12), by="ana")

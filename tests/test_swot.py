@@ -7,9 +7,9 @@ import pytest
 from helpers import all_scopes
 from test_market import make_tiny
 
-from salesplan_nb import swot as S
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.workspace import Workspace
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.steps import swot as S
 
 
 @pytest.fixture(scope="module")

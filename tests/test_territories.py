@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from helpers import one_scope_per_level
 
-from salesplan_nb import territories as T
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.scope import Scope
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Scope
+from salesplan_nb.steps import territories as T
 
 
 def brute_force_min_moves(p, cur, locked, n_units, tol):
@@ -121,7 +121,7 @@ def test_every_scope_level_runs(request, fixture):
 
 
 def test_save_and_load(tmp_path, sample_data):
-    from salesplan_nb.workspace import Workspace
+    from salesplan_nb.data.workspace import Workspace
 
     ws = Workspace.create(tmp_path / "p", data=sample_data)
     locked = sample_data.accounts["account_id"].iloc[:3].tolist()

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from salesplan_nb import quotas, swot, ui
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.workspace import Workspace
+from salesplan_nb import ui
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.steps import quotas, swot
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +85,8 @@ def test_quota_scope_views_show_their_part_of_the_company_split(ws, sample_data)
     """The saved target is the company's: a region view shows the region's quota in the
     company split as its target (like the plan document), split over its territories; a
     rep view shows the rep's quota in that split."""
-    from salesplan_nb import report
-    from salesplan_nb.scope import Scope
+    from salesplan_nb.core.scope import Scope
+    from salesplan_nb.render import report
 
     before = quotas.load_quotas(ws)
     ws.record("quotas", "target", 9_000_000.0)
@@ -178,8 +179,7 @@ def test_static_mode_renders_svg_and_table(ws):
 
 
 def test_capacity_settings_round_trip(ws):
-    from salesplan_nb import capacity
-
+    from salesplan_nb.steps import capacity
     w = ui.CapacitySliders(ws, interactive=True)
     cap0 = w.result.capacity
     w.set("attrition", 0.3)

@@ -12,9 +12,10 @@ import yaml
 from helpers import busiest_scope
 from test_capacity import make_tiny
 
-from salesplan_nb import Dataset, Scope, actions, stakeholders, ui
-from salesplan_nb.ui_actions import chart_status_bar
-from salesplan_nb.workspace import Workspace
+from salesplan_nb import Dataset, Scope, ui
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.steps import actions, stakeholders
+from salesplan_nb.ui.actions import chart_status_bar
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<img src=x onerror=alert(1)>"

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from salesplan_nb import cli
-from salesplan_nb.errors import ConfigError
-from salesplan_nb.loaders import load_with_report
-from salesplan_nb.mapping import load_mapping
-from salesplan_nb.validate import Frame, Report, parse_date, parse_number, row_problems
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data.loaders import load_with_report
+from salesplan_nb.data.mapping import load_mapping
+from salesplan_nb.data.validate import Frame, Report, parse_date, parse_number, row_problems
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 
@@ -90,7 +90,7 @@ def test_latin1_file_is_decoded_not_garbled(tmp_path):
     names = set(report.tables)
     assert {"accounts", "opportunities"} <= names
     # the broken deals still fail, but accounts decode correctly
-    from salesplan_nb.sources import CsvReader
+    from salesplan_nb.data.sources import CsvReader
 
     raw = CsvReader().read(str(tmp_path), "accounts")
     assert raw.df["name"].tolist() == ["Café Müller", "Nordwind"]
@@ -183,8 +183,8 @@ def test_excel_rows_are_sheet_rows(tmp_path):
 def test_docs_describe_every_column_and_parse_the_examples():
     import yaml
 
-    from salesplan_nb import schema
-    from salesplan_nb.mapping import parse, presets
+    from salesplan_nb.data import schema
+    from salesplan_nb.data.mapping import parse, presets
 
     root = Path(__file__).resolve().parents[1] / "docs"
     model = (root / "data-model.md").read_text()

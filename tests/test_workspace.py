@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from salesplan_nb import Dataset, schema
-from salesplan_nb.errors import WorkspaceError
-from salesplan_nb.workspace import SCHEMA_VERSION, Workspace
+from salesplan_nb import Dataset
+from salesplan_nb.core.errors import WorkspaceError
+from salesplan_nb.data import schema
+from salesplan_nb.data.workspace import SCHEMA_VERSION, Workspace
 
 
 @pytest.fixture

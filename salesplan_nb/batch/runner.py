@@ -1,0 +1,703 @@
+"""``salesplan run``: render one plan document per unit (region, territory, account, rep).
+
+Each unit's notebook (``notebooks/plans/<plan type>.ipynb``) is executed with papermill's
+Python API on a *warm* kernel: every worker process starts one kernel (with the package
+imported) and reuses it for all its units, resetting the namespace in between, and one
+:class:`PlanExporter` (nbconvert, template ``salesplan``) turns the executed notebook into a
+self-contained HTML file. Workers return the HTML and notebook; the parent writes them
+atomically, so the local process pool and a ``dask.distributed`` cluster share one code path.
+
+Output::
+
+    DIR/index.html                     every unit: headline numbers, status, links
+    DIR/<level>/<safe-name>.html       the plan (no code; Vega inlined once; offline)
+    DIR/<level>/<safe-name>.ipynb      the executed notebook
+    DIR/<level>/<safe-name>.json       run record (status, error, headline, parameters)
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.safenames import inside, unique_names
+
+LEVELS = ("region", "territory", "account", "rep")
+PLAN_TYPES = ("annual", "territory", "account", "long-term")
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+STEP_MODULES = ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
+                "territories", "resources", "forecast", "scenarios")
+# run once in every new kernel: the imports every plan notebook needs (step modules that are
+# not installed are skipped; report.py then says which section is missing)
+WARM_CODE = (
+    "import importlib, salesplan_nb.render.report, pandas, altair, IPython.display\n"
+    f"for _m in {STEP_MODULES!r}:\n"
+    "    try:\n"
+    "        importlib.import_module('salesplan_nb.' + _m)\n"
+    "    except ModuleNotFoundError:\n"
+    "        pass\n"
+    "del _m")
+RESET_CODE = "get_ipython().run_line_magic('reset', '-f')"
+
+
+# ---- units -----------------------------------------------------------------------------------
+@dataclass
+class Unit:
+    """One plan to render: ``level`` + ``id`` (scope key), ``label`` (name from data,
+    untrusted) and ``stem`` (safe file-name stem)."""
+
+    level: str
+    id: str
+    label: str
+    stem: str = ""
+    bookings: float = 0.0
+
+
+def _trailing_bookings(data, column: str) -> pd.Series:
+    d = data.deals
+    start = data.as_of - pd.DateOffset(years=1)
+    won = d[(d["status"] == "won") & (d["close_date"] > start) & (d["close_date"] <= data.as_of)]
+    return won.groupby(column)["amount"].sum()
+
+
+def list_units(data, level: str, only: list[str] | None = None,
+               top: int | None = None) -> list[Unit]:
+    """Units of ``level`` in ``data``: regions and territories (tables and deals), accounts,
+    active reps. ``top`` keeps the N with the highest trailing-12-month won bookings (up to
+    ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
+    if level not in LEVELS:
+        raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
+    if level == "region":
+        vals = pd.concat([data.territories["region"], data.reps["region"],
+                          data.accounts["region"], data.deals["region"]]).dropna().unique()
+        units = [Unit("region", str(v), str(v)) for v in sorted(vals)]
+        col = "region"
+    elif level == "territory":
+        names = dict(zip(data.territories["territory_id"], data.territories["name"]))
+        ids = pd.concat([data.territories["territory_id"], data.deals["territory"]]).dropna()
+        units = [Unit("territory", str(t), str(names.get(t) if pd.notna(names.get(t, None))
+                                               else t)) for t in sorted(ids.unique())]
+        col = "territory"
+    elif level == "account":
+        a = data.accounts
+        units = [Unit("account", str(i), str(n) if pd.notna(n) else str(i))
+                 for i, n in zip(a["account_id"], a["name"])]
+        col = "account_id"
+    else:
+        r = data.reps
+        active = r[r["end_date"].isna()] if r["end_date"].isna().any() else r
+        units = [Unit("rep", str(i), str(n) if pd.notna(n) else str(i))
+                 for i, n in zip(active["rep_id"], active["name"])]
+        col = "owner_id"
+    book = _trailing_bookings(data, col)
+    for u in units:
+        u.bookings = float(book.get(u.id, 0.0))
+    if only:
+        wanted = [str(o) for o in only]
+        keep = [u for u in units if u.id in wanted or u.label in wanted]
+        found = {u.id for u in keep} | {u.label for u in keep}
+        unknown = [w for w in wanted if w not in found]
+        if unknown:
+            sample = ", ".join(u.id for u in units[:5])
+            raise ConfigError(f"--only: no {level} named {', '.join(map(repr, unknown))} in the "
+                              f"plan data (ids look like: {sample})")
+        units = keep
+    if top is not None:
+        if top < 1:
+            raise ConfigError("--top must be a positive number of units")
+        units = sorted(units, key=lambda u: (-u.bookings, u.id))[:top]
+    stems = unique_names([f"{u.level}:{u.id}" for u in units])
+    for u in units:
+        u.stem = stems[f"{u.level}:{u.id}"]
+    return units
+
+
+def default_plan_type(level: str, ws_plan_type: str) -> str:
+    """territory -> territory plan, account -> account plan, else the workspace's annual or
+    long-term type."""
+    if level == "territory":
+        return "territory"
+    if level == "account":
+        return "account"
+    return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"
+
+
+def notebook_for(plan_type: str, notebook_dir: Path | None = None) -> Path:
+    nb = Path(notebook_dir or NOTEBOOK_DIR) / f"{plan_type.replace('-', '_')}.ipynb"
+    if not nb.exists():
+        raise ConfigError(f"plan notebook {nb} is missing; reinstall salesplan-nb or pass "
+                          "--notebooks DIR")
+    return nb
+
+
+# ---- jobs and results ------------------------------------------------------------------------
+@dataclass
+class Job:
+    """What a worker needs: the notebook and its parameters (all plain data, picklable)."""
+
+    unit: Unit
+    notebook: str
+    parameters: dict
+    timeout: float | None = 600.0
+
+
+@dataclass
+class Result:
+    """A worker's answer. ``status`` ok / failed; ``error`` {cell, ename, evalue}."""
+
+    unit: Unit
+    status: str
+    html: str | None = None
+    ipynb: str | None = None
+    headline: dict = field(default_factory=dict)
+    error: dict | None = None
+    seconds: float = 0.0
+
+
+# ---- the warm kernel -------------------------------------------------------------------------
+def _register_engine() -> str:
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class WarmEngine(NBClientEngine):
+        """papermill engine that executes on a caller-provided running kernel (``km``/``kc``)
+        instead of starting one per notebook."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, **kwargs):
+            kc = kwargs.pop("kc")
+            kwargs.pop("input_path", None)
+            client = PapermillNotebookClient(
+                nb_man, km=kwargs.pop("km"), timeout=execution_timeout,
+                startup_timeout=start_timeout, kernel_name=kernel_name, log=_null_logger(),
+                log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                **kwargs)
+            client.kc = kc
+            _LAST["nb"] = nb_man.nb
+            return client.execute(cleanup_kc=False)
+
+    papermill_engines.register("salesplan-warm", WarmEngine)
+    return "salesplan-warm"
+
+
+_LAST: dict[str, Any] = {}
+
+
+@lru_cache(maxsize=1)
+def _null_logger():
+    import logging
+
+    log = logging.getLogger("salesplan.runner.kernel")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+    return log
+
+
+class WarmKernel:
+    """One running kernel (package pre-imported) reused for many notebooks."""
+
+    def __init__(self, kernel_name: str = "python3", retries: int = 3,
+                 start_timeout: float = 60.0):
+        self.kernel_name, self.retries, self.start_timeout = kernel_name, retries, start_timeout
+        self.km = None
+        self.kc = None
+        self.used = False
+
+    def start(self) -> None:
+        """Start the kernel and import the package; port races / time-outs are retried."""
+        from jupyter_client.manager import KernelManager
+
+        last: Exception | None = None
+        for attempt in range(self.retries):
+            km = KernelManager(kernel_name=self.kernel_name)
+            try:
+                km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"],
+                                stderr=subprocess.DEVNULL)
+                kc = km.client()
+                kc.start_channels()
+                kc.wait_for_ready(timeout=self.start_timeout)
+                self._run(kc, WARM_CODE)
+                self.km, self.kc, self.used = km, kc, False
+                return
+            except Exception as exc:  # noqa: BLE001 - retried, then reported
+                last = exc
+                with contextlib.suppress(Exception):
+                    km.shutdown_kernel(now=True)
+                time.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"kernel failed to start after {self.retries} attempts: {last}")
+
+    @staticmethod
+    def _run(kc, code: str, timeout: float = 120) -> None:
+        reply = kc.execute_interactive(code, timeout=timeout, store_history=False,
+                                       output_hook=lambda msg: None)
+        if reply["content"].get("status") != "ok":
+            c = reply["content"]
+            raise RuntimeError(f"kernel set-up failed: {c.get('ename')}: {c.get('evalue')}")
+
+    def alive(self) -> bool:
+        return self.km is not None and self.km.is_alive()
+
+    def ensure(self) -> None:
+        if not self.alive():
+            self.shutdown()
+            self.start()
+        elif self.used:
+            self._run(self.kc, RESET_CODE)
+        self.used = True
+
+    def execute(self, notebook: str, parameters: dict, timeout: float | None):
+        """Execute ``notebook`` with ``parameters`` (papermill API); returns the notebook."""
+        import papermill
+
+        self.ensure()
+        return papermill.execute_notebook(
+            notebook, None, parameters=parameters, engine_name=_register_engine(),
+            km=self.km, kc=self.kc, progress_bar=False, kernel_name=self.kernel_name,
+            execution_timeout=timeout, log_output=False)
+
+    def shutdown(self) -> None:
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                self.km.shutdown_kernel(now=True)
+        self.km = self.kc = None
+
+
+# ---- the exporter ----------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one script (vl-convert's bundle), safe inside a
+    ``<script>`` element."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+
+
+def chart_json(spec: Any) -> str:
+    """JSON for a ``<script type=application/json>`` element (``<``, ``>``, ``&`` escaped)."""
+    s = spec if isinstance(spec, str) else json.dumps(spec, separators=(",", ":"))
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class PlanExporter:
+    """nbconvert HTMLExporter with the ``salesplan`` template; build once, reuse per worker."""
+
+    def __init__(self):
+        from nbconvert import HTMLExporter
+
+        self.exporter = HTMLExporter(template_name="salesplan",
+                                     extra_template_basedirs=[str(TEMPLATES)])
+        self.exporter.register_filter("chart_json", chart_json)
+        self.css = (TEMPLATES / "plan.css").read_text()
+
+    def export(self, nb, title: str) -> str:
+        from salesplan_nb.render.report import CHART_MIME, SECTION_MIME
+
+        toc, n_charts = [], 0
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if SECTION_MIME in data:
+                    toc.append(dict(data[SECTION_MIME]))
+                n_charts += CHART_MIME in data
+        res = {"salesplan": {
+            "title": title, "toc": toc, "n_charts": n_charts, "css": self.css,
+            "vega_js": vega_bundle() if n_charts else "", "chart_mime": CHART_MIME,
+            "rendered": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}}
+        body, _ = self.exporter.from_notebook_node(nb, resources=res)
+        return body
+
+
+# ---- one worker ------------------------------------------------------------------------------
+class Renderer:
+    """A warm kernel plus an exporter: renders jobs one after another."""
+
+    def __init__(self):
+        self.kernel = WarmKernel()
+        self.exporter = PlanExporter()
+
+    def render(self, job: Job) -> Result:
+        import nbformat
+        from papermill.exceptions import PapermillExecutionError
+
+        from salesplan_nb.render.report import HEADLINE_MIME
+
+        t0 = time.perf_counter()
+        _LAST.clear()
+        nb, error = None, None
+        try:
+            nb = self.kernel.execute(job.notebook, job.parameters, job.timeout)
+        except PapermillExecutionError as exc:
+            nb = _LAST.get("nb")
+            error = {"cell": exc.exec_count if exc.exec_count is not None else exc.cell_index,
+                     "ename": exc.ename, "evalue": str(exc.evalue)[:500]}
+        except Exception as exc:  # noqa: BLE001 - kernel died, time-out, start failure
+            nb = _LAST.get("nb")
+            error = {"cell": "", "ename": type(exc).__name__, "evalue": str(exc)[:500]}
+            # a dead kernel, or one still busy after a time-out: start afresh for the next unit
+            self.kernel.shutdown()
+        head: dict = {}
+        if nb is not None:
+            for cell in nb.cells:
+                for out in cell.get("outputs", []):
+                    if HEADLINE_MIME in out.get("data", {}):
+                        head = dict(out["data"][HEADLINE_MIME])
+        ipynb = nbformat.writes(nb) if nb is not None else None
+        if error:
+            return Result(job.unit, "failed", None, ipynb, head, error,
+                          time.perf_counter() - t0)
+        title = head.get("title") or f"{job.unit.level} {job.unit.label}"
+        try:
+            body = self.exporter.export(nb, title)
+        except Exception as exc:  # noqa: BLE001
+            return Result(job.unit, "failed", None, ipynb, head,
+                          {"cell": "export", "ename": type(exc).__name__,
+                           "evalue": str(exc)[:500]}, time.perf_counter() - t0)
+        return Result(job.unit, "ok", body, ipynb, head, None, time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self.kernel.shutdown()
+
+
+_LOCAL = threading.local()
+
+
+def _renderer() -> Renderer:
+    r = getattr(_LOCAL, "renderer", None)
+    if r is None:
+        r = _LOCAL.renderer = Renderer()
+        atexit.register(r.close)
+    return r
+
+
+def _init_worker() -> None:
+    """Process-pool initializer: start the kernel now so start-up overlaps across workers."""
+    with contextlib.suppress(Exception):
+        vega_bundle()
+        _renderer().kernel.start()
+
+
+def render_job(job: Job) -> Result:
+    """Render one job in this process (worker entry point for both executors)."""
+    return _renderer().render(job)
+
+
+# ---- writing ---------------------------------------------------------------------------------
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _paths(out: Path, unit: Unit) -> dict[str, Path]:
+    base = inside(out, out / unit.level / unit.stem)
+    return {k: inside(out, base.with_suffix(f".{k}")) for k in ("html", "ipynb", "json")}
+
+
+def write_result(out: Path, r: Result, job: Job) -> None:
+    p = _paths(out, r.unit)
+    if r.ipynb is not None:
+        atomic_write(p["ipynb"], r.ipynb)
+    if r.html is not None:
+        atomic_write(p["html"], r.html)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            p["html"].unlink()  # never leave a stale report beside a failed run
+    rec = {"unit": asdict(r.unit), "status": r.status, "error": r.error,
+           "headline": r.headline, "parameters": job.parameters, "seconds": round(r.seconds, 3),
+           "notebook": job.notebook, "at": dt.datetime.now(dt.UTC).isoformat()}
+    atomic_write(p["json"], json.dumps(rec, indent=1, default=str))
+
+
+def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
+    """True when the unit's report exists, its last run succeeded with the same parameters,
+    and the HTML is newer than plan.yaml, every data snapshot file and the notebook."""
+    p = _paths(out, job.unit)
+    if not (p["html"].exists() and p["json"].exists()):
+        return False
+    try:
+        rec = json.loads(p["json"].read_text())
+    except (OSError, ValueError):
+        return False
+    if rec.get("status") != "ok" or rec.get("parameters") != job.parameters:
+        return False
+    deps = [plan_dir / "plan.yaml", Path(job.notebook), *(plan_dir / "data").glob("*")]
+    newest = max(f.stat().st_mtime for f in deps if f.exists())
+    return p["html"].stat().st_mtime > newest
+
+
+def _fmt_head(h: dict) -> dict:
+    from salesplan_nb.render.report import money, pct
+
+    def m(k):
+        v = h.get(k)
+        return money(v) if isinstance(v, int | float) else ""
+
+    def p(k):
+        v = h.get(k)
+        return pct(v) if isinstance(v, int | float) else ""
+
+    return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
+            "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
+
+
+def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:
+    """DIR/index.html listing every unit with a run record in DIR (escaped by Jinja)."""
+    import jinja2
+
+    skipped = skipped or set()
+    groups: dict[str, list] = {}
+    counts = {"ok": 0, "failed": 0, "skipped": 0}
+    for level in LEVELS:
+        for f in sorted((out / level).glob("*.json")) if (out / level).is_dir() else []:
+            try:
+                rec = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            u = rec["unit"]
+            status = rec["status"]
+            key = f"{level}/{f.stem}"
+            shown = "skipped" if (key in skipped and status == "ok") else status
+            counts[shown] = counts.get(shown, 0) + 1
+            groups.setdefault(level, []).append({
+                "id": u["id"], "label": u["label"], "status": shown, "error": rec.get("error"),
+                "plan_type": rec["parameters"].get("plan_type", ""),
+                "period": rec["parameters"].get("period") or "",
+                "h": _fmt_head(rec.get("headline") or {}),
+                "html": f"{level}/{f.stem}.html" if (out / level / f"{f.stem}.html").exists()
+                else None,
+                "ipynb": f"{level}/{f.stem}.ipynb" if (out / level / f"{f.stem}.ipynb").exists()
+                else None})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    page = env.get_template("index.html.j2").render(
+        title="Sales plans", plan_name=plan_name, counts=counts,
+        groups=[(k, sorted(v, key=lambda r: r["label"])) for k, v in groups.items()],
+        css=(TEMPLATES / "plan.css").read_text(),
+        updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    path = out / "index.html"
+    atomic_write(path, page)
+    return path
+
+
+# ---- the run ---------------------------------------------------------------------------------
+@dataclass
+class RunSummary:
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    index: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | None = None,
+        top: int | None = None, plan_type: str | None = None, period: str | None = None,
+        workers: int | None = None, executor: str = "local", scheduler: str | None = None,
+        resume: bool = False, notebook_dir: str | Path | None = None,
+        timeout: float | None = 600.0, progress: bool = True) -> RunSummary:
+    """Render one plan per unit of ``by``; see the module docstring for the output layout."""
+    from salesplan_nb.render.report import open_workspace
+
+    t0 = time.perf_counter()
+    plan_dir = Path(plan_dir).resolve()
+    out = Path(out).resolve()
+    if executor not in ("local", "dask"):
+        raise ConfigError(f"--executor {executor!r}: use local or dask")
+    if executor == "dask" and not scheduler:
+        raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if period is not None:
+        from salesplan_nb.core.scope import Period
+
+        try:
+            period = Period.parse(period).label
+        except ValueError as exc:
+            raise ConfigError(f"--period {period!r}: {exc} (e.g. 2027, 2027-Q1, 2027..2029)") \
+                from None
+    if plan_type is not None and plan_type not in PLAN_TYPES:
+        raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(PLAN_TYPES)}")
+    ws = open_workspace(plan_dir)
+    units = list_units(ws.data, by, only=only, top=top)
+    if not units:
+        raise ConfigError(f"no {by} units in the plan data of {plan_dir}")
+    ptype = plan_type or default_plan_type(by, ws.plan_type)
+    nb = str(notebook_for(ptype, Path(notebook_dir) if notebook_dir else None))
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [Job(u, nb, {"plan_dir": str(plan_dir), "scope_level": u.level, "unit": u.id,
+                        "period": period or ws.period.label, "plan_type": ptype}, timeout)
+            for u in units]
+    summary = RunSummary()
+    skipped: set[str] = set()
+    if resume:
+        todo = []
+        for j in jobs:
+            if up_to_date(out, j, plan_dir):
+                skipped.add(f"{j.unit.level}/{j.unit.stem}")
+            else:
+                todo.append(j)
+        summary.skipped = len(skipped)
+        jobs = todo
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    bar = _progress(len(jobs), progress)
+
+    def done(job: Job, r: Result) -> None:
+        write_result(out, r, job)
+        if r.status == "ok":
+            summary.ok += 1
+        else:
+            summary.failed += 1
+        bar.update(1)
+        bar.set_postfix(done=summary.ok, failed=summary.failed)
+
+    if jobs:
+        if executor == "dask":
+            _run_dask(jobs, scheduler, done)
+        else:
+            _run_local(jobs, n_workers, done)
+    bar.close()
+    summary.index = write_index(out, ws.plan.get("name", ""), skipped)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="plan", desc="rendering", disable=not enabled or total == 0,
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def _failed(job: Job, exc: BaseException) -> Result:
+    return Result(job.unit, "failed", error={"cell": "", "ename": type(exc).__name__,
+                                             "evalue": str(exc)[:500]})
+
+
+def _run_local(jobs: list[Job], n_workers: int, done) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
+                             initializer=_init_worker) as pool:
+        futs = {pool.submit(render_job, j): j for j in jobs}
+        for f in as_completed(futs):
+            job = futs[f]
+            try:
+                r = f.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its unit only
+                r = _failed(job, exc)
+            done(job, r)
+
+
+def _run_dask(jobs: list[Job], scheduler: str, done) -> None:
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+        raise ConfigError("--executor dask needs dask.distributed installed") from exc
+    try:
+        client = Client(scheduler, timeout=20)
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+    try:
+        futs = {client.submit(render_job, j, pure=False,
+                              key=f"salesplan-{j.unit.level}-{j.unit.stem}-{time.time_ns()}"): j
+                for j in jobs}
+        for f in dask_completed(list(futs)):
+            job = futs[f]
+            try:
+                r = f.result()
+            except Exception as exc:  # noqa: BLE001
+                r = _failed(job, exc)
+            done(job, r)
+    finally:
+        client.close()
+
+
+# ---- CLI and demo ----------------------------------------------------------------------------
+def _cli_run(args) -> int:
+    s = run(args.plan_dir, args.by, args.out, only=args.only, top=args.top,
+            plan_type=args.plan_type, period=args.period, workers=args.workers,
+            executor=args.executor, scheduler=args.scheduler, resume=args.resume,
+            notebook_dir=args.notebooks, timeout=args.timeout, progress=not args.quiet)
+    print(f"{s.ok} rendered, {s.failed} failed, {s.skipped} up to date in {s.seconds:.1f} s; "
+          f"index: {s.index}")
+    return s.exit_code
+
+
+def register_cli(subparsers) -> None:
+    p = subparsers.add_parser("run", help="render one plan document per unit (batch)",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("plan_dir", help="plan folder (with plan.yaml)")
+    p.add_argument("--by", required=True, choices=LEVELS, help="unit level")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these units (id or name)")
+    p.add_argument("--top", type=int, help="only the N units with most trailing bookings")
+    p.add_argument("--plan-type", choices=PLAN_TYPES,
+                   help="plan type (default: territory/account for those levels, else the "
+                        "plan's own)")
+    p.add_argument("--period", help="plan period (default: the plan's)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
+    p.add_argument("--resume", action="store_true", help="skip units whose report is current")
+    p.add_argument("--notebooks", help=argparse.SUPPRESS, default=None)
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cli_run)
+
+
+def render_demo_reports(ws, out, *, top_accounts: int | None = None,
+                        progress: bool = True) -> int:
+    """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
+    plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
+    exit code (0 when every unit rendered)."""
+    out = Path(out)
+    if top_accounts is None:
+        from salesplan_nb.batch.demo import ACCOUNT_PLANS as top_accounts
+    runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
+            run(ws.path, "territory", out, plan_type="territory", progress=progress),
+            run(ws.path, "account", out, top=top_accounts, plan_type="account",
+                progress=progress)]
+    return max(r.exit_code for r in runs)
+
+
+__all__ = ["Unit", "Job", "Result", "WarmKernel", "PlanExporter", "Renderer", "RunSummary",
+           "list_units", "run", "render_job", "write_index", "up_to_date", "atomic_write",
+           "chart_json", "vega_bundle", "render_demo_reports", "register_cli"]

@@ -1,0 +1,147 @@
+"""The loaded data of a plan: canonical tables plus an enriched ``deals`` view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data import schema
+
+T = TypeVar("T")
+MEMO_MAX = 64  # entries per memo store; the store is cleared when full
+
+
+@dataclass
+class Dataset:
+    """Canonical tables (see :mod:`salesplan_nb.data.schema`); absent optional tables are empty.
+
+    ``as_of`` is the snapshot date: actuals after it do not exist yet. It defaults to the latest
+    close/created/order date in the data.
+    """
+
+    accounts: pd.DataFrame
+    opportunities: pd.DataFrame
+    reps: pd.DataFrame
+    products: pd.DataFrame
+    territories: pd.DataFrame = field(default_factory=lambda: schema.empty("territories"))
+    targets: pd.DataFrame = field(default_factory=lambda: schema.empty("targets"))
+    market: pd.DataFrame = field(default_factory=lambda: schema.empty("market"))
+    orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
+    as_of: pd.Timestamp | None = None
+    name: str = "data"
+
+    def __post_init__(self) -> None:
+        for t in schema.TABLES:
+            setattr(self, t, schema.conform(t, getattr(self, t)))
+        if self.as_of is None:
+            dates = [self.opportunities["close_date"].max(),
+                     self.opportunities["created_date"].max(),
+                     self.orders["order_date"].max()]
+            dates = [d for d in dates if pd.notna(d)]
+            self.as_of = max(dates) if dates else pd.Timestamp.today().normalize()
+        self.as_of = pd.Timestamp(self.as_of).normalize()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {t: getattr(self, t) for t in schema.TABLES}
+
+    def memo(self, store: str, key: Hashable, build: Callable[[], T], *,
+             with_deals: bool = False, tables: tuple[str, ...] = schema.TABLES) -> T:
+        """``build()`` memoised on this Dataset (like :attr:`deals`) in store ``store`` under
+        ``key``. An entry is reused only while the Dataset holds the very same ``tables``
+        objects (and enriched ``deals`` when ``with_deals``) and ``as_of``: reassigning one of
+        them invalidates it; tables are treated as read-only. For decision-independent work,
+        so a widget change redoes only the arithmetic that depends on the decision."""
+        memo: dict[Hashable, Any] = self.__dict__.setdefault(store, {})
+        tables = tuple(getattr(self, t) for t in tables)
+        if with_deals:
+            tables = (*tables, self.deals)
+        hit = memo.get(key)
+        if hit is not None and hit[0] == self.as_of and len(hit[1]) == len(tables) and all(
+                a is b for a, b in zip(hit[1], tables)):
+            return hit[2]
+        value = build()
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[key] = (self.as_of, tables, value)
+        return value
+
+    @cached_property
+    def deals(self) -> pd.DataFrame:
+        """Opportunities (plus orders as won deals) enriched for slicing.
+
+        Adds account ``industry, segment, employees, account_revenue, country, account_name``,
+        product ``family``, rep ``rep_name, manager_id``, and the deal's ``region`` and
+        ``territory``: the owning rep's, falling back to the account's. Orders appear with
+        ``status='won'``, ``stage='Order'`` and ``close_date=order_date``.
+        """
+        opps = self.opportunities
+        if len(self.orders):
+            o = self.orders.rename(columns={"order_id": "opportunity_id",
+                                            "order_date": "close_date"})
+            o = o.assign(stage="Order", status="won", created_date=o["close_date"])
+            opps = pd.concat([opps, schema.conform("opportunities", o)], ignore_index=True)
+        acc = self.accounts[["account_id", "name", "industry", "segment", "employees",
+                             "revenue", "country", "region", "territory"]].rename(
+            columns={"name": "account_name", "revenue": "account_revenue",
+                     "region": "acc_region", "territory": "acc_territory"})
+        reps = self.reps[["rep_id", "name", "manager_id", "region", "territory"]].rename(
+            columns={"rep_id": "owner_id", "name": "rep_name",
+                     "region": "rep_region", "territory": "rep_territory"})
+        prods = self.products[["product_id", "family"]]
+        d = (opps.merge(acc, on="account_id", how="left")
+             .merge(reps, on="owner_id", how="left")
+             .merge(prods, on="product_id", how="left"))
+        d["region"] = d["rep_region"].fillna(d["acc_region"])
+        d["territory"] = d["rep_territory"].fillna(d["acc_territory"])
+        return d.drop(columns=["rep_region", "acc_region", "rep_territory", "acc_territory"])
+
+    def to_parquet(self, folder: str | Path) -> None:
+        """Write every table as ``folder/<table>.parquet`` plus ``as_of`` metadata."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            tmp = folder / f".{name}.parquet.tmp"
+            df.to_parquet(tmp, index=False)
+            tmp.replace(folder / f"{name}.parquet")
+        (folder / "as_of.txt").write_text(self.as_of.date().isoformat() + "\n")
+
+    @classmethod
+    def from_parquet(cls, folder: str | Path, name: str = "data") -> Dataset:
+        folder = Path(folder)
+        tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in schema.TABLES
+                  if (folder / f"{t}.parquet").exists()}
+        as_of = (folder / "as_of.txt").read_text().strip() if (folder / "as_of.txt").exists() \
+            else None
+        return cls(**tables, as_of=as_of, name=name)
+
+
+def resolve(data: Dataset, scope: Scope | str | None = None,
+            period: Period | str | int | None = None, *,
+            plan_year: bool = False) -> tuple[Scope, Period]:
+    """Check ``data`` and parse ``scope`` and ``period`` for a step function. The default
+    period is the calendar year of ``data.as_of`` (``plan_year``: the year after it). Bad
+    text is a :class:`ConfigError` naming the fix."""
+    if not isinstance(data, Dataset):
+        raise ConfigError(f"expected a salesplan_nb Dataset, got {type(data).__name__}; "
+                          "load one with salesplan_nb.data.loaders.load()")
+    try:
+        sc = Scope.parse(scope)
+    except ValueError as exc:
+        raise ConfigError(f"bad scope {scope!r}: {exc}") from None
+    if period is None:
+        return sc, Period.year(data.as_of.year + (1 if plan_year else 0))
+    try:
+        return sc, Period.parse(period)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

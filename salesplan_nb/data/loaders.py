@@ -1,0 +1,280 @@
+"""Load any source into a :class:`~salesplan_nb.data.dataset.Dataset`.
+
+``load(source, mapping=None)`` reads the source (:mod:`salesplan_nb.data.sources`), applies the
+mapping (:mod:`salesplan_nb.data.mapping`; ``None`` = canonical layout, or a preset name such as
+``"maven-crm"``), validates everything at once (:mod:`salesplan_nb.data.validate`) and returns the
+Dataset, or raises :class:`~salesplan_nb.core.errors.DataError` whose ``report`` lists every problem.
+Warnings (handled problems) are logged and kept on ``dataset.report``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesplan_nb.core.errors import ConfigError, DataError
+from salesplan_nb.data import schema, sources
+from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.mapping import (
+    SEGMENT_BINS,
+    ColumnSpec,
+    Mapping,
+    TableSpec,
+    apply_bins,
+    load_mapping,
+)
+from salesplan_nb.data.validate import (
+    Frame,
+    Report,
+    TableInfo,
+    as_text,
+    check_references,
+    check_table,
+    parse_count,
+    parse_date,
+    parse_number,
+    row_problems,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["load", "load_with_report"]
+
+
+def load(source: str | Path, mapping: str | Path | dict | Mapping | None = None, *,
+         as_of: str | pd.Timestamp | None = None, **options: Any) -> Dataset:
+    """Load ``source`` through ``mapping`` into a Dataset (``as_of`` overrides the mapping's
+    snapshot date; ``options`` go to the reader, e.g. ``queries={"deals": "SELECT ..."}`` for
+    SQL). Raises :class:`DataError` (with ``.report``) when the data has errors and
+    :class:`ConfigError` for a bad mapping or source location."""
+    data, report = load_with_report(source, mapping, as_of=as_of, **options)
+    if data is None:
+        errs = report.errors
+        lines = "\n".join("  " + p.line() for p in errs[:10])
+        more = f"\n  ... and {len(errs) - 10:,} more" if len(errs) > 10 else ""
+        hint = f" --mapping {mapping}" if isinstance(mapping, str | Path) else ""
+        raise DataError(f"cannot load {report.source}: {len(errs):,} error(s)\n{lines}{more}\n"
+                        f"run `salesplan validate {report.source}{hint}` for the full report",
+                        report)
+    for w in report.warnings:
+        log.warning(w.line())
+    return data
+
+
+def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | None = None,
+                     *, as_of: str | pd.Timestamp | None = None, **options: Any
+                     ) -> tuple[Dataset | None, Report]:
+    """``(Dataset or None, Report)``: the Dataset is ``None`` when the report has errors.
+    Unexpected read/parse failures become report lines, never tracebacks."""
+    m = load_mapping(mapping)
+    if as_of is not None and str(as_of) != "today":
+        try:
+            pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise ConfigError(f"as_of {as_of!r} is not a date; give YYYY-MM-DD") from None
+    kind, reader, location = sources.resolve(source)
+    report = Report(source=_display(source, kind), mapping=m.name if mapping is not None
+                    else "")
+    opts = {**m.source, **options}
+    raws: dict[str, sources.RawTable | None] = {}
+    frames: dict[str, Frame] = {}
+    for tname, spec in m.tables.items():
+        if spec.source not in raws:
+            raws[spec.source] = _read(report, reader, location, spec, m, opts)
+        raw = raws[spec.source]
+        if raw is None:
+            continue
+        try:
+            frame = _frame(report, raw, spec)
+        except (ConfigError, DataError):
+            raise
+        except Exception as exc:  # an unforeseen parse failure: report it, do not crash
+            report.add("error", raw.origin, f"could not map table {tname}: "
+                       f"{type(exc).__name__}: {exc}", "check this file against the mapping",
+                       table=tname)
+            continue
+        frames[tname] = frame
+        report.tables[tname] = TableInfo(tname, raw.origin, len(frame.df))
+    for tname, t in schema.TABLES.items():
+        if t.required and tname not in frames and not any(
+                p.table == tname for p in report.errors):
+            spec = m.tables.get(tname)
+            if spec is not None and raws.get(spec.source) is None:
+                report.add("error", spec.source, f"required table {tname} is missing: its "
+                           f"source table {spec.source!r} could not be read (see above)",
+                           "fix the source table", table=tname)
+                continue
+            report.add("error", f"{tname}", f"required table {tname} is missing",
+                       f"provide {tname}.csv (canonical layout) or map it under "
+                       f"tables.{tname} in the mapping", table=tname)
+    for tname, f in frames.items():
+        try:
+            check_table(report, f, f.where)
+        except Exception as exc:
+            report.add("error", f.origin, f"could not check table {tname}: "
+                       f"{type(exc).__name__}: {exc}", table=tname)
+    try:
+        check_references(report, frames)
+    except Exception as exc:
+        report.add("error", "(references)", f"could not check references: "
+                   f"{type(exc).__name__}: {exc}")
+    snapshot = as_of if as_of is not None else m.as_of
+    if snapshot is None and kind != "sql":
+        snapshot = _as_of_file(report, location)
+    if snapshot == "today":
+        snapshot = pd.Timestamp.today().normalize()
+    if not report.ok:
+        return None, report
+    tables = {t: f.df.reset_index(drop=True) for t, f in frames.items()}
+    try:
+        data = Dataset(**tables, as_of=snapshot, name=m.name)
+    except Exception as exc:
+        report.add("error", "(dataset)", f"could not build the dataset: "
+                   f"{type(exc).__name__}: {exc}", "report this as a bug with the file")
+        return None, report
+    report.as_of = data.as_of
+    data.report = report
+    return data, report
+
+
+def _as_of_file(report: Report, source: str | Path) -> pd.Timestamp | None:
+    """The snapshot date from ``as_of.txt`` in a folder source (written by
+    ``Dataset.to_parquet`` and the sample generator), if there is one."""
+    path = Path(str(source)) / "as_of.txt"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        report.add("error", "as_of.txt", f"not a date: {text[:40]!r}",
+                   "write the snapshot date as YYYY-MM-DD (or delete the file)")
+        return None
+
+
+def _display(source: str | Path, kind: str) -> str:
+    if kind == "sql":
+        return sources._safe_url(str(source))
+    return str(source)
+
+
+def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
+          opts: dict) -> sources.RawTable | None:
+    table = schema.TABLES[spec.table]
+    try:
+        raw = reader.read(location, spec.source, **opts)
+    except sources.SourceError as exc:
+        if m.explicit or table.required or not exc.missing:
+            report.add("error", exc.origin or spec.source, exc.reason, exc.fix,
+                       table=spec.table)
+        return None
+    except ConfigError:
+        raise
+    except Exception as exc:
+        report.add("error", spec.source, f"could not read: {type(exc).__name__}: {exc}",
+                   "check that the file is a valid, complete export", table=spec.table)
+        return None
+    for note in raw.notes:
+        note = dict(note)
+        if note.get("count") == -1:  # the whole file
+            note["count"] = len(raw.df)
+        report.add(note.pop("severity"), raw.origin, note.pop("reason"), note.pop("fix", ""),
+                   table=spec.table, **note)
+    return raw
+
+
+def _match_column(df: pd.DataFrame, name: str) -> str | None:
+    if name in df.columns:
+        return name
+    want = name.strip().lower().replace(" ", "_")
+    for c in df.columns:
+        if str(c).strip().lower().replace(" ", "_") == want:
+            return c
+    return None
+
+
+def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
+    """Apply a table mapping: pick/derive columns, parse types (reporting every bad value)."""
+    tname = spec.table
+    table = schema.TABLES[tname]
+    df = raw.df
+    frame = Frame(tname, raw.origin, pd.DataFrame(index=df.index))
+    if (df.shape[1] == 0 or len(df) == 0) and table.required:
+        # optional tables may be empty (the summary shows 0 rows); required ones may not
+        report.add("error", raw.origin, f"no data rows (table {tname} needs at least one)",
+                   "export the table again with its data", table=tname, count=0)
+    if spec.columns is None:
+        colspecs = {}
+        for c in table.names:
+            found = _match_column(df, c)
+            if found is not None:
+                colspecs[c] = ColumnSpec(c, [found], where=f"{spec.where}.columns.{c}")
+    else:
+        colspecs = dict(spec.columns)
+    for c in table.required_columns:
+        if c not in colspecs:
+            fix = (f"add a column named {c}" if spec.columns is None else
+                   f"map a source column to it under {spec.where}.columns.{c}")
+            report.add("error", raw.origin, f"missing required column {c}", fix,
+                       column=c, table=tname)
+    out: dict[str, pd.Series] = {}
+    for c, cs in colspecs.items():
+        # several `from` columns: the first non-blank of those present (export variants)
+        resolved = [f for f in (_match_column(df, src) for src in cs.sources) if f is not None]
+        if cs.sources and not resolved:
+            names = " or ".join(repr(x) for x in cs.sources)
+            if cs.optional or (c not in table.required_columns and spec.columns is None):
+                report.add("warning", raw.origin, f"no column {names}", f"add the column to "
+                           f"the export to fill {tname}.{c}", column=cs.sources[0],
+                           count=len(df), handled=f"{tname}.{c} left blank", table=tname)
+            else:
+                report.add("error", raw.origin, f"missing column {names} (needed for "
+                           f"{tname}.{c})", f"add the column, or change {cs.at}",
+                           column=cs.sources[0], table=tname)
+            continue
+        cs = ColumnSpec(**{**cs.__dict__, "sources": resolved})
+        frame.columns[c] = "|".join(resolved) if resolved else f"{c} (constant)"
+        frame.where[c] = cs.where
+        out[c] = _column(report, frame, cs, table.column(c).dtype, cs.pre(df))
+    if tname == "accounts" and "segment" not in out:
+        emp = out.get("employees")
+        out["segment"] = apply_bins(emp if emp is not None else
+                                    pd.Series(pd.NA, index=df.index, dtype="Float64"),
+                                    SEGMENT_BINS)
+        frame.columns["segment"] = "segment (from employees)"
+    frame.df = pd.DataFrame(out, index=df.index)
+    if spec.distinct:
+        frame.df = frame.df.drop_duplicates()
+    return frame
+
+
+def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Series
+            ) -> pd.Series:
+    kind = cs.parse_kind(dtype)
+    col = frame.columns.get(cs.target, cs.target)
+    frame.columns[cs.target] = col
+    if kind == "string":
+        return as_text(pre)
+    if kind == "date":
+        v, bad = parse_date(pre, cs.formats)
+        fmt = " or ".join(cs.formats) if cs.formats else "YYYY-MM-DD"
+        row_problems(report, "error", frame, bad, cs.target, f"not a date (expected {fmt})",
+                     f"write dates as YYYY-MM-DD, or set format: under {cs.where}",
+                     values=pre)
+        return v
+    if kind == "count":
+        v, bad, frac = parse_count(pre, cs.decimal)
+        row_problems(report, "error", frame, bad, cs.target, "not a whole number",
+                     "write a plain whole number such as 250", values=pre)
+        row_problems(report, "error", frame, frac, cs.target, "not a whole number",
+                     "write a plain whole number such as 250", values=pre)
+        return cs.post(v) if cs.multiply is None else cs.post(v.astype("float64")).round(
+        ).astype("Int64")
+    v, bad = parse_number(pre, cs.decimal)
+    row_problems(report, "error", frame, bad, cs.target, "not a number",
+                 "write plain numbers such as 1234.50 (or set decimal: ',' under "
+                 f"{cs.where} for 1.234,50)", values=pre)
+    return cs.post(v)

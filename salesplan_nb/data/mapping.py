@@ -1,0 +1,407 @@
+"""Mapping files: how a source's tables, columns and values become the canonical tables.
+
+A mapping is YAML (format and examples in ``docs/mapping.md``)::
+
+    name: my-crm
+    as_of: latest                    # snapshot date: latest date in the data, today, or a date
+    source: {queries: {deals: "SELECT * FROM crm.deals"}}   # reader options (optional)
+    tables:
+      opportunities:
+        from: deals                  # source table (CSV/Parquet stem, sheet, SQL table/query)
+        columns:
+          opportunity_id: Id         # canonical column: source column
+          status: {from: Stage, values: {Closed Won: won, Closed Lost: lost}, default: open}
+          amount: {from: Amount, multiply: 1}
+          close_date: {from: Close Date, format: "%m/%d/%Y"}
+
+``mapping=None`` means the canonical layout (``opportunities.csv`` with canonical column names
+etc.). Built-in presets live in ``salesplan_nb/data/presets/<name>.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data import schema
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+TOP_KEYS = {"name", "description", "as_of", "currency", "source", "tables"}
+TABLE_KEYS = {"from", "distinct", "columns"}
+COLUMN_KEYS = {"from", "value", "values", "default", "missing", "multiply", "format", "split",
+               "bins", "optional", "decimal"}
+
+
+class _LDict(dict):
+    """A YAML mapping that remembers the line of each key."""
+
+    line: int = 0
+
+    def __init__(self, *a: Any, **k: Any):
+        super().__init__(*a, **k)
+        self.lines: dict[Any, int] = {}
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LDict:
+    loader.flatten_mapping(node)
+    d = _LDict()
+    d.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.lines[key] = key_node.start_mark.line + 1
+    return d
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass
+class ColumnSpec:
+    """How one canonical column is made from the source (see ``docs/mapping.md``)."""
+
+    target: str
+    sources: list[str] = field(default_factory=list)
+    value: Any = None
+    values: dict[str, str] | None = None
+    default: str | None = None
+    missing: Any = None
+    multiply: float | None = None
+    formats: list[str] = field(default_factory=list)
+    split: str | None = None
+    bins: list[tuple[float | None, str]] | None = None
+    optional: bool = False
+    decimal: str = "."
+    where: str = ""
+    line: int | None = None  # line in the mapping file
+
+    @property
+    def at(self) -> str:
+        """``where`` plus the mapping line, for messages."""
+        return f"{self.where} (mapping line {self.line})" if self.line else self.where
+
+    @property
+    def constant(self) -> bool:
+        return not self.sources
+
+    def parse_kind(self, dtype: str) -> str:
+        """How source values are parsed: ``number``, ``count``, ``date`` or ``string``."""
+        if self.bins is not None:
+            return "number"
+        return {schema.DATE: "date", schema.MONEY: "number",
+                schema.COUNT: "count"}.get(dtype, "string")
+
+    def pre(self, df: pd.DataFrame) -> pd.Series:
+        """The source values before type parsing: first non-blank of ``from`` columns, then
+        ``split`` (keep the first item), ``values`` / ``default`` and ``missing``."""
+        n = len(df)
+        if self.constant:
+            s = pd.Series([self.value] * n, index=df.index,
+                          dtype=schema.STRING if isinstance(self.value, str) or self.value is None
+                          else None)
+        else:
+            s = df[self.sources[0]]
+            if len(self.sources) > 1:
+                s = _blank_to_na(s)
+            for extra in self.sources[1:]:
+                s = s.fillna(_blank_to_na(df[extra]))
+        if self.split is not None:
+            s = _text(s).str.split(self.split, n=1).str[0].str.strip()
+            s = _blank_to_na(s)
+        if self.values is not None:
+            s = _map_values(s, self.values, self.default)
+        if self.missing is not None and self.bins is None:  # with bins: the label of blanks
+            s = s.fillna(self.missing) if not _is_text(s) else \
+                _blank_to_na(s).fillna(str(self.missing))
+        return s
+
+    def post(self, s: pd.Series) -> pd.Series:
+        """Transforms on parsed values: ``multiply`` then ``bins``."""
+        if self.multiply is not None:
+            s = s * self.multiply
+        if self.bins is not None:
+            s = apply_bins(s, self.bins, "Unknown" if self.missing is None else str(self.missing))
+        return s
+
+
+@dataclass
+class TableSpec:
+    """One canonical table: its source table, whether to keep distinct rows, its columns
+    (``None`` = source columns already carry the canonical names)."""
+
+    table: str
+    source: str
+    columns: dict[str, ColumnSpec] | None = None
+    distinct: bool = False
+    where: str = ""
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file."""
+
+    name: str = "canonical"
+    description: str = ""
+    as_of: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, TableSpec] = field(default_factory=dict)
+    explicit: bool = False  # tables listed by the user must exist
+    origin: str = "canonical layout"
+
+
+def presets() -> list[str]:
+    """Names of the built-in presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def canonical() -> Mapping:
+    """The identity mapping: every canonical table from the source table of the same name."""
+    return Mapping(tables={t: TableSpec(t, t, None, where=f"tables.{t}") for t in schema.TABLES})
+
+
+def load_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
+    """A :class:`Mapping` from ``None`` (canonical layout), a preset name, a YAML file path, a
+    dict, or a Mapping. Raises :class:`ConfigError` naming the key and line of any mistake."""
+    if mapping is None:
+        return canonical()
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return parse(mapping, origin="mapping dict")
+    text = str(mapping)
+    path = Path(text)
+    if not path.exists():
+        if text in presets():
+            path = PRESET_DIR / f"{text}.yaml"
+        else:
+            raise ConfigError(f"mapping {text!r} is neither a file nor a preset; give a YAML "
+                              f"file or one of the presets: {', '.join(presets())}")
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"mapping file {path}{where}: invalid YAML: {exc.problem}; fix the "
+                          "indentation / quoting there (quote values containing ': ' or '#')"
+                          ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read mapping file {path}: {exc}") from None
+    return parse(raw, origin=str(path))
+
+
+def _line(d: Any, key: Any) -> str:
+    if isinstance(d, _LDict) and key in d.lines:
+        return f" (line {d.lines[key]})"
+    if isinstance(d, _LDict) and d.line:
+        return f" (line {d.line})"
+    return ""
+
+
+def _fail(origin: str, where: str, d: Any, key: Any, msg: str) -> ConfigError:
+    return ConfigError(f"mapping {origin}: {where}{_line(d, key)}: {msg}")
+
+
+def _check_keys(origin: str, where: str, d: dict, allowed: set[str]) -> None:
+    for k in d:
+        if k not in allowed:
+            raise _fail(origin, f"{where}.{k}" if where else str(k), d, k,
+                        f"unknown key {k!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def parse(raw: Any, origin: str = "mapping") -> Mapping:
+    """Validate a mapping loaded from YAML (or given as a dict) into a :class:`Mapping`."""
+    if raw is None:
+        raise ConfigError(f"mapping {origin} is empty; it needs a 'tables:' section")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"mapping {origin}: the top level must be a mapping with a 'tables:' "
+                          f"section, not {type(raw).__name__}")
+    _check_keys(origin, "", raw, TOP_KEYS)
+    tables = raw.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise _fail(origin, "tables", raw, "tables",
+                    "needs a 'tables:' section mapping canonical tables "
+                    f"({', '.join(schema.TABLES)}) to source tables")
+    source = raw.get("source") or {}
+    if not isinstance(source, dict):
+        raise _fail(origin, "source", raw, "source", "must be a mapping of reader options")
+    as_of = raw.get("as_of")
+    if as_of is not None and str(as_of) != "latest":
+        if str(as_of) != "today":
+            try:
+                pd.Timestamp(str(as_of))
+            except ValueError:
+                raise _fail(origin, "as_of", raw, "as_of",
+                            f"{as_of!r} is not a date; use latest, today or YYYY-MM-DD"
+                            ) from None
+    m = Mapping(name=str(raw.get("name") or Path(origin).stem),
+                description=str(raw.get("description") or ""),
+                as_of=None if as_of in (None, "latest") else str(as_of),
+                source=dict(source), explicit=True, origin=origin)
+    for tname, tspec in tables.items():
+        where = f"tables.{tname}"
+        if tname not in schema.TABLES:
+            raise _fail(origin, where, tables, tname,
+                        f"unknown canonical table {tname!r}; use one of "
+                        f"{', '.join(schema.TABLES)}")
+        tspec = tspec if tspec is not None else {}
+        if isinstance(tspec, str):
+            tspec = {"from": tspec}
+        if not isinstance(tspec, dict):
+            raise _fail(origin, where, tables, tname,
+                        "must be a mapping with 'from:' and 'columns:'")
+        _check_keys(origin, where, tspec, TABLE_KEYS)
+        cols = tspec.get("columns")
+        colspecs = None
+        if cols is not None:
+            if not isinstance(cols, dict):
+                raise _fail(origin, f"{where}.columns", tspec, "columns",
+                            "must map canonical column names to source columns")
+            colspecs = {c: _column(origin, f"{where}.columns.{c}", tname, c, v, cols)
+                        for c, v in cols.items()}
+        m.tables[tname] = TableSpec(tname, str(tspec.get("from") or tname), colspecs,
+                                    bool(tspec.get("distinct", False)), where)
+    return m
+
+
+def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: dict) -> ColumnSpec:
+    out = _column_spec(origin, where, table, col, spec, parent)
+    if isinstance(parent, _LDict):
+        out.line = parent.lines.get(col)
+    return out
+
+
+def _column_spec(origin: str, where: str, table: str, col: str, spec: Any, parent: dict
+                 ) -> ColumnSpec:
+    t = schema.TABLES[table]
+    if col not in t.names:
+        raise _fail(origin, where, parent, col,
+                    f"unknown column {col!r} of table {table}; columns: {', '.join(t.names)}")
+    if isinstance(spec, str | int | float) and not isinstance(spec, bool):
+        return ColumnSpec(col, [str(spec)], where=where)
+    if isinstance(spec, list):
+        spec = {"from": spec}
+    if not isinstance(spec, dict):
+        raise _fail(origin, where, parent, col,
+                    "give a source column name or a mapping with from/value/values/...")
+    _check_keys(origin, where, spec, COLUMN_KEYS)
+    if ("from" in spec) == ("value" in spec):
+        raise _fail(origin, where, parent, col,
+                    "give exactly one of 'from:' (source column) or 'value:' (a constant)")
+    src = spec.get("from")
+    sources = [str(s) for s in (src if isinstance(src, list) else [src])] if src is not None \
+        else []
+    values = spec.get("values")
+    if values is not None:
+        if not isinstance(values, dict):
+            raise _fail(origin, f"{where}.values", spec, "values",
+                        "must map source values to canonical values, e.g. {Won: won}")
+        values = {_key(k): (None if v is None else str(v)) for k, v in values.items()}
+    multiply = spec.get("multiply")
+    if multiply is not None and (isinstance(multiply, bool)
+                                 or not isinstance(multiply, int | float)):
+        raise _fail(origin, f"{where}.multiply", spec, "multiply", "must be a number")
+    fmt = spec.get("format")
+    formats = [str(f) for f in (fmt if isinstance(fmt, list) else [fmt])] if fmt else []
+    decimal = str(spec.get("decimal", "."))
+    if decimal not in (".", ","):
+        raise _fail(origin, f"{where}.decimal", spec, "decimal", "must be '.' or ','")
+    bins = None
+    if spec.get("bins") is not None:
+        bins = _bins(origin, f"{where}.bins", spec)
+    return ColumnSpec(col, sources, spec.get("value"), values,
+                      None if spec.get("default") is None else str(spec["default"]),
+                      spec.get("missing"), None if multiply is None else float(multiply),
+                      formats, None if spec.get("split") is None else str(spec["split"]),
+                      bins, bool(spec.get("optional", False)), decimal, where)
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, float) and k.is_integer():
+        return str(int(k))
+    return str(k)
+
+
+def _bins(origin: str, where: str, spec: dict) -> list[tuple[float | None, str]]:
+    raw = spec["bins"]
+    if not isinstance(raw, list) or not raw:
+        raise _fail(origin, where, spec, "bins",
+                    "must be a list like [{below: 200, value: SMB}, {value: Enterprise}]")
+    out: list[tuple[float | None, str]] = []
+    for i, b in enumerate(raw):
+        if not isinstance(b, dict) or "value" not in b or set(b) - {"below", "value"}:
+            raise _fail(origin, f"{where}[{i}]", b if isinstance(b, dict) else spec,
+                        "value" if isinstance(b, dict) else "bins",
+                        "each bin is {below: <number>, value: <label>}; the last may omit below")
+        below = b.get("below")
+        if below is not None and (isinstance(below, bool) or not isinstance(below, int | float)):
+            raise _fail(origin, f"{where}[{i}].below", b, "below", "must be a number")
+        if below is None and i != len(raw) - 1:
+            raise _fail(origin, f"{where}[{i}]", b, "value",
+                        "only the last bin may omit 'below'")
+        out.append((None if below is None else float(below), str(b["value"])))
+    bounds = [b for b, _ in out if b is not None]
+    if bounds != sorted(bounds):
+        raise _fail(origin, where, spec, "bins", "'below' bounds must increase")
+    return out
+
+
+SEGMENT_BINS: list[tuple[float | None, str]] = [(200.0, "SMB"), (1000.0, "Mid-Market"),
+                                                 (None, "Enterprise")]
+"""The segment rule of docs/architecture.md: employees < 200 SMB, 200-999 Mid-Market,
+>= 1000 Enterprise (unknown -> Unknown)."""
+
+
+def apply_bins(s: pd.Series, bins: list[tuple[float | None, str]], missing: str = "Unknown"
+               ) -> pd.Series:
+    """Label numbers by the first bin whose ``below`` bound exceeds them (vectorised)."""
+    x = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    out = np.full(len(x), missing, dtype=object)
+    done = np.isnan(x)
+    for below, label in bins:
+        hit = ~done if below is None else (~done & (x < below))
+        out[hit] = label
+        done |= hit
+    return pd.Series(out, index=s.index, dtype=schema.STRING)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.StringDtype) or s.dtype == object
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s if isinstance(s.dtype, pd.StringDtype) else s.astype(schema.STRING)
+
+
+def _blank_to_na(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.mask(s.str.strip() == "")
+    return s
+
+
+def _map_values(s: pd.Series, values: dict[str, str | None], default: str | None) -> pd.Series:
+    """Replace values by the ``values`` table (exact, then case-insensitive); others keep
+    their value, or become ``default`` when one is given. Works on the distinct values."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    lower = {k.strip().lower(): v for k, v in values.items()}
+    mapped = []
+    for u in uniques:
+        key = _key(u) if not isinstance(u, str) else u.strip()
+        if key in values:
+            mapped.append(values[key])
+        elif key.lower() in lower:
+            mapped.append(lower[key.lower()])
+        else:
+            mapped.append(default if default is not None else key)
+    out = pd.array(mapped + [None], dtype=schema.STRING)
+    return pd.Series(out.take(np.where(codes < 0, len(mapped), codes)), index=s.index)

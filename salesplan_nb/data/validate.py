@@ -1,0 +1,558 @@
+"""Validation of source data, and ``salesplan validate SOURCE [--mapping FILE|PRESET]``.
+
+Every problem is collected into one :class:`Report` (nothing stops at the first problem):
+file, row (as in the source: 1-based, header = row 1, first data row = row 2), column, value,
+reason and fix. *Errors* stop the load (:class:`~salesplan_nb.core.errors.DataError` carries the
+report); *warnings* say how the loader handled the problem and how many rows it touched.
+Nothing is dropped silently. All checks are vectorised (masks over whole columns); only the
+reported rows are turned into Python objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from salesplan_nb.data import schema
+
+MAX_ROWS_PER_CHECK = 1000  # row-level problems kept per check; the rest are counted
+
+_Text = pd.StringDtype("pyarrow")
+
+
+@dataclass
+class Problem:
+    """One problem: ``severity`` error | warning; ``row`` is the source row (header = 1) or
+    ``None`` for a whole-file problem; ``count`` rows share it (warnings, summaries)."""
+
+    severity: str
+    file: str
+    reason: str
+    fix: str = ""
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    count: int = 1
+    handled: str = ""
+    table: str = ""
+
+    def line(self) -> str:
+        """One line: ``error: file row 5, column x, value 'v': reason; fix: ...``."""
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        if self.value is not None:
+            where.append(f"value {_short(self.value)!r}")
+        text = f"{self.severity}: {', '.join(where)}: {self.reason}"
+        if self.count > 1 or (self.severity == "warning" and self.row is None):
+            text += f" ({self.count:,} row{'s' if self.count != 1 else ''})"
+        if self.handled:
+            text += f"; handled: {self.handled}"
+        if self.fix:
+            text += f"; fix: {self.fix}"
+        return text
+
+
+def _short(v: str, n: int = 60) -> str:
+    v = str(v)
+    return v if len(v) <= n else v[: n - 3] + "..."
+
+
+@dataclass
+class TableInfo:
+    """Summary line of one canonical table: where it came from and how many rows."""
+
+    table: str
+    origin: str
+    rows: int
+
+
+@dataclass
+class Report:
+    """All problems found while loading a source."""
+
+    source: str = ""
+    mapping: str = ""
+    tables: dict[str, TableInfo] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    as_of: pd.Timestamp | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when the data can be loaded (no errors; warnings allowed)."""
+        return not self.errors
+
+    def add(self, severity: str, file: str, reason: str, fix: str = "", **kw) -> Problem:
+        p = Problem(severity, file, reason, fix, **kw)
+        self.problems.append(p)
+        return p
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a table (one row per problem)."""
+        cols = ["severity", "table", "file", "row", "column", "value", "reason", "fix", "count",
+                "handled"]
+        return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in self.problems],
+                            columns=cols)
+
+    def format(self, limit: int | None = 50) -> str:
+        """The report as text: summary (tables and rows), errors, warnings, verdict. At most
+        ``limit`` lines per kind of problem (``None`` = all)."""
+        out = [f"source: {self.source}" + (f"  (mapping: {self.mapping})" if self.mapping
+                                            else "")]
+        out.append("tables:")
+        for t in self.tables.values():
+            out.append(f"  {t.table:<14} {t.rows:>10,} rows  from {t.origin}")
+        errs = sorted(self.errors, key=lambda p: (p.file, p.row or 0))
+        warns = self.warnings
+        out.append(f"errors: {len(errs)}")
+        out += ["  " + p.line() for p in _limit(errs, limit)]
+        out.append(f"warnings: {len(warns)}")
+        out += ["  " + p.line() for p in _limit(warns, limit)]
+        if self.ok:
+            asof = f" (as of {self.as_of.date()})" if self.as_of is not None else ""
+            out.append(f"result: loadable{asof}")
+        else:
+            out.append(f"result: NOT loadable - fix the {len(errs)} error(s) above")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _limit(problems: list[Problem], limit: int | None) -> list[Problem]:
+    if limit is None:
+        return problems
+    out, seen = [], {}
+    for p in problems:
+        key = (p.file, p.column, p.reason.split("'")[0])
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= limit:
+            out.append(p)
+        elif seen[key] == limit + 1:
+            n = sum(1 for q in problems if (q.file, q.column, q.reason.split("'")[0]) == key)
+            out.append(Problem(p.severity, p.file, f"... {n - limit:,} more like the above "
+                               "(use --all to list them)", column=p.column))
+    return out
+
+
+# --------------------------------------------------------------------------- mapped frames
+
+@dataclass
+class Frame:
+    """A canonical table in the making: ``df`` has canonical column names, typed values and
+    the source row numbers as index; ``columns`` names each column's source column(s)."""
+
+    table: str
+    origin: str
+    df: pd.DataFrame
+    columns: dict[str, str] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)  # canonical column -> mapping key
+
+    def col(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+
+def row_problems(report: Report, severity: str, frame: Frame, mask: pd.Series | np.ndarray,
+                 column: str | None, reason: str, fix: str, values: pd.Series | None = None,
+                 reason_fn=None) -> int:
+    """Add one problem per row where ``mask`` is true (at most :data:`MAX_ROWS_PER_CHECK`,
+    then a summary line). ``values`` are the raw values to show; ``reason_fn(value, row)``
+    may specialise the reason. Returns the number of rows hit."""
+    mask = np.asarray(mask, dtype=bool)
+    n = int(mask.sum())
+    if not n:
+        return 0
+    idx = np.flatnonzero(mask)
+    shown = idx[:MAX_ROWS_PER_CHECK]
+    rows = frame.df.index.to_numpy()[shown]
+    vals = None
+    if values is not None:
+        vals = values.iloc[shown].tolist()
+    elif column is not None and column in frame.df:
+        vals = frame.df[column].iloc[shown].tolist()
+    src = frame.col(column) if column else None
+    for i, r in enumerate(rows):
+        v = None if vals is None else vals[i]
+        v = None if v is None or (not isinstance(v, str) and pd.isna(v)) else _show(v)
+        why = reason_fn(v, int(r)) if reason_fn else reason
+        report.add(severity, frame.origin, why, fix, row=int(r), column=src, value=v,
+                   table=frame.table)
+    if n > len(shown):
+        report.add(severity, frame.origin, f"{n - len(shown):,} more rows with: {reason}", fix,
+                   column=src, count=n - len(shown), table=frame.table)
+    return n
+
+
+def _show(v) -> str:
+    if isinstance(v, pd.Timestamp):
+        return str(v.date()) if v == v.normalize() else str(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _arrow(s: pd.Series) -> pa.Array | None:
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return pa.array(s.array)
+    return None
+
+
+def is_blank(s: pd.Series) -> pd.Series:
+    """True where a value is missing or only whitespace."""
+    na = s.isna()
+    if isinstance(s.dtype, pd.StringDtype):
+        return na | (s.str.strip() == "").fillna(True)
+    return na
+
+
+_GROUPED = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"     # 1,234,567.89
+_GROUPED_EU = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"  # 1.234.567,89
+
+
+def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """``(float64 values, bad)``: text like ``1234.5``, ``$1,234.50``, ``USD 1,234`` or
+    ``(50)`` (negative) becomes a number; with ``decimal=","`` also ``1.234,50``. ``bad``
+    marks non-blank values that are not numbers (``1,5`` is bad unless ``decimal=","``:
+    a comma is only a thousands separator in groups of three)."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("Int64")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = s.astype("float64")
+        return v, pd.Series(False, index=s.index)
+    if decimal == "," and (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        t = s.astype(_Text).str.strip()
+        eu = t.str.fullmatch(_GROUPED_EU).fillna(False).astype(bool)
+        s = t.where(~eu, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    arr = _arrow(s)
+    if arr is not None:
+        try:
+            v = pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False),
+                          index=s.index)
+            return v, pd.Series(False, index=s.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    v = pd.to_numeric(s.astype(object), errors="coerce").astype("float64")
+    bad = v.isna() & ~is_blank(s)
+    if bad.any():
+        raw = s[bad].astype(str).str.strip()
+        neg = raw.str.fullmatch(r"\(.*\)")
+        body = raw.str.replace(r"^(?:[A-Z]{3}|US\$)\s*|\s*[A-Z]{3}$|[\s$€£()]", "", regex=True)
+        if decimal == ",":
+            grouped = body.str.fullmatch(_GROUPED_EU)
+            body = body.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            grouped = body.str.fullmatch(_GROUPED)
+            body = body.str.replace(",", "", regex=False)
+        fixed = pd.to_numeric(body.where(grouped), errors="coerce").astype("float64")
+        v.loc[bad] = fixed.where(~neg, -fixed)
+        bad = v.isna() & ~is_blank(s)
+    return v, bad
+
+
+def parse_count(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(Int64 values, bad, fractional)`` for whole-number columns."""
+    v, bad = parse_number(s, decimal)
+    frac = v.notna() & (v != np.floor(v.fillna(0)))
+    v = v.where(~frac)
+    return v.round().astype("Int64"), bad, frac
+
+
+def parse_date(s: pd.Series, formats: Iterable[str] = ()) -> tuple[pd.Series, pd.Series]:
+    """``(datetime64[ns] day-precision values, bad)``. Without ``formats`` ISO 8601
+    (``2025-03-01``, ``2025-03-01 10:00``) is expected; ``formats`` (strftime patterns or
+    ``ISO8601`` / ``mixed``) are tried in order on the values still unparsed. Time zones are
+    converted to UTC, then dropped."""
+    formats = list(formats) or ["ISO8601"]
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        v = s
+        if getattr(v.dt, "tz", None) is not None:
+            v = v.dt.tz_convert("UTC").dt.tz_localize(None)
+        return v.astype(schema.DATE).dt.normalize(), pd.Series(False, index=s.index)
+    blank = is_blank(s)
+    arr = _arrow(s)
+    if arr is not None and formats == ["ISO8601"]:
+        try:
+            ts = pc.cast(arr, pa.timestamp("ns"))
+            v = pd.Series(ts.to_numpy(zero_copy_only=False), index=s.index).astype(schema.DATE)
+            return v.dt.normalize(), pd.Series(False, index=s.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    text = s.astype(object).where(~blank, None)
+    v = pd.Series(pd.NaT, index=s.index, dtype=schema.DATE)
+    todo = ~blank
+    for fmt in formats:
+        if not todo.any():
+            break
+        part = text[todo]
+        try:
+            parsed = pd.to_datetime(part, errors="coerce", format=fmt, utc=True)
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(part.astype(str), errors="coerce", format=fmt, utc=True)
+        parsed = parsed.dt.tz_localize(None).astype(schema.DATE)
+        ok = parsed.notna()
+        v.loc[ok[ok].index] = parsed[ok]
+        todo = todo & v.isna()
+    return v.dt.normalize(), todo
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """Any column as ``string[pyarrow]`` ids/labels: whole floats lose their ``.0``, dates
+    become ``YYYY-MM-DD``, whitespace is stripped, blanks become missing."""
+    if isinstance(s.dtype, pd.StringDtype):
+        t = s.astype(_Text)
+    elif pd.api.types.is_float_dtype(s.dtype):
+        whole = s.notna() & (s == np.floor(s.fillna(0)))
+        t = s.astype(object).where(~whole, s.where(whole).astype("Int64").astype(object))
+        t = t.astype(str).where(s.notna()).astype(_Text)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        t = s.dt.strftime("%Y-%m-%d").astype(_Text)
+    elif s.dtype == object:
+        t = s.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v))
+                  else _show(v)).astype(_Text)
+    else:
+        t = s.astype(str).where(s.notna()).astype(_Text)
+    t = t.str.strip()
+    return t.mask(t == "")
+
+
+# --------------------------------------------------------------------------- checks
+
+NON_NEGATIVE = {
+    "opportunities": ["amount"], "orders": ["amount"], "products": ["list_price", "unit_cost"],
+    "accounts": ["revenue", "employees"], "market": ["potential", "accounts"],
+    "targets": ["amount"],
+}
+
+# (table, column, referenced table, its key, severity of unknown ids)
+REFERENCES = [
+    ("opportunities", "account_id", "accounts", "account_id", "error"),
+    ("opportunities", "owner_id", "reps", "rep_id", "error"),
+    ("opportunities", "product_id", "products", "product_id", "error"),
+    ("orders", "account_id", "accounts", "account_id", "error"),
+    ("orders", "owner_id", "reps", "rep_id", "error"),
+    ("orders", "product_id", "products", "product_id", "error"),
+    ("accounts", "owner_id", "reps", "rep_id", "warning"),
+    ("accounts", "parent_id", "accounts", "account_id", "warning"),
+    ("reps", "territory", "territories", "territory_id", "warning"),
+    ("accounts", "territory", "territories", "territory_id", "warning"),
+]
+
+
+def isin(s: pd.Series, values: pd.Series) -> pd.Series:
+    """``s.isin(values)`` through ``pyarrow.compute.is_in`` for text (pandas' Arrow-string
+    ``isin`` loops over the values in Python); missing values are never in."""
+    a, b = _arrow(s), _arrow(values.astype(_Text)) if len(values) else None
+    if a is not None and (b is not None or not len(values)):
+        if not len(values):
+            return pd.Series(False, index=s.index)
+        hit = pc.fill_null(pc.is_in(a, value_set=b.drop_null()), False)
+        return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index)
+    return s.isin(values) & s.notna()
+
+
+def _norm(s: pd.Series) -> pd.Series:
+    return s.str.lower().str.replace(r"[^0-9a-z]+", "", regex=True)
+
+
+def _replace(s: pd.Series, mapping: dict) -> pd.Series:
+    """Replace whole values (vectorised over the distinct values)."""
+    codes, uniques = pd.factorize(s)
+    new = pd.array([mapping.get(u, u) for u in uniques] + [None], dtype=_Text)
+    return pd.Series(new.take(np.where(codes < 0, len(uniques), codes)), index=s.index)
+
+
+def check_required_values(report: Report, f: Frame) -> None:
+    """Required canonical columns must not be blank."""
+    for c in schema.TABLES[f.table].required_columns:
+        if c in f.df:
+            blank = f.df[c].isna()
+            row_problems(report, "error", f, blank, c, f"required {c} is blank",
+                         f"fill in {f.col(c)} on every row (or map another column to {c})")
+
+
+def check_keys(report: Report, f: Frame) -> None:
+    """Primary keys must be unique (every repeat reported with the row of the first)."""
+    key = schema.TABLES[f.table].key
+    if not key or key not in f.df:
+        return
+    k = f.df[key]
+    dup = k.duplicated(keep="first") & k.notna()
+    if not dup.any():
+        return
+    first_rows = pd.Series(f.df.index[~k.duplicated(keep="first")],
+                           index=k[~k.duplicated(keep="first")].array)
+    idmap = first_rows.to_dict()
+    row_problems(report, "error", f, dup, key, "", f"give every row its own {f.col(key)}",
+                 reason_fn=lambda v, r: f"duplicate {key} (first seen at row {idmap.get(v, '?')})")
+
+
+def check_non_negative(report: Report, f: Frame) -> None:
+    for c in NON_NEGATIVE.get(f.table, []):
+        if c in f.df:
+            neg = (f.df[c] < 0).fillna(False)
+            row_problems(report, "error", f, neg, c, f"{c} is negative",
+                         "correct the sign; record refunds/credits as separate lost deals")
+
+
+def check_status(report: Report, f: Frame, where: str) -> None:
+    if f.table != "opportunities" or "status" not in f.df:
+        return
+    st = f.df["status"]
+    bad = st.notna() & ~st.isin(schema.STATUSES)
+    row_problems(report, "error", f, bad, "status", "status is not one of open, won, lost",
+                 f"map this value to open, won or lost under {where}.values in the mapping "
+                 "(or fix it in the source)")
+
+
+def check_dates(report: Report, f: Frame) -> None:
+    df = f.df
+    if f.table == "opportunities" and {"created_date", "close_date"} <= set(df):
+        before = (df["close_date"] < df["created_date"]).fillna(False)
+        if before.any():
+            pair = pd.Series(None, index=df.index, dtype=object)
+            sub = df.loc[before]
+            pair[before] = (sub["close_date"].dt.strftime("%Y-%m-%d") + " < "
+                            + sub["created_date"].dt.strftime("%Y-%m-%d"))
+            row_problems(report, "error", f, before, "close_date", "close date is before the "
+                         "created date", f"correct {f.col('close_date')} or "
+                         f"{f.col('created_date')}", values=pair)
+    if f.table == "opportunities" and {"status", "close_date"} <= set(df):
+        closed = df["status"].isin(["won", "lost"]).fillna(False)
+        nodate = closed & df["close_date"].isna()
+        n = int(nodate.sum())
+        if n:
+            report.add("warning", f.origin, "won/lost deals without a close date",
+                       f"fill in {f.col('close_date')} for closed deals", column=f.col(
+                           "close_date"), count=n, handled="kept; they count in no period",
+                       table=f.table)
+        if "amount" in df:
+            won_no_amount = (df["status"] == "won").fillna(False) & df["amount"].isna()
+            n = int(won_no_amount.sum())
+            if n:
+                report.add("warning", f.origin, "won deals without an amount",
+                           f"fill in {f.col('amount')}", column=f.col("amount"), count=n,
+                           handled="kept with a blank amount (adds 0 to bookings)",
+                           table=f.table)
+
+
+def check_references(report: Report, frames: dict[str, Frame]) -> None:
+    """Ids pointing at other tables. A blank deal account is a warning (kept). An id that
+    matches a known id apart from case, spaces and punctuation (``GTXPro`` vs ``GTX Pro``) is
+    mapped to it with a warning; other unknown ids are errors (with a close match as hint)."""
+    for table, col, ref, key, severity in REFERENCES:
+        f, r = frames.get(table), frames.get(ref)
+        if f is None or col not in f.df or r is None or key not in r.df:
+            continue
+        if not len(r.df):
+            if table == "reps" or (table == "accounts" and col == "territory"):
+                continue  # no territories table: territory ids stand alone
+        s = f.df[col]
+        if table == "opportunities" and col == "account_id":
+            n = int(s.isna().sum())
+            if n:
+                report.add("warning", f.origin, "deals without an account",
+                           f"fill in {f.col(col)} where known", column=f.col(col), count=n,
+                           handled="kept with a blank account_id", table=table)
+        known = r.df[key].dropna()
+        unknown = s.notna() & ~isin(s, known)
+        if not unknown.any():
+            continue
+        uniq = pd.Series(s[unknown].unique(), dtype=_Text)
+        norm_known = _norm(known.astype(_Text))
+        once = norm_known.map(norm_known.value_counts()) == 1  # ambiguous forms never match
+        by_norm = dict(zip(norm_known[once], known[once]))
+        matches = {u: by_norm[n] for u, n in zip(uniq, _norm(uniq)) if n in by_norm}
+        if matches:
+            counts = s[isin(s, pd.Series(list(matches), dtype=_Text))].value_counts()
+            for u, m in matches.items():
+                report.add("warning", f.origin, f"{col} {u!r} is not in {r.origin}; "
+                           f"matched to {m!r}", f"spell it {m!r} in the source (or map it "
+                           f"under {f.where.get(col, col)}.values)", column=f.col(col),
+                           count=int(counts.get(u, 0)), handled=f"mapped to {m!r}",
+                           table=table)
+            s = _replace(s, matches)
+            f.df[col] = s
+            unknown = s.notna() & ~isin(s, known)
+        if not unknown.any():
+            continue
+        # "did you mean" hints for the first few distinct ids (difflib is O(ids x known))
+        choices = known.astype(str).tolist() if len(known) <= 5000 else []
+        hints = {u: difflib.get_close_matches(str(u), choices, n=1, cutoff=0.6)
+                 for u in s[unknown].unique()[:20]} if choices else {}
+        label = {"accounts": "account", "reps": "rep", "products": "product",
+                 "territories": "territory"}[ref]
+        if severity == "warning":
+            for u, cnt in s[unknown].value_counts().items():
+                report.add("warning", f.origin, f"{col} {u!r} is not in {r.origin}",
+                           f"add {label} {u!r} to {r.origin}", column=f.col(col),
+                           count=int(cnt), handled="kept as is", table=table)
+            continue
+        row_problems(report, "error", f, unknown, col, "",
+                     f"add the {label} to {r.origin} or correct the id",
+                     reason_fn=lambda v, r_, lb=label, ro=r.origin, h=hints: (
+                         f"unknown {lb}: not in {ro}"
+                         + (f" (did you mean {h[v][0]!r}?)" if h.get(v) else "")))
+
+
+def check_table(report: Report, f: Frame, where: dict[str, str]) -> None:
+    """All single-table checks."""
+    check_required_values(report, f)
+    check_keys(report, f)
+    check_non_negative(report, f)
+    check_status(report, f, where.get("status", "tables.opportunities.columns.status"))
+    check_dates(report, f)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """``salesplan validate SOURCE [--mapping FILE|PRESET] [--all]``."""
+    p = subparsers.add_parser(
+        "validate", help="check a data source and list every problem",
+        description="Load SOURCE (a folder of CSV or Parquet files, an .xlsx workbook, an "
+                    "SQLite file or an SQLAlchemy URL) through a mapping and print every "
+                    "problem: exit 0 when it can be loaded, 1 when not.")
+    p.add_argument("source", help="folder, workbook, SQLite file or SQLAlchemy URL")
+    p.add_argument("--mapping", "-m", default=None,
+                   help="mapping YAML file or preset (maven-crm, salesforce, hubspot); "
+                        "default: canonical layout")
+    p.add_argument("--all", action="store_true", help="list every problem row (default: at "
+                   "most 50 per kind of problem)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    from salesplan_nb.core.errors import SalesplanError
+    from salesplan_nb.data.loaders import load_with_report
+
+    try:
+        _data, report = load_with_report(args.source, args.mapping)
+    except SalesplanError:
+        raise
+    except Exception as exc:  # never a traceback for bad data: one line and exit 1
+        print(f"error: could not validate {args.source}: {type(exc).__name__}: {exc}; "
+              "please report this with the file that caused it", file=sys.stderr)
+        return 1
+    print(report.format(limit=None if args.all else 50))
+    return 0 if report.ok else 1
+

@@ -1,0 +1,429 @@
+"""Step 2 - SMART goals: define, check and save them.
+
+A :class:`Goal` names a KPI (see :mod:`salesplan_nb.steps.kpis`), a scope, a baseline, a target, a
+deadline, an owner and the company objective it serves. :func:`smart_check` rates each letter
+``pass`` / ``warn`` / ``fail`` with the reason:
+
+* **S**pecific - a known metric, a valid scope and a numeric target;
+* **M**easurable - the metric can be computed from the data for that scope;
+* **A**chievable - implied growth ``target / baseline - 1`` against the historical YoY growth of
+  comparable scopes (same level, same period length; its percentile: <= 75% pass, <= 95% warn,
+  above fail) and, for USD metrics, against a capacity figure (<= capacity pass, <= 110% warn);
+* **R**elevant - linked to a company objective;
+* **T**ime-bound - a deadline inside the plan period, not already past.
+
+Goals live in the plan workspace's ``goals`` list section (:func:`save_goals` /
+:func:`load_goals`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
+from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps import kpis
+from salesplan_nb.steps.market import data_start, resolve
+
+SECTION = "goals"
+RANK = {"pass": 0, "warn": 1, "fail": 2}
+PASS_PERCENTILE = 0.75
+WARN_PERCENTILE = 0.95
+CAPACITY_TOLERANCE = 1.10
+MAX_SCOPES = 30  # comparable scopes evaluated for non-bookings metrics
+
+
+@dataclass
+class Goal:
+    """A sales goal. ``metric`` is a KPI name (e.g. ``bookings``, ``new_logos``, ``nrr``,
+    ``win_rate``); ``baseline`` and ``target`` are in that KPI's unit; ``deadline`` a date;
+    ``objective`` the company objective it serves."""
+
+    metric: str
+    target: float
+    scope: str = "company"
+    baseline: float | None = None
+    deadline: str | None = None
+    owner: str = ""
+    objective: str = ""
+    name: str = ""
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.scope = str(self.scope) if self.scope else "company"
+        if self.deadline is not None and not isinstance(self.deadline, str):
+            self.deadline = pd.Timestamp(self.deadline).date().isoformat()
+        if self.target is not None and not isinstance(self.target, int | float):
+            try:
+                self.target = float(self.target)
+            except (TypeError, ValueError):
+                pass  # reported by smart_check (S)
+
+    @property
+    def implied_growth(self) -> float:
+        """``target / baseline - 1`` (NaN without a positive baseline)."""
+        if not isinstance(self.target, int | float) or not isinstance(self.baseline, int | float) \
+                or not self.baseline > 0:
+            return float("nan")
+        return float(self.target) / float(self.baseline) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if not (k == "id" and v is None)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Goal:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class SmartCheck:
+    """Result of :func:`smart_check`: one row per letter plus the numbers behind "A"."""
+
+    goal: Goal
+    table: pd.DataFrame  # letter, criterion, status, reason
+    baseline: float | None = None
+    implied_growth: float = float("nan")
+    percentile: float = float("nan")
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    annual_growth: float = float("nan")  # implied growth per year
+    baseline_period: Period | None = None
+
+    @property
+    def overall(self) -> str:
+        return max(self.table["status"], key=RANK.__getitem__)
+
+    def status(self, letter: str) -> str:
+        return str(self.table.set_index("letter").loc[letter, "status"])
+
+    def reason(self, letter: str) -> str:
+        return str(self.table.set_index("letter").loc[letter, "reason"])
+
+
+# ---- history ---------------------------------------------------------------------------------
+def _month_aligned(period: Period) -> bool:
+    return period.start.day == 1 and period.end.day == 1 and period.n_months > 0
+
+
+def growth_windows(data: Dataset, period: Period, step_months: int = 3
+                   ) -> list[tuple[Period, Period]]:
+    """(window, same window a year before) pairs like ``period`` (same length), the latest
+    ending at ``as_of`` (month-aligned), stepping back ``step_months`` while the data covers
+    the earlier window. Day-range periods step back whole years."""
+    start = data_start(data)
+    if start is None:
+        return []
+    start = start.to_period("M").to_timestamp()
+    to_date = data.as_of + pd.Timedelta(days=1)
+    out = []
+    if _month_aligned(period):
+        end0 = to_date.to_period("M").to_timestamp() if to_date.day != 1 else to_date
+        n = period.n_months
+        for k in range(400):
+            end = end0 - pd.DateOffset(months=k * step_months)
+            cur = Period(end - pd.DateOffset(months=n), end,
+                         f"{(end - pd.DateOffset(months=n)).date()}.."
+                         f"{(end - pd.Timedelta(days=1)).date()}")
+            pri = cur.prior_year()
+            if pri.start < start:
+                break
+            out.append((cur, pri))
+    else:
+        cur = period
+        while cur.prior_year().start >= start:
+            if cur.end <= to_date:
+                out.append((cur, cur.prior_year()))
+            cur = cur.prior_year()
+    return out
+
+
+def historical_growth(data: Dataset, metric: str, level: str,
+                      period: Period | str | None = None,
+                      step_months: int | None = None) -> pd.DataFrame:
+    """YoY growth ``value / prior - 1`` of ``metric`` for every scope at ``level`` over rolling
+    windows as long as ``period`` (see :func:`growth_windows`; step 3 months for bookings, 12
+    for other metrics, which are computed for the :data:`MAX_SCOPES` largest scopes).
+    Columns: ``scope, start, end, period, value, prior, growth`` (rows with prior <= 0
+    dropped)."""
+    _, period = resolve(data, None, period)
+    kpis.get(metric)
+    step = step_months or (3 if metric == "bookings" else 12)
+    windows = growth_windows(data, period, step)
+    rows = []
+    d = data.deals
+    if metric == "bookings":
+        won = d[d["status"] == "won"]
+        key = won[SCOPE_COLUMN[level]] if level != "company" else pd.Series("all", won.index)
+        for cur, pri in windows:
+            a = won[cur.contains(won["close_date"])].groupby(key)["amount"].sum()
+            b = won[pri.contains(won["close_date"])].groupby(key)["amount"].sum()
+            both = pd.concat([a.rename("value"), b.rename("prior")], axis=1).fillna(0.0)
+            for sid, r in both.iterrows():
+                rows.append({"scope": "company" if level == "company" else f"{level}:{sid}",
+                             "start": cur.start, "end": cur.end, "period": cur.label,
+                             "value": r["value"], "prior": r["prior"]})
+    else:
+        if level == "company":
+            ids: list[str | None] = [None]
+        else:
+            won = d[(d["status"] == "won")]
+            ids = list(won.groupby(SCOPE_COLUMN[level])["amount"].sum()
+                       .nlargest(MAX_SCOPES).index)
+        for cur, pri in windows:
+            for sid in ids:
+                sc = Scope() if sid is None else Scope(level, str(sid))
+                rows.append({"scope": str(sc), "start": cur.start, "end": cur.end,
+                             "period": cur.label,
+                             "value": kpis.kpi_value(data, metric, sc, cur),
+                             "prior": kpis.kpi_value(data, metric, sc, pri)})
+    out = pd.DataFrame(rows, columns=["scope", "start", "end", "period", "value", "prior"])
+    out = out[out["prior"] > 0].reset_index(drop=True)
+    out["growth"] = out["value"] / out["prior"] - 1
+    return out
+
+
+def find_baseline_period(period: Period, as_of: pd.Timestamp | None) -> Period:
+    """The latest period like ``period``, whole years earlier, that is over by ``as_of``."""
+    p = period.prior_year()
+    while as_of is not None and p.end > as_of + pd.Timedelta(days=1):
+        p = p.prior_year()
+    return p
+
+
+def years_between(earlier: Period, later: Period) -> float:
+    """Years from the start of ``earlier`` to the start of ``later`` (months / 12)."""
+    return ((later.start.year - earlier.start.year) * 12
+            + later.start.month - earlier.start.month) / 12
+
+
+def percentile_of(value: float, rates: pd.Series) -> float:
+    """Share of ``rates`` at or below ``value`` (0..1)."""
+    rates = pd.Series(rates, dtype=float).dropna()
+    return float((rates <= value).mean()) if len(rates) else float("nan")
+
+
+# ---- the check ---------------------------------------------------------------------------------
+def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | None = None,
+                capacity: float | None = None, objectives: list[str] | None = None,
+                history: pd.DataFrame | None = None,
+                baseline_period: Period | str | None = None) -> SmartCheck:
+    """Check ``goal`` letter by letter (see the module doc). ``period`` is the plan period
+    (default: the year after ``data.as_of``); ``capacity`` (USD per period) is what the sales
+    team can deliver, e.g. from :func:`capacity_from_plan`; ``history`` overrides the
+    historical growth table; ``baseline_period`` is the period the baseline describes
+    (default: the latest period like the plan period, whole years earlier, that is over).
+    Implied growth is annualised over the years between baseline and plan period before it is
+    compared with historical YoY growth."""
+    rows: list[tuple[str, str, str, str]] = []
+    known = goal.metric in kpis.REGISTRY
+    kpi = kpis.REGISTRY.get(goal.metric)
+    if period is None:
+        period = Period.year(data.as_of.year + 1) if data is not None else None
+    else:
+        try:
+            period = Period.parse(period)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    try:
+        scope = Scope.parse(goal.scope)
+    except ValueError as exc:
+        scope = None
+        scope_err = str(exc)
+
+    # S
+    target_ok = isinstance(goal.target, int | float) and np.isfinite(goal.target)
+    if not goal.metric:
+        rows.append(("S", "Specific", "fail", "no metric: name a KPI, e.g. bookings"))
+    elif not known:
+        rows.append(("S", "Specific", "fail", f"unknown metric {goal.metric!r}; use one of "
+                     f"{', '.join(kpis.REGISTRY)}"))
+    elif scope is None:
+        rows.append(("S", "Specific", "fail", f"bad scope: {scope_err}"))
+    elif not target_ok:
+        rows.append(("S", "Specific", "fail", "the target must be a number"))
+    elif data is not None and scope.level != "company" and not len(scope.filter(data.deals)):
+        rows.append(("S", "Specific", "warn", f"{scope.label} has no deals in the data"))
+    else:
+        rows.append(("S", "Specific", "pass",
+                     f"{kpi.label} for {scope.label}: target {kpis.format_value(goal.target, kpi.unit)}"))
+
+    # M
+    baseline = goal.baseline
+    if baseline_period is not None:
+        try:
+            base_period = Period.parse(baseline_period)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    elif period is not None:
+        base_period = find_baseline_period(period, data.as_of if data is not None else None)
+    else:
+        base_period = None
+    if not known or scope is None:
+        rows.append(("M", "Measurable", "fail", "not measurable without a known metric and scope"))
+    elif data is None:
+        rows.append(("M", "Measurable", "warn", f"{kpi.label} is a library KPI; not checked "
+                     "against data (no data given)"))
+    else:
+        ctx = kpis.Context(data, scope, base_period)
+        try:
+            measured = float(kpi.compute(ctx))
+            rows.append(("M", "Measurable", "pass", f"{base_period.label} actual "
+                         f"{kpis.format_value(measured, kpi.unit)} computed from the data"))
+            if baseline is None:
+                baseline = measured
+        except kpis.NotAvailable as exc:
+            rows.append(("M", "Measurable", "fail", f"cannot compute {kpi.label} for "
+                         f"{scope.label} in {base_period.label}: {exc}"))
+
+    # A
+    g = Goal(**{**asdict(goal), "baseline": baseline}).implied_growth
+    years = years_between(base_period, period) if base_period is not None and \
+        period is not None else 1.0
+    years = years if years > 0 else 1.0
+    g_year = (1 + g) ** (1 / years) - 1 if np.isfinite(g) and g > -1 else g
+    pct = float("nan")
+    hist = history if history is not None else pd.DataFrame()
+    if known and scope is not None and data is not None and history is None \
+            and period is not None:
+        hist = historical_growth(data, goal.metric, scope.level, period)
+    checks: list[tuple[str, str]] = []
+    if not np.isfinite(g):
+        checks.append(("warn", "no positive baseline: implied growth unknown"))
+    else:
+        rates = hist["growth"] if len(hist) else pd.Series(dtype=float)
+        pct = percentile_of(g_year, rates)
+        what = f"implied growth {g:+.1%}" + (
+            f" over {years:g} years ({g_year:+.1%}/year)" if years != 1 else "")
+        if len(rates) < 3:
+            checks.append(("warn", f"{what}; only {len(rates)} historical growth rates of "
+                           "comparable scopes to compare with"))
+        else:
+            st = "pass" if pct <= PASS_PERCENTILE else "warn" if pct <= WARN_PERCENTILE \
+                else "fail"
+            checks.append((st, f"{what} is at the {pct:.0%} percentile of {len(rates)} "
+                           f"historical YoY growth rates (median {rates.median():+.1%}, max "
+                           f"{rates.max():+.1%})"))
+    if capacity is not None:
+        if kpi is None or kpi.unit != "USD":
+            checks.append(("warn", "capacity given but the metric is not in USD: not compared"))
+        elif not target_ok:
+            checks.append(("fail", "no numeric target to compare with capacity"))
+        elif capacity <= 0:
+            checks.append(("fail", f"capacity is {capacity:,.0f} USD"))
+        else:
+            ratio = goal.target / capacity
+            st = "pass" if ratio <= 1 else "warn" if ratio <= CAPACITY_TOLERANCE else "fail"
+            checks.append((st, f"target is {ratio:.0%} of capacity ({capacity:,.0f} USD)"))
+    a_status = max((c[0] for c in checks), key=RANK.__getitem__)
+    rows.append(("A", "Achievable", a_status, "; ".join(c[1] for c in checks)))
+
+    # R
+    if not goal.objective:
+        rows.append(("R", "Relevant", "fail", "not linked to a company objective"))
+    elif objectives and goal.objective not in objectives:
+        rows.append(("R", "Relevant", "warn", f"objective {goal.objective!r} is not one of "
+                     f"the company objectives: {', '.join(objectives)}"))
+    else:
+        rows.append(("R", "Relevant", "pass", f"serves: {goal.objective}"))
+
+    # T
+    if not goal.deadline:
+        rows.append(("T", "Time-bound", "fail", "no deadline"))
+    else:
+        try:
+            dl = pd.Timestamp(goal.deadline).normalize()
+        except (ValueError, TypeError):
+            dl = None
+        if dl is None or pd.isna(dl):
+            rows.append(("T", "Time-bound", "fail", f"cannot read deadline {goal.deadline!r}; "
+                         "use YYYY-MM-DD"))
+        elif data is not None and dl <= data.as_of:
+            rows.append(("T", "Time-bound", "fail", f"deadline {dl.date()} has passed (data "
+                         f"as of {data.as_of.date()})"))
+        elif period is not None and not (period.start <= dl < period.end):
+            rows.append(("T", "Time-bound", "warn", f"deadline {dl.date()} is outside the plan "
+                         f"period {period.label}"))
+        else:
+            rows.append(("T", "Time-bound", "pass", f"due {dl.date()}"))
+
+    table = pd.DataFrame(rows, columns=["letter", "criterion", "status", "reason"])
+    return SmartCheck(goal, table, baseline, g, pct, hist, g_year, base_period)
+
+
+def check_goals(goals: list[Goal], data: Dataset | None = None,
+                period: Period | str | None = None, capacity: dict[str, float] | None = None,
+                objectives: list[str] | None = None) -> pd.DataFrame:
+    """SMART status of many goals as one table (``capacity`` maps scope -> USD):
+    ``name, metric, scope, baseline, target, implied_growth, S, M, A, R, T, overall``."""
+    rows = []
+    for goal in goals:
+        cap = (capacity or {}).get(goal.scope)
+        r = smart_check(goal, data, period, cap, objectives)
+        rows.append({"name": goal.name, "metric": goal.metric, "scope": goal.scope,
+                     "baseline": r.baseline, "target": goal.target,
+                     "implied_growth": r.implied_growth,
+                     **dict(zip(r.table["letter"], r.table["status"])),
+                     "overall": r.overall})
+    return pd.DataFrame(rows, columns=["name", "metric", "scope", "baseline", "target",
+                                       "implied_growth", "S", "M", "A", "R", "T", "overall"])
+
+
+def capacity_from_plan(data: Dataset, scope: Scope | str | None = None,
+                       period: Period | str | None = None, **options) -> float:
+    """Sales capacity (USD) for the scope and period from :mod:`salesplan_nb.steps.capacity`
+    (engineer D's step 5), for the ``capacity=`` argument of :func:`smart_check`."""
+    try:
+        cap = importlib.import_module("salesplan_nb.steps.capacity")
+    except ModuleNotFoundError as exc:
+        raise ConfigError("salesplan_nb.steps.capacity is not available: pass capacity= in USD "
+                          "instead") from exc
+    for name in ("capacity_usd", "capacity_total", "plan_capacity"):
+        fn = getattr(cap, name, None)
+        if fn is not None:
+            return float(fn(data, scope, period, **options))
+    fn = getattr(cap, "capacity", None)
+    if fn is None:
+        raise ConfigError("salesplan_nb.steps.capacity has no capacity function: pass capacity= "
+                          "in USD instead")
+    res = fn(data, scope, period, **options)
+    for attr in ("capacity", "total_capacity", "capacity_usd"):
+        v = getattr(res, attr, None)
+        if isinstance(v, int | float):
+            return float(v)
+    if isinstance(res, int | float):
+        return float(res)
+    raise ConfigError("could not read a USD capacity from salesplan_nb.steps.capacity.capacity(); "
+                      "pass capacity= in USD instead")
+
+
+# ---- workspace ---------------------------------------------------------------------------------
+def save_goal(ws, goal: Goal, by: str | None = None) -> Goal:
+    """Add ``goal`` to the workspace (or update it when its ``id`` is stored); returns the
+    goal with its ``id``."""
+    body = goal.to_dict()
+    if goal.id and any(i.get("id") == goal.id for i in ws.items(SECTION)):
+        stored = ws.update_item(SECTION, goal.id, body, by=by)
+    else:
+        stored = ws.add_item(SECTION, body, by=by)
+    return Goal.from_dict(stored)
+
+
+def save_goals(ws, goals: list[Goal], by: str | None = None) -> list[Goal]:
+    """Save several goals (see :func:`save_goal`)."""
+    return [save_goal(ws, g, by=by) for g in goals]
+
+
+def load_goals(ws) -> list[Goal]:
+    """The goals stored in the workspace."""
+    return [Goal.from_dict(i) for i in ws.items(SECTION)]
+
+
+def remove_goal(ws, goal: Goal | str) -> None:
+    """Delete a stored goal (by Goal or id)."""
+    ws.remove_item(SECTION, goal.id if isinstance(goal, Goal) else goal)
