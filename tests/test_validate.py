@@ -28,7 +28,7 @@ def test_cli_maven_is_loadable_with_counted_warnings(capsys, maven_dir):
     rc, out = _run(capsys, maven_dir, "--mapping", "maven-crm")
     assert rc == 0
     assert re.search(r"opportunities\s+8,800 rows", out)
-    assert "errors: 0" in out and "result: loadable (as of 2017-12-31)" in out
+    assert "errors: 0" in out and "result: loadable (as of 2017-12-31: latest won/lost close date)" in out
     warns = [ln for ln in out.splitlines() if ln.strip().startswith("warning:")]
     assert len(warns) == 2
     gtx = next(w for w in warns if "GTXPro" in w)
