@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesplan_nb.batch import lifetime
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.safenames import inside, unique_names
 
@@ -232,7 +233,8 @@ class WarmKernel:
             km = KernelManager(kernel_name=self.kernel_name)
             try:
                 km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"],
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL,
+                                preexec_fn=lifetime.preexec_die_with_parent)
                 kc = km.client()
                 kc.start_channels()
                 kc.wait_for_ready(timeout=self.start_timeout)
@@ -392,8 +394,10 @@ def _renderer() -> Renderer:
     return r
 
 
-def _init_worker() -> None:
-    """Process-pool initializer: start the kernel now so start-up overlaps across workers."""
+def _init_worker(parent_pid: int | None = None) -> None:
+    """Process-pool initializer: die with the parent (even on SIGKILL), then start the kernel
+    now so start-up overlaps across workers."""
+    lifetime.die_with_parent(parent_pid)
     with contextlib.suppress(Exception):
         vega_bundle()
         _renderer().kernel.start()
@@ -454,7 +458,8 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
         rec = json.loads(p["json"].read_text())
     except (OSError, ValueError):
         return False
-    if rec.get("status") != "ok" or rec.get("parameters") != job.parameters:
+    if not isinstance(rec, dict) or rec.get("status") != "ok" \
+            or rec.get("parameters") != job.parameters:
         return False
     deps = [plan_dir / "plan.yaml", Path(job.notebook), *(plan_dir / "data").glob("*")]
     newest = max(f.stat().st_mtime for f in deps if f.exists())
@@ -476,6 +481,27 @@ def _fmt_head(h: dict) -> dict:
             "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
 
 
+def _run_record(f: Path) -> dict | None:
+    """The run record in ``f``, or ``None`` (with a warning) for any other JSON file: a
+    foreign file in the output folder never breaks the index."""
+    try:
+        rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        rec = None
+    ok = (isinstance(rec, dict) and isinstance(rec.get("unit"), dict)
+          and all(isinstance(rec["unit"].get(k), str) for k in ("id", "label"))
+          and rec.get("status") in ("ok", "failed") and isinstance(rec.get("parameters"), dict)
+          and isinstance(rec.get("headline") or {}, dict)
+          and isinstance(rec.get("error") or {}, dict))
+    if not ok:
+        import logging
+
+        logging.getLogger(__name__).warning("%s is not a salesplan run record; left out of "
+                                            "the index (move it out of the output folder)", f)
+        return None
+    return rec
+
+
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:
     """DIR/index.html listing every unit with a run record in DIR (escaped by Jinja)."""
     import jinja2
@@ -485,9 +511,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     for level in LEVELS:
         for f in sorted((out / level).glob("*.json")) if (out / level).is_dir() else []:
-            try:
-                rec = json.loads(f.read_text())
-            except (OSError, ValueError):
+            rec = _run_record(f)
+            if rec is None:
                 continue
             u = rec["unit"]
             status = rec["status"]
@@ -559,7 +584,13 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         raise ConfigError(f"no {by} units in the plan data of {plan_dir}")
     ptype = plan_type or default_plan_type(by, ws.plan_type)
     nb = str(notebook_for(ptype, Path(notebook_dir) if notebook_dir else None))
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror}); give a "
+                          "folder you can write to") from None
     jobs = [Job(u, nb, {"plan_dir": str(plan_dir), "scope_level": u.level, "unit": u.id,
                         "period": period or ws.period.label, "plan_type": ptype}, timeout)
             for u in units]
@@ -614,7 +645,7 @@ def _run_local(jobs: list[Job], n_workers: int, done) -> None:
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
-                             initializer=_init_worker) as pool:
+                             initializer=_init_worker, initargs=(os.getpid(),)) as pool:
         futs = {pool.submit(render_job, j): j for j in jobs}
         for f in as_completed(futs):
             job = futs[f]
