@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import ConfigError, DataError
 from salesplan_nb.data import schema, sources
 from salesplan_nb.data.dataset import Dataset
@@ -31,9 +32,9 @@ from salesplan_nb.data.validate import (
     Frame,
     Report,
     TableInfo,
+    ambiguous_decimals,
     as_text,
     check_references,
-    ambiguous_decimals,
     check_table,
     currencies,
     parse_count,
@@ -182,7 +183,8 @@ def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
     except ConfigError:
         raise
     except Exception as exc:
-        report.add("error", spec.source, f"could not read: {type(exc).__name__}: {exc}",
+        report.add("error", spec.source, f"could not read: {type(exc).__name__}: "
+                   f"{secrets.mask(exc)}",
                    "check that the file is a valid, complete export", table=spec.table)
         return None
     for note in raw.notes:

@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import getpass
+import logging
 import math
 import os
 import re
@@ -40,11 +41,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import WorkspaceError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import SCOPE_LEVELS
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.yaml"
 BACKUP_FILE = "plan.yaml.bak"
@@ -671,6 +674,9 @@ class Workspace:
     def _write(self, doc: dict, backup: bool = True) -> None:
         text = (HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
                                    width=100) + END_MARKER + "\n")
+        if secrets.has_password(text):  # no secret on disk, whatever a caller recorded
+            text = secrets.strip(text)
+            doc = yaml.load(text, Loader=_Loader)
         _atomic_write(self._file, text, self.path / BACKUP_FILE if backup else None)
         self._doc = doc
         self._mtime = self._file.stat().st_mtime_ns
@@ -696,6 +702,9 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
     """Create a plan folder from the sample data or from a source + mapping."""
     if sample == bool(data):
         raise WorkspaceError("give either --sample or --data SOURCE (with --mapping)")
+    if Path(plan_dir).exists() and not Path(plan_dir).is_dir():
+        raise WorkspaceError(f"{plan_dir} is a file, not a folder; give a new folder name for "
+                             "the plan")
     if sample:
         from salesplan_nb.data.sample import generate
 
@@ -703,9 +712,17 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
         source = {"kind": "sample", "seed": seed}
     else:
         from salesplan_nb.data.loaders import load
+        from salesplan_nb.data.sources import resolve, storable
 
         dataset = load(data, mapping=mapping)
-        source = {"kind": "path", "path": str(Path(data).resolve()), "mapping": mapping}
+        kind = resolve(data)[0]
+        source = {"kind": "sql", "url": storable(data), "mapping": mapping} if kind == "sql" \
+            and "://" in str(data) or str(data).startswith("env:") else \
+            {"kind": "path", "path": storable(data), "mapping": mapping}
+        if secrets.has_password(str(data)):
+            log.warning("the database password was not saved in plan.yaml (%s); later loads "
+                        "read it from PGPASSWORD or ~/.pgpass, or give the URL in an "
+                        "environment variable as --data env:NAME", source.get("url"))
     return Workspace.create(plan_dir, data=dataset, plan_type=plan_type, period=period,
                             source=source, name=name, overwrite=overwrite)
 
@@ -716,7 +733,7 @@ def _cli_init(args) -> int:
                    overwrite=args.force)
     d = ws.data
     print(f"created {ws.path / PLAN_FILE}: {ws.plan['name']} ({ws.plan_type}, {ws.period})")
-    print(f"  snapshot as of {d.as_of.date()}: {len(d.accounts):,} accounts, "
+    print(f"  snapshot as of {d.as_of.date()} ({d.as_of_rule}): {len(d.accounts):,} accounts, "
           f"{len(d.opportunities):,} opportunities, {len(d.reps):,} reps")
     return 0
 
