@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.batch import lifetime
+from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.safenames import inside, unique_names
 
@@ -370,7 +371,8 @@ class Renderer:
         if error:
             return Result(job.unit, "failed", None, ipynb, head, error,
                           time.perf_counter() - t0)
-        title = head.get("title") or f"{job.unit.level} {job.unit.label}"
+        title = display.label(head.get("title") or f"{job.unit.level} {job.unit.label}",
+                              limit=2 * display.LABEL_MAX)
         try:
             body = self.exporter.export(nb, title)
         except Exception as exc:  # noqa: BLE001
@@ -520,7 +522,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
             shown = "skipped" if (key in skipped and status == "ok") else status
             counts[shown] = counts.get(shown, 0) + 1
             groups.setdefault(level, []).append({
-                "id": u["id"], "label": u["label"], "status": shown, "error": rec.get("error"),
+                "id": display.label(u["id"]), "label": display.label(u["label"]),
+                "status": shown, "error": rec.get("error"),
                 "plan_type": rec["parameters"].get("plan_type", ""),
                 "period": rec["parameters"].get("period") or "",
                 "h": _fmt_head(rec.get("headline") or {}),

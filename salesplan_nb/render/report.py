@@ -24,6 +24,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from salesplan_nb.core import display
 from salesplan_nb.core.scope import Period, Scope
 
 CHART_MIME = "application/vnd.salesplan.chart+json"
@@ -114,7 +115,7 @@ def _fmt(v: Any, kind: str) -> str:
         return f"{float(v):,.2f}"
     if kind == "date":
         return pd.Timestamp(v).date().isoformat()
-    return str(v)
+    return display.label(v)
 
 
 _PCT_WORDS = ("share", "rate", "penetration", "growth", "pct", "attainment")
@@ -225,9 +226,9 @@ def unit_label(data, scope: Scope) -> str:
         df = data.table(table)
         hit = df.loc[df[key] == scope.id, "name"]
         if len(hit) and pd.notna(hit.iloc[0]):
-            return f"{hit.iloc[0]}" if scope.level != "territory" else \
-                f"{hit.iloc[0]} ({scope.id})"
-    return str(scope.id)
+            return display.label(hit.iloc[0]) if scope.level != "territory" else \
+                f"{display.label(hit.iloc[0])} ({display.label(scope.id)})"
+    return display.label(scope.id)
 
 
 def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None = None,
@@ -1027,7 +1028,7 @@ def chart_spec(chart) -> dict:
     """The Vega-Lite spec of an Altair chart (data inlined; charts are built from aggregated
     frames)."""
     with alt.data_transformers.enable("default", max_rows=20_000):
-        return chart.to_dict()
+        return display.clean_spec(chart.to_dict())
 
 
 _counter = {"n": 0}
