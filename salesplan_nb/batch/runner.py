@@ -567,6 +567,8 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
     t0 = time.perf_counter()
     plan_dir = Path(plan_dir).resolve()
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the reports")
     if executor not in ("local", "dask"):
         raise ConfigError(f"--executor {executor!r}: use local or dask")
     if executor == "dask" and not scheduler:
@@ -587,8 +589,6 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         raise ConfigError(f"no {by} units in the plan data of {plan_dir}")
     ptype = plan_type or default_plan_type(by, ws.plan_type)
     nb = str(notebook_for(ptype, Path(notebook_dir) if notebook_dir else None))
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; give a folder for the reports")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -318,7 +318,7 @@ def _finite(origin: str, where: str, d: dict, key: str) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(float(v)):
         raise _fail(origin, where, d, key, f"must be a number (finite: not .inf or .nan), "
-                    f"not {v!r}")
+                    f"not {v!r}; write a plain number such as 1.5")
     return float(v)
 
 

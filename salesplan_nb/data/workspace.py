@@ -236,7 +236,7 @@ def _key_line(text: str, *keys: str | int) -> int | None:
 def _check_end(text: str, path: Path) -> None:
     """A file whose first line announces the end marker must end with it (else it was cut
     short); older files without the announcement are read as they are."""
-    if not text.startswith(HEADER.rstrip("\n")):
+    if not (text.startswith(HEADER.rstrip("\n")) or HEADER.startswith(text)):
         return
     if text.rstrip().endswith(END_MARKER):
         return
