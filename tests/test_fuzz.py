@@ -355,7 +355,7 @@ def test_bad_column_options_fail_before_reading(option):
         key = option.split(":")[0]
         m.write_text("tables:\n  opportunities:\n    columns:\n"
                      f"      close_date: {{{'from: c, ' if key != 'value' else ''}{option}}}\n")
-        with pytest.raises(ConfigError, match=rf"line 4\): .*"):
+        with pytest.raises(ConfigError, match=r"line 4\): .*"):
             load_with_report(tmp, m)
 
 

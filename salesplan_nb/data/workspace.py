@@ -495,6 +495,25 @@ class Workspace:
 
         self._mutate(change)
 
+    def update(self, section: str, key: str, change: Callable[[Any], Any], *,
+               by: str | None = None) -> Any:
+        """Set keyed decision ``key`` to ``change(current value)`` (``None`` when absent) in
+        one locked read-modify-write; returns the new value. For values edited piecewise
+        (a dict of overrides) by several processes at once."""
+
+        def edit(doc: dict) -> Any:
+            sec = doc["decisions"].setdefault(section, {})
+            if isinstance(sec, list):
+                raise WorkspaceError(f"decisions.{section} is a list section; use add_item")
+            old = sec.get(key)
+            cur = old.get("value") if isinstance(old, dict) and "value" in old else old
+            new = plain(change(cur))
+            if not (isinstance(old, dict) and old.get("value") == new):
+                sec[key] = {"value": new, "by": by or current_user(), "at": _now()}
+            return new
+
+        return self.modify(edit)
+
     def record_many(self, section: str, values: dict[str, Any], *,
                     by: str | None = None) -> None:
         """Store several keyed decisions in one write."""
