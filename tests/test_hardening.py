@@ -114,10 +114,18 @@ def test_kill_9_of_run_leaves_no_process(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(5)
-    alive = [c for c in seen.values() if _alive(c)]
-    for c in alive:  # do not leave them to the next test
-        c.kill()
-    assert not alive, [(c.pid, c.cmdline()[:3]) for c in alive]
+    alive = [(c.pid, _cmd(c)) for c in seen.values() if _alive(c)]
+    for c in seen.values():  # do not leave them to the next test
+        if _alive(c):
+            c.kill()
+    assert not alive, alive
+
+
+def _cmd(p: psutil.Process) -> str:
+    try:
+        return " ".join(p.cmdline())[:80]
+    except psutil.Error:
+        return "?"
 
 
 def _is_kernel(p: psutil.Process) -> bool:
