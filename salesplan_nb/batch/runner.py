@@ -38,6 +38,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import trailing_12_months
+from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.safenames import inside, unique_names
 from salesplan_nb.core.scope import PLAN_TYPES
 
@@ -462,8 +463,6 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
-    from salesplan_nb.render.report import money, pct
-
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""
