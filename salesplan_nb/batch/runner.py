@@ -37,8 +37,8 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import inside, unique_names
 from salesplan_nb.core.scope import PLAN_TYPES
 
