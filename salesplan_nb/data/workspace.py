@@ -43,9 +43,8 @@ import yaml
 
 from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import WorkspaceError
-from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.scope import PLAN_TYPES, SCOPE_LEVELS, Period, Scope
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.data.schema import SCOPE_LEVELS
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -54,7 +53,6 @@ BACKUP_FILE = "plan.yaml.bak"
 HEADER = ("# salesplan-nb plan workspace - written by salesplan; safe to read and diff "
           "(keep the end line).\n")
 END_MARKER = "# end of plan.yaml"
-PLAN_TYPES = ("annual", "long-term", "territory", "account")
 T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
