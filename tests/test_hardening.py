@@ -20,7 +20,7 @@ from salesplan_nb.core.errors import WorkspaceError
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.workspace import Workspace
 
-N_PROC, N_EACH = 4, 8
+N_PROC, N_EACH = 4, 6
 
 
 def _tiny() -> Dataset:
@@ -58,7 +58,9 @@ def _saver(path: str, k: int) -> None:
 
 
 def test_concurrent_swot_goal_quota_saves_lose_nothing(ws):
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # the step modules are imported once, before the fork
+    from salesplan_nb.steps import goals, quotas, stakeholders, swot  # noqa: F401
+
     procs = [ctx.Process(target=_saver, args=(str(ws.path), k)) for k in range(N_PROC)]
     for p in procs:
         p.start()
