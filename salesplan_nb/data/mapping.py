@@ -215,8 +215,10 @@ def load_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"mapping file {path}{where}: invalid YAML: {exc.problem}; fix the "
-                          "indentation / quoting there (quote values containing ': ' or '#')"
+        fix = ("" if "write the value out" in str(exc.problem) or "real date" in
+               str(exc.problem) else "; fix the indentation / quoting there (quote values "
+               "containing ': ' or '#')")
+        raise ConfigError(f"mapping file {path}{where}: invalid YAML: {exc.problem}{fix}"
                           ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read mapping file {path}: {' '.join(str(exc).split())}"
