@@ -32,8 +32,7 @@ test: setup system-deps
 NBVAL := --nbval tests/nbval --nbval-kernel-name salesplan-nb \
          --nbval-sanitize-with tests/nbval/sanitize.cfg
 golden: setup
-	cd tests/nbval && ../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	  --ExecutePreprocessor.kernel_name=salesplan-nb --ExecutePreprocessor.timeout=600 *.ipynb
+	$(BIN)/python tests/nbval/refresh.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -20,6 +20,7 @@ import io
 import math
 import numbers
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -92,6 +93,10 @@ def num(x) -> str:
     return str(x)
 
 
+# wall-clock times (when a decision was recorded): masked, like tests/nbval/sanitize.cfg does
+CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def _cell(v, column: str = "") -> str:
     if isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_):
         plain = any(w in str(column).lower() for w in ("year", "month", "horizon"))
@@ -104,8 +109,8 @@ def _cell(v, column: str = "") -> str:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ""
     if isinstance(v, pd.Timestamp):
-        return v.date().isoformat() if v == v.normalize() else str(v)
-    return str(v)
+        return v.date().isoformat() if v == v.normalize() else "<time>"
+    return CLOCK.sub("<time>", str(v))
 
 
 def text_table(df: pd.DataFrame, max_rows: int = MAX_ROWS, formats: dict | None = None) -> str:
@@ -150,7 +155,8 @@ def show_pairs(pairs: dict, title: str = "") -> None:
 
 
 def para(text: str) -> None:
-    print(textwrap.fill(str(text), WIDTH))
+    """A paragraph wrapped at :data:`WIDTH` (wall-clock times masked)."""
+    print(textwrap.fill(CLOCK.sub("<time>", str(text)), WIDTH))
 
 
 # ---- workspaces -------------------------------------------------------------------------------
