@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LABEXT := widgets/labextension
+LABEXT_BUILT := salesplan_nb/labextension/package.json
 
 .PHONY: setup demo test lab lint bench system-deps clean
 
@@ -14,7 +16,20 @@ $(STAMP): pyproject.toml
 	git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --attributes .gitattributes || true
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The JupyterLab extension: npm packages from the committed lock file, built into
+# salesplan_nb/labextension (shipped in the wheel), linked into .venv for the editable install.
+$(LABEXT)/node_modules/.installed: $(LABEXT)/package-lock.json
+	cd $(LABEXT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT_BUILT): $(STAMP) $(LABEXT)/node_modules/.installed $(LABEXT)/package.json $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/schema/*.json $(LABEXT)/style/*)
+	cd $(LABEXT) && PATH=$(abspath $(BIN)):$$PATH npm run --silent build
+	mkdir -p $(VENV)/share/jupyter/labextensions
+	ln -sfn $(abspath salesplan_nb/labextension) $(VENV)/share/jupyter/labextensions/salesplan-nb
+	$(BIN)/jupyter server extension enable --sys-prefix salesplan_nb.server >/dev/null
+	touch $(LABEXT_BUILT)
+
+setup: $(STAMP) $(LABEXT_BUILT)
 
 demo: setup
 	$(BIN)/salesplan demo
@@ -24,6 +39,7 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
+	cd $(LABEXT) && npm run --silent lint && npm test --silent
 	$(BIN)/pytest -p no:cacheprovider
 
 lab: setup
@@ -31,9 +47,10 @@ lab: setup
 
 lint: setup
 	$(BIN)/ruff check salesplan_nb tests benchmarks
+	cd $(LABEXT) && npm run --silent lint
 
 bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) reports/demo .pytest_cache
+	rm -rf $(VENV) reports/demo .pytest_cache salesplan_nb/labextension $(LABEXT)/lib $(LABEXT)/node_modules
