@@ -26,7 +26,7 @@ $(LABEXT_BUILT): $(STAMP) $(LABEXT)/node_modules/.installed $(LABEXT)/package.js
 	cd $(LABEXT) && PATH=$(abspath $(BIN)):$$PATH npm run --silent build
 	mkdir -p $(VENV)/share/jupyter/labextensions
 	ln -sfn $(abspath salesplan_nb/labextension) $(VENV)/share/jupyter/labextensions/salesplan-nb
-	$(BIN)/jupyter server extension enable --sys-prefix salesplan_nb.server >/dev/null
+	install -D -m 644 jupyter-config/jupyter_server_config.d/salesplan_nb.json $(VENV)/etc/jupyter/jupyter_server_config.d/salesplan_nb.json
 	touch $(LABEXT_BUILT)
 
 setup: $(STAMP) $(LABEXT_BUILT)

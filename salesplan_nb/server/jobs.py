@@ -1,7 +1,8 @@
 """Render plans in the background for the side panel: one ``salesplan run`` process per job.
 
 A job renders the plan at ``plan`` by ``by`` (company, region, territory, account, rep; ``top``
-N units with the most trailing bookings) into ``plan/reports/<by>/``. Progress is read from the
+N units with the most trailing bookings) into ``plan/reports/`` (``<by>/<unit>.html`` and
+one ``index.html`` over every level rendered there). Progress is read from the
 run records the runner writes (one ``<level>/<stem>.json`` per unit as it finishes): ``done``
 of ``total`` units, the failed ones with their error. Running in its own process keeps the
 kernels and the worker pool out of the Jupyter server.
@@ -91,7 +92,7 @@ class JobManager:
         from salesplan_nb.batch.runner import list_units
 
         total = len(list_units(ws.data, by, top=top))
-        out = path / "reports" / by
+        out = path / "reports"  # one index over every level rendered so far
         cmd = [sys.executable, "-m", "salesplan_nb.cli", "run", str(path), "--by", by,
                "--out", str(out), "--quiet"]
         if top:
