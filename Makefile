@@ -43,7 +43,7 @@ test: setup system-deps
 	$(BIN)/pytest -p no:cacheprovider
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lint: setup
 	$(BIN)/ruff check salesplan_nb tests benchmarks

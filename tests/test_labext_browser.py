@@ -145,6 +145,7 @@ def test_create_navigate_decide_render(page, lab):
     root = lab["root"]
     _open_dialog(page)
     page.locator(".jp-Dialog input[name=folder]").fill("plans/tour")
+    page.locator(".jp-Dialog select[name=sampleSize]").select_option("small")
     page.locator(".jp-Dialog button:has-text('Create plan')").click()
 
     # the panel lists the method's steps in order; step 1's notebook opens

@@ -19,8 +19,8 @@ import pytest
 from salesplan_nb import cli
 from salesplan_nb.batch import runner
 from salesplan_nb.batch.runner import list_units, run
-from salesplan_nb.core.safenames import safe_name
 from salesplan_nb.core.resources import notebook_dir
+from salesplan_nb.core.safenames import safe_name
 
 XSS = "<img src=x onerror=alert(1)>"
 TRAVERSAL = "../../etc/x"

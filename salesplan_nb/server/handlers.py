@@ -77,7 +77,7 @@ class PlansHandler(_Base):
                        plan_type=b.get("type", "annual"), period=b.get("period") or None,
                        scope=b.get("scope") or None, kind=data.get("kind", "sample"),
                        source=data.get("source"), mapping=data.get("mapping"),
-                       name=b.get("name") or None)
+                       name=b.get("name") or None, size=data.get("size") or "full")
 
 
 class PlanHandler(_Base):
@@ -121,7 +121,7 @@ class ValidateHandler(_Base):
             return
         data = b.get("data") or {}
         await self.run(plans.validate_source, self.root, data.get("kind", "sample"),
-                       data.get("source"), data.get("mapping"))
+                       data.get("source"), data.get("mapping"), data.get("size") or "full")
 
 
 class RenderHandler(_Base):

@@ -24,6 +24,8 @@ from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.workspace import PLAN_FILE, PLAN_TYPES, Workspace
 
 SAMPLE_SEED = 42
+# sample company sizes the dialog offers: full (the demo's company) or small (a quick tour)
+SAMPLE_SIZES = {"full": {}, "small": {"accounts": 400, "opportunities": 6000}}
 MAX_PROBLEMS = 200  # problems sent to the browser (the count says how many there are)
 
 
@@ -64,14 +66,17 @@ def report_dict(report) -> dict:
             "tables": {k: t.rows for k, t in report.tables.items()}}
 
 
-def _load(kind: str, source: str | None, mapping: str | None, root: str | Path):
+def _load(kind: str, source: str | None, mapping: str | None, root: str | Path,
+          size: str = "full"):
     """(Dataset or None, report dict, source record for plan.yaml)."""
     from salesplan_nb.data.loaders import load_with_report
 
     if kind == "sample":
         from salesplan_nb.data.sample import generate, write_dataset_csv
 
-        generated = generate(seed=SAMPLE_SEED)
+        if size not in SAMPLE_SIZES:
+            raise ConfigError(f"sample size {size!r}: use {' or '.join(SAMPLE_SIZES)}")
+        generated = generate(seed=SAMPLE_SEED, **SAMPLE_SIZES[size])
         with tempfile.TemporaryDirectory(prefix="salesplan-sample-") as tmp:
             csv_dir = write_dataset_csv(generated, Path(tmp) / "sample")
             data, report = load_with_report(csv_dir, None, as_of=generated.as_of)
@@ -79,7 +84,7 @@ def _load(kind: str, source: str | None, mapping: str | None, root: str | Path):
             rep["source"] = f"sample company (seed {SAMPLE_SEED})"
         if data is not None:
             data.name = f"sample-{SAMPLE_SEED}"
-        return data, rep, {"kind": "sample", "seed": SAMPLE_SEED}
+        return data, rep, {"kind": "sample", "seed": SAMPLE_SEED, **SAMPLE_SIZES[size]}
     if kind != "source":
         raise ConfigError(f"data kind {kind!r}: use sample or source")
     if not source or not str(source).strip():
@@ -100,15 +105,15 @@ def _load(kind: str, source: str | None, mapping: str | None, root: str | Path):
 
 
 def validate_source(root: str | Path, kind: str, source: str | None = None,
-                    mapping: str | None = None) -> dict:
+                    mapping: str | None = None, size: str = "full") -> dict:
     """The validation report of a data source (plain data); writes nothing."""
-    return _load(kind, source, mapping, root)[1]
+    return _load(kind, source, mapping, root, size)[1]
 
 
 def create_plan(root: str | Path, folder: str, *, plan_type: str = "annual",
                 period: str | None = None, scope: str | None = None, kind: str = "sample",
                 source: str | None = None, mapping: str | None = None,
-                name: str | None = None) -> dict:
+                name: str | None = None, size: str = "full") -> dict:
     """Validate the data, then create the plan in ``root/folder`` with its step notebooks.
 
     Returns ``{plan, notebooks, first, report}`` (paths relative to ``root``); raises
@@ -123,7 +128,7 @@ def create_plan(root: str | Path, folder: str, *, plan_type: str = "annual",
     if period:
         Period.parse(period)
     Scope.parse(scope or "company")
-    data, report, record = _load(kind, source, mapping, root)
+    data, report, record = _load(kind, source, mapping, root, size)
     if data is None:
         raise InvalidData(report)
     if (scope or "company") != "company":

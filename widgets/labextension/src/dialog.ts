@@ -25,7 +25,7 @@ export class NewPlanBody extends Widget {
     const kinds = document.createElement('div');
     kinds.className = 'salesplan-kinds';
     for (const [value, label] of [
-      ['sample', 'Sample company (2,000 accounts, 60 reps)'],
+      ['sample', 'Sample company'],
       ['source', 'My data: a folder, workbook or SQL URL']
     ]) {
       const l = document.createElement('label');
@@ -35,6 +35,21 @@ export class NewPlanBody extends Widget {
       r.value = value;
       r.checked = form.kind === value;
       l.append(r, ' ' + label);
+      if (value === 'sample') {
+        const size = document.createElement('select');
+        size.name = 'sampleSize';
+        for (const [v, text] of [
+          ['full', '2,000 accounts, 30,000 opportunities, 60 reps'],
+          ['small', 'small: 400 accounts, 6,000 opportunities (a quick tour)']
+        ]) {
+          const o = document.createElement('option');
+          o.value = v;
+          o.textContent = text;
+          o.selected = form.sampleSize === v;
+          size.appendChild(o);
+        }
+        l.append(' ', size);
+      }
       kinds.appendChild(l);
     }
     n.appendChild(row('Data', kinds));
@@ -90,6 +105,7 @@ export class NewPlanBody extends Widget {
       period: v('period'),
       scope: v('scope'),
       kind: kind === 'source' ? 'source' : 'sample',
+      sampleSize: v('sampleSize') === 'small' ? 'small' : 'full',
       source: v('source'),
       mapping: v('mapping')
     };

@@ -119,6 +119,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           period: '',
           scope: 'company',
           kind: 'sample',
+          sampleSize: 'full',
           source: '',
           mapping: ''
         };

@@ -11,6 +11,7 @@ export interface INewPlanForm {
   period: string;
   scope: string;
   kind: DataKind;
+  sampleSize: 'full' | 'small';
   source: string;
   mapping: string;
 }
@@ -20,7 +21,7 @@ export interface INewPlanRequest {
   type: string;
   period: string | null;
   scope: string;
-  data: { kind: DataKind; source?: string; mapping?: string | null };
+  data: { kind: DataKind; size?: 'full' | 'small'; source?: string; mapping?: string | null };
 }
 
 export interface IProblem {
@@ -105,7 +106,7 @@ export function formProblems(form: INewPlanForm): string[] {
 export function planRequest(form: INewPlanForm): INewPlanRequest {
   const data: INewPlanRequest['data'] =
     form.kind === 'sample'
-      ? { kind: 'sample' }
+      ? { kind: 'sample', size: form.sampleSize }
       : {
           kind: 'source',
           source: form.source.trim(),

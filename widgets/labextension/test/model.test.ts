@@ -18,6 +18,7 @@ const form = (over: Partial<INewPlanForm> = {}): INewPlanForm => ({
   period: '',
   scope: 'company',
   kind: 'sample',
+  sampleSize: 'full',
   source: '',
   mapping: '',
   ...over
@@ -56,7 +57,7 @@ describe('planRequest', () => {
       type: 'annual',
       period: null,
       scope: 'company',
-      data: { kind: 'sample' }
+      data: { kind: 'sample', size: 'full' }
     });
   });
   it('sends a source with its mapping, trimmed', () => {
