@@ -44,6 +44,9 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path):
                  "salesplan_nb/server/handlers.py"]:
         assert must in names, f"{must} is not in {wheel.name}"
     assert any(n.startswith("salesplan_nb/notebooks/steps/01_") for n in names)
+    for init in (ROOT / "salesplan_nb").rglob("__init__.py"):  # every sub-package ships
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, f"{rel} is not in the wheel: add its package to pyproject.toml"
     assert any(n.startswith(data + "share/jupyter/labextensions/salesplan-nb/static/"
                             "remoteEntry.") for n in names)
 
