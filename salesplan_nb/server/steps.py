@@ -101,7 +101,9 @@ def _from_registry() -> list[StepInfo] | None:
         return None
     out = []
     for s in registry.steps():
-        path = s.notebook_path()
+        # the registry names notebooks relative to notebooks/: resolve them where this install
+        # keeps its notebooks (checkout or package data)
+        path = Path(s.notebook) if Path(s.notebook).is_absolute() else notebook_dir() / s.notebook
         out.append(StepInfo(s.key, s.number, s.title, s.module, path.name, float(s.order),
                             decision_sections(path, [s.module])))
     return out
