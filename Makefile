@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 LABEXT := widgets/labextension
 LABEXT_BUILT := salesplan_nb/labextension/package.json
 
-.PHONY: setup demo test lab lint bench system-deps clean
+.PHONY: setup demo test test-slow lab lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ system-deps:
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
 	cd $(LABEXT) && npm run --silent lint && npm test --silent
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -m "not slow"
+
+# the installable product: wheel -> fresh venv outside the checkout -> render (several minutes)
+test-slow: setup
+	$(BIN)/pytest -p no:cacheprovider -m slow
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
