@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 LABEXT := widgets/labextension
 LABEXT_BUILT := salesplan_nb/labextension/package.json
 
-.PHONY: setup demo test test-slow lab lint bench system-deps clean
+.PHONY: setup demo test test-slow golden lab lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,18 @@ test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
 	cd $(LABEXT) && npm run --silent lint && npm test --silent
 	$(BIN)/pytest -p no:cacheprovider -m "not slow"
+	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
 
 # the installable product: wheel -> fresh venv outside the checkout -> render (several minutes)
 test-slow: setup
 	$(BIN)/pytest -p no:cacheprovider -m slow
+
+# Golden notebooks (tests/nbval, outputs kept in git): `make test` checks them with nbval;
+# `make golden` re-executes them in place when a change of numbers is intended.
+NBVAL := --nbval tests/nbval --nbval-kernel-name salesplan-nb \
+         --nbval-sanitize-with tests/nbval/sanitize.cfg
+golden: setup
+	$(BIN)/python tests/nbval/refresh.py
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
