@@ -193,6 +193,8 @@ def test_create_navigate_decide_render(page, lab):
         f"() => document.querySelector(\"#salesplan-panel .salesplan-step[data-key="
         f"'{steps[0].key}']\").dataset.status === 'decided'", timeout=30_000)
     assert step1.locator(".salesplan-step-status").text_content().startswith("decided by ")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "labext-panel.png"))
 
     # render the top territory plan from the panel; open the index, then one report
     panel = page.locator("#salesplan-panel")
