@@ -67,7 +67,7 @@ def _timestamp(loader: Any, node: yaml.Node) -> Any:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except (ValueError, OverflowError) as exc:
         raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a real date ({exc}); use YYYY-MM-DD",
+            None, None, f"{node.value!r} is not a real date ({exc}); write a real date as YYYY-MM-DD",
             node.start_mark) from None
 
 
