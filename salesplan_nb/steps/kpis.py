@@ -19,6 +19,7 @@ import pandas as pd
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.steps.market import closed_in, label, resolve, scoped_deals, won_in
 
 STATUSES = ("on track", "at risk", "off track", "n/a")
@@ -121,9 +122,13 @@ def registry_table() -> pd.DataFrame:
 # ---- shared pieces -----------------------------------------------------------------------------
 def target_for(data: Dataset, scope: Scope | str | None, period: Period | str | None,
                metric: str = "bookings") -> float | None:
-    """The given target of ``metric`` for a scope and period from ``data.targets``: a row for
-    the exact period label, else a row whose period contains this one, pro-rated by months
-    (e.g. a 2025 quota of 1.2M gives 300k for 2025-Q2). ``None`` when there is none."""
+    """The given target of ``metric`` for a scope and period from ``data.targets``, at any
+    grain: a row for the exact period label, else every row overlapping the period, each
+    pro-rated by the months they share: months of overlap / months of the row (monthly or
+    quarterly targets roll up to a year; a 2025 quota of 1.2M gives 300k for 2025-Q2).
+    A row containing the whole period wins over finer rows; finer rows count only when they
+    cover every month of the period. ``FY`` labels follow ``data.fiscal_year_start``.
+    ``None`` when there is no such row."""
     scope, period = resolve(data, scope, period)
     t = data.targets
     if not len(t):
@@ -137,17 +142,27 @@ def target_for(data: Dataset, scope: Scope | str | None, period: Period | str | 
     exact = rows[rows["period"] == period.label]
     if len(exact):
         return float(exact["amount"].sum())
-    total = 0.0
-    found = False
-    for _, r in rows.iterrows():
+    parsed = []
+    for lab, amount in rows.groupby("period", sort=False)["amount"].sum().items():
         try:
-            p = Period.parse(r["period"])
+            parsed.append((Period.parse(lab, data.fiscal_year_start), float(amount)))
         except ValueError:
             continue
-        if p.start <= period.start and period.end <= p.end and p.n_months:
-            total += float(r["amount"]) * period.n_months / p.n_months
-            found = True
-    return total if found else None
+    # a row containing the whole period (a 2025 quota for 2025-Q2): its pro-rated share
+    whole = [(p, a) for p, a in parsed
+             if p.start <= period.start and period.end <= p.end and p.n_months]
+    if whole:
+        return sum(a * period.n_months / p.n_months for p, a in whole)
+    # finer rows (months, quarters) roll up: each row's share of the months it shares
+    want = set(period.months())
+    total, covered = 0.0, set()
+    for p, a in parsed:
+        months = list(p.months())
+        shared = [mo for mo in months if mo in want]
+        if shared:
+            total += a * len(shared) / len(months)
+            covered |= set(shared)
+    return total if covered and covered == want else None
 
 
 def _ratio(num: float, den: float, what: str) -> float:
@@ -157,6 +172,8 @@ def _ratio(num: float, den: float, what: str) -> float:
 
 
 def _win_rate(ctx: Context) -> float:
+    if not ctx.data.has_pipeline:
+        raise NotAvailable(NO_PIPELINE)
     if not (ctx.data.deals["status"] == "lost").any():
         raise NotAvailable("the data has no lost deals (orders only?): win rate needs won and "
                            "lost opportunities")
@@ -221,6 +238,8 @@ def open_pipeline(ctx: Context) -> tuple[float, str]:
 
 
 def _coverage(ctx: Context) -> float:
+    if not ctx.data.has_pipeline:
+        raise NotAvailable(NO_PIPELINE)
     if ctx.data.as_of >= ctx.period.end - pd.Timedelta(days=1):
         raise NotAvailable(f"{ctx.period.label} is over (data as of {ctx.data.as_of.date()}): "
                            "no pipeline left to cover it")
