@@ -462,6 +462,7 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
+    from salesplan_nb.data.schema import NO_PIPELINE
     from salesplan_nb.render.report import money, pct
 
     def m(k):
@@ -473,7 +474,8 @@ def _fmt_head(h: dict) -> dict:
         return pct(v) if isinstance(v, int | float) else ""
 
     return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
-            "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
+            "target": m("target"), "open_pipeline": m("open_pipeline"),
+            "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
 
 
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:

@@ -237,7 +237,8 @@ class CsvReader(_FolderReader):
         if not header or all(not h for h in header):
             raise SourceError("file is empty (no header row)",
                               "export the table again with a header row and data")
-        if _looks_like_data(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if _looks_like_data(header) or any(_looks_like_data([h]) for h in dupes):
             shown = ", ".join(repr(h) for h in header[:4])
             raise SourceError(f"the first line looks like data, not a header row ({shown}"
                               f"{', ...' if len(header) > 4 else ''}): the file seems to have "
@@ -318,7 +319,8 @@ _DATA_LIKE = r"^(?:[-+]?[\d.,$€£]+|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*|NA|NULL|
 
 
 def _looks_like_data(header: list[str]) -> bool:
-    """Whether a header row is really a data row: most names are numbers, dates or NA."""
+    """Whether a header row is really a data row: most names are numbers, dates or NA (the
+    caller also asks this of repeated names: ``NA`` twice is data, not two headers)."""
     import re
 
     filled = [h for h in header if h]

@@ -87,6 +87,8 @@ def _typed_column(s: pd.Series) -> pa.Array | pa.ChunkedArray:
                 else arr
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return arr
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "mixed-integer-float":
+        return pa.array(pd.to_numeric(s).astype("float64"), from_pandas=True)
     if s.dtype == object:
         return pa.array([None if v is None or (not isinstance(v, str) and pd.isna(v))
                          else (v if isinstance(v, str) else _obj(v)) for v in s],
@@ -96,7 +98,8 @@ def _typed_column(s: pd.Series) -> pa.Array | pa.ChunkedArray:
 
 def _uniform(s: pd.Series) -> bool:
     kind = pd.api.types.infer_dtype(s, skipna=True)
-    return kind in ("integer", "floating", "boolean", "datetime", "date", "empty")
+    return kind in ("integer", "floating", "mixed-integer-float", "boolean", "datetime",
+                    "date", "empty")
 
 
 def _obj(v: object) -> str:
@@ -136,7 +139,9 @@ def run(sql: str, tables: list[str], read: Callable[[str], RawTable]) -> tuple[
             raws.append(raw)
             con.register(name, typed(raw.df))
         try:
-            res = con.execute(sql).fetch_arrow_table()
+            cur = con.execute(sql)
+            res = (cur.to_arrow_table() if hasattr(cur, "to_arrow_table")
+                   else cur.fetch_arrow_table())
         except duckdb.Error as exc:
             raise SqlProblem(*_explain(exc, tables)) from None
     finally:

@@ -25,6 +25,7 @@ import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data.schema import NO_PIPELINE
 
 CHART_MIME = "application/vnd.salesplan.chart+json"
 HEADLINE_MIME = "application/vnd.salesplan.headline+json"
@@ -451,7 +452,8 @@ def headline(ctx: PlanContext) -> dict:
         "implied_growth": ((target / (base * years)) - 1) if (target and base > 0) else None,
         "ttm_bookings": ttm,
         "growth_vs_ttm": ((target / (ttm * years)) - 1) if (target and ttm > 0) else None,
-        "win_rate": (won_n / len(closed)) if len(closed) else None,
+        "win_rate": (won_n / len(closed)) if len(closed) and ctx.data.has_pipeline else None,
+        "pipeline": ctx.data.has_pipeline,
         "closed_deals": int(len(closed)),
         "open_pipeline": float(d.loc[d["status"] == "open", "amount"].sum()),
         "reps": int(reps),
@@ -488,6 +490,8 @@ def executive_summary(ctx: PlanContext) -> Section:
         lines.append(f"{h['closed_deals']} deals closed in {h['baseline_period']} with a win "
                      f"rate of {pct(h['win_rate'])}; open pipeline stands at "
                      f"{money(h['open_pipeline'])}.")
+    elif not h.get("pipeline", True):
+        lines.append(f"Win rate and pipeline coverage: {NO_PIPELINE}.")
     cover = None
     if h["target"] and h["open_pipeline"]:
         cover = h["open_pipeline"] / h["target"]

@@ -1,0 +1,407 @@
+"""Realistic multi-file exports, built here, each loaded with one mapping file and no
+preprocessing; the plan's reps, territories, bookings and attainment must equal what pandas
+computes from the raw files (issue 12)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data import loaders
+from salesplan_nb.data.loaders import load_with_report
+from salesplan_nb.data.schema import NO_PIPELINE
+from salesplan_nb.steps import kpis
+
+ORDER_COLS = ["SalesOrderNumber", "SalesOrderLineNumber", "ResellerKey", "EmployeeKey",
+              "ProductKey", "OrderDate", "SalesTerritoryKey", "OrderQuantity", "SalesAmount",
+              "TotalProductCost"]
+
+
+def warehouse(folder: Path, seed: int = 3) -> dict[str, pd.DataFrame]:
+    """A data-warehouse reseller-sales export: employees (sales and production staff, names
+    in two columns), territories, resellers, products, quarterly quotas and a header-less
+    pipe-separated order-lines file with returns (negative lines)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    terr = pd.DataFrame({"SalesTerritoryKey": [1, 2, 3, 4],
+                         "SalesTerritoryRegion": ["Northwest", "Southwest", "Central",
+                                                  "France"],
+                         "SalesTerritoryGroup": ["North America"] * 3 + ["Europe"]})
+    n_emp = 40
+    emp = pd.DataFrame({
+        "EmployeeKey": np.arange(270, 270 + n_emp),
+        "FirstName": [f"Ann{i}" for i in range(n_emp)],
+        "LastName": [f"Lee{i}" for i in range(n_emp)],
+        "Title": ["Production Technician"] * 30 + ["Sales Representative"] * 10,
+        "SalesPersonFlag": [0] * 30 + [1] * 10,
+        "SalesTerritoryKey": [11] * 30 + [1, 1, 2, 2, 3, 3, 4, 4, 1, 2],  # 11: not a territory
+        "HireDate": ["2019-03-01"] * n_emp,
+    })
+    sales = emp[emp["SalesPersonFlag"] == 1]
+    res = pd.DataFrame({"ResellerKey": np.arange(1, 31),
+                        "ResellerName": [f"Bikes & Co {i}" for i in range(30)],
+                        "NumberEmployees": rng.integers(2, 2000, 30)})
+    prod = pd.DataFrame({"ProductKey": [f"BK-{i:03d}" for i in range(8)],
+                         "EnglishProductName": [f"Bike {i}" for i in range(8)],
+                         "ListPrice": rng.integers(100, 3000, 8).astype(float)})
+    lines = []
+    for o in range(400):
+        e = int(rng.choice(sales["EmployeeKey"]))
+        home = int(sales.loc[sales["EmployeeKey"] == e, "SalesTerritoryKey"].iloc[0])
+        t = home if rng.random() < 0.7 else int(rng.integers(1, 5))  # the sale's territory
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 700)))
+        for ln in range(1, int(rng.integers(1, 4)) + 1):
+            q = int(rng.integers(1, 5))
+            amt = round(q * float(rng.uniform(100, 900)), 2)
+            lines.append([f"SO{43000 + o}", ln, int(rng.integers(1, 31)), e,
+                          f"BK-{int(rng.integers(0, 8)):03d}", day.strftime("%Y-%m-%d"),
+                          t, q, amt, round(amt * 0.6, 2)])
+            if rng.random() < 0.1:  # a partial return: a negative line in the same order
+                lines.append([f"SO{43000 + o}", ln + 10, lines[-1][2], e, lines[-1][4],
+                              day.strftime("%Y-%m-%d"), t, -1, -round(amt / q, 2),
+                              -round(amt / q * 0.6, 2)])
+    orders = pd.DataFrame(lines, columns=ORDER_COLS)
+    quota = pd.DataFrame([(e, y, q, float(rng.integers(20, 60)) * 1000)
+                          for e in sales["EmployeeKey"] for y in (2024, 2025)
+                          for q in (1, 2, 3, 4)],
+                         columns=["EmployeeKey", "CalendarYear", "CalendarQuarter",
+                                  "SalesAmountQuota"])
+    emp.to_csv(folder / "DimEmployee.csv", index=False)
+    terr.to_csv(folder / "DimSalesTerritory.csv", index=False)
+    res.to_csv(folder / "DimReseller.csv", index=False)
+    prod.to_csv(folder / "DimProduct.csv", index=False)
+    quota.to_csv(folder / "FactSalesQuota.csv", index=False)
+    orders.to_csv(folder / "FactResellerSales.psv", index=False, header=False, sep="|")
+    return {"emp": emp, "terr": terr, "orders": orders, "quota": quota}
+
+
+WAREHOUSE_MAPPING = """\
+name: reseller-dw
+as_of: 2025-12-31
+tables:
+  reps:
+    from: DimEmployee
+    filter: "SalesPersonFlag = 1"
+    columns:
+      rep_id: EmployeeKey
+      name: {template: "{FirstName} {LastName}"}
+      territory: SalesTerritoryKey
+      role: Title
+      hire_date: HireDate
+  territories:
+    from: DimSalesTerritory
+    columns:
+      territory_id: SalesTerritoryKey
+      name: SalesTerritoryRegion
+      region: SalesTerritoryGroup
+  accounts:
+    from: DimReseller
+    columns: {account_id: ResellerKey, name: ResellerName, employees: NumberEmployees}
+  products:
+    from: DimProduct
+    columns: {product_id: ProductKey, name: EnglishProductName, list_price: ListPrice}
+  orders:
+    from: FactResellerSales
+    header: false
+    names: [SalesOrderNumber, SalesOrderLineNumber, ResellerKey, EmployeeKey, ProductKey,
+            OrderDate, SalesTerritoryKey, OrderQuantity, SalesAmount, TotalProductCost]
+    aggregate: true
+    columns:
+      order_id: SalesOrderNumber
+      account_id: ResellerKey
+      owner_id: EmployeeKey
+      product_id: ProductKey
+      order_date: OrderDate
+      territory: SalesTerritoryKey
+      amount: SalesAmount
+      cost: TotalProductCost
+  targets:
+    sql: |
+      SELECT 'rep' AS scope_level, q.EmployeeKey AS scope_id,
+             q.CalendarYear || '-Q' || q.CalendarQuarter AS period, q.SalesAmountQuota AS amount
+      FROM FactSalesQuota q JOIN DimEmployee e USING (EmployeeKey)
+      WHERE e.SalesPersonFlag = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def dw(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dw")
+    raw = warehouse(folder / "export")
+    (folder / "dw.yaml").write_text(WAREHOUSE_MAPPING)
+    data, report = load_with_report(folder / "export", folder / "dw.yaml")
+    assert data is not None, report.format()
+    return raw, data, report
+
+
+def test_warehouse_reps_are_sales_staff_only_with_joined_names(dw):
+    raw, data, _ = dw
+    sales = raw["emp"][raw["emp"]["SalesPersonFlag"] == 1]
+    assert sorted(data.reps["rep_id"]) == sorted(sales["EmployeeKey"].astype(str))
+    assert set(data.reps["name"]) == set(sales["FirstName"] + " " + sales["LastName"])
+    assert len(data.territories) == 4
+
+
+def test_warehouse_bookings_follow_the_sale_territory_and_lines_net_returns(dw):
+    raw, data, report = dw
+    o = raw["orders"]
+    assert len(data.orders) == o["SalesOrderNumber"].nunique()
+    assert data.orders["amount"].sum() == pytest.approx(o["SalesAmount"].sum())
+    assert data.orders["cost"].sum() == pytest.approx(o["TotalProductCost"].sum())
+    want = o.groupby("SalesTerritoryKey")["SalesAmount"].sum()
+    d = data.deals
+    got = d.groupby("territory")["amount"].sum()
+    for t, v in want.items():
+        assert got[str(t)] == pytest.approx(v)
+    for t, v in want.items():  # the plan's own KPI for each territory
+        k = kpis.compute_kpis(data, f"territory:{t}", "2024-01-01..2025-12-31",
+                              names=["bookings"]).set_index("kpi")
+        assert k.loc["bookings", "value"] == pytest.approx(v)
+    warn = [p for p in report.warnings if "other than their rep's home territory" in p.reason]
+    assert len(warn) == 1 and warn[0].handled == "each deal counts in its own territory"
+
+
+def test_warehouse_quarterly_quotas_roll_up_to_the_year_and_attainment_matches(dw):
+    raw, data, _ = dw
+    o, q = raw["orders"], raw["quota"]
+    o = o[o["OrderDate"].str.startswith("2025")]
+    for e in q["EmployeeKey"].unique()[:4]:
+        quota = q[(q["EmployeeKey"] == e) & (q["CalendarYear"] == 2025)]["SalesAmountQuota"]
+        booked = o[o["EmployeeKey"] == e]["SalesAmount"].sum()
+        assert kpis.target_for(data, f"rep:{e}", "2025") == pytest.approx(quota.sum())
+        k = kpis.compute_kpis(data, f"rep:{e}", "2025", names=["quota_attainment", "win_rate",
+                                                               "pipeline_coverage"])
+        k = k.set_index("kpi")
+        assert k.loc["quota_attainment", "value"] == pytest.approx(booked / quota.sum())
+        assert k.loc["win_rate", "status"] == "n/a"
+        assert k.loc["win_rate", "note"] == NO_PIPELINE
+
+
+def test_warehouse_line_ids_from_a_template(tmp_path):
+    raw = warehouse(tmp_path / "export")
+    m = WAREHOUSE_MAPPING.replace("    aggregate: true\n", "    filter: OrderQuantity > 0\n").replace(
+        "order_id: SalesOrderNumber",
+        'order_id: {template: "{SalesOrderNumber}-{SalesOrderLineNumber}"}')
+    (tmp_path / "m.yaml").write_text(m)
+    data, report = load_with_report(tmp_path / "export", tmp_path / "m.yaml")
+    assert data is not None, report.format()
+    lines = raw["orders"][raw["orders"]["OrderQuantity"] > 0]  # returns left out
+    assert len(data.orders) == len(lines)
+    assert data.orders["amount"].sum() == pytest.approx(lines["SalesAmount"].sum())
+    assert data.orders["order_id"].iloc[0] == "SO43000-1"
+
+
+def superstore(path: Path, seed: int = 5) -> dict[str, pd.DataFrame]:
+    """A retail orders workbook: Orders (lines), People (regional managers), Returns."""
+    rng = np.random.default_rng(seed)
+    regions = ["East", "West", "Central", "South"]
+    people = pd.DataFrame({"Regional Manager": ["Chuck Magee", "Anna Andreadi", "Kelly Williams",
+                                                "Cassandra Brandow"], "Region": regions})
+    rows = []
+    for i in range(300):
+        oid = f"CA-2025-{100000 + i // 2}"
+        rows.append({"Row ID": i + 1, "Order ID": oid,
+                     "Order Date": pd.Timestamp("2025-01-01") + pd.Timedelta(
+                         days=int(rng.integers(0, 330))),
+                     "Customer ID": f"CU-{i % 50:03d}", "Customer Name": f"Customer {i % 50}",
+                     "Region": regions[int(rng.integers(0, 4))],
+                     "Product ID": f"OFF-{int(rng.integers(0, 12)):04d}",
+                     "Sales": round(float(rng.uniform(5, 900)), 2),
+                     "Profit": round(float(rng.uniform(-50, 200)), 2)})
+    orders = pd.DataFrame(rows)
+    orders["Region"] = orders.groupby("Order ID")["Region"].transform("first")
+    orders["Order Date"] = orders.groupby("Order ID")["Order Date"].transform("first")
+    returns = pd.DataFrame({"Order ID": orders["Order ID"].drop_duplicates().sample(
+        15, random_state=1).tolist(), "Returned": "Yes"})
+    with pd.ExcelWriter(path) as xw:
+        orders.to_excel(xw, sheet_name="Orders", index=False)
+        people.to_excel(xw, sheet_name="People", index=False)
+        returns.to_excel(xw, sheet_name="Returns", index=False)
+    return {"orders": orders, "people": people, "returns": returns}
+
+
+SUPERSTORE_MAPPING = """\
+name: superstore
+tables:
+  orders:
+    sql: |
+      SELECT o."Order ID", MIN(o."Order Date") AS order_date, MIN(o."Customer ID") AS customer,
+             MIN(p."Regional Manager") AS manager, MIN(o.Region) AS region,
+             SUM(o.Sales) AS amount, SUM(o.Sales - o.Profit) AS cost
+      FROM Orders o JOIN People p USING (Region)
+      WHERE o."Order ID" NOT IN (SELECT "Order ID" FROM Returns)
+      GROUP BY o."Order ID"
+    columns:
+      order_id: Order ID
+      order_date: order_date
+      account_id: customer
+      owner_id: manager
+      region: region
+      amount: amount
+      cost: cost
+  reps:
+    from: People
+    columns: {rep_id: Regional Manager, name: Regional Manager, region: Region}
+  accounts:
+    from: Orders
+    distinct: true
+    columns: {account_id: Customer ID, name: Customer Name}
+  products:
+    from: Orders
+    distinct: true
+    columns: {product_id: Product ID}
+"""
+
+
+def test_orders_only_workbook_with_returns_excluded(tmp_path):
+    raw = superstore(tmp_path / "superstore.xlsx")
+    (tmp_path / "s.yaml").write_text(SUPERSTORE_MAPPING)
+    data, report = load_with_report(tmp_path / "superstore.xlsx", tmp_path / "s.yaml")
+    assert data is not None, report.format()
+    o = raw["orders"][~raw["orders"]["Order ID"].isin(raw["returns"]["Order ID"])]
+    assert not data.has_pipeline and len(data.opportunities) == 0
+    assert len(data.orders) == o["Order ID"].nunique()
+    want = o.groupby("Region")["Sales"].sum()
+    for region, v in want.items():
+        k = kpis.compute_kpis(data, f"region:{region}", "2025",
+                              names=["bookings", "win_rate", "gross_margin"]).set_index("kpi")
+        assert k.loc["bookings", "value"] == pytest.approx(v)
+        assert k.loc["win_rate", "note"] == NO_PIPELINE
+    assert sorted(data.reps["rep_id"]) == sorted(raw["people"]["Regional Manager"])
+
+
+def test_orders_only_headline_never_shows_100_percent(tmp_path):
+    from salesplan_nb.batch.runner import _fmt_head
+
+    superstore(tmp_path / "s.xlsx")
+    (tmp_path / "s.yaml").write_text(SUPERSTORE_MAPPING)
+    data = loaders.load(tmp_path / "s.xlsx", tmp_path / "s.yaml")
+    assert _fmt_head({"pipeline": data.has_pipeline, "win_rate": 1.0})["win_rate"] \
+        == NO_PIPELINE
+
+
+# ---------------------------------------------------------------- SQL errors and readers
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(textwrap.dedent(text))
+
+
+CANON = {
+    "accounts.csv": "account_id,name\nA1,Acme\n",
+    "reps.csv": "rep_id,name\nR1,Rita\n",
+    "products.csv": "product_id\nP1\n",
+    "opportunities.csv": "opportunity_id,owner_id,stage,status,amount,close_date\n"
+                         "O1,R1,Won,won,100,2025-01-05\n",
+}
+
+
+def test_sql_errors_name_the_mapping_file_table_and_problem(tmp_path):
+    _write(tmp_path / "src", CANON)
+    for sql, reason, fix in [
+        ("SELECT * FROM nosuch", "SQL problem: Catalog Error: Table with name nosuch does not "
+         "exist", "name one of the source's tables: accounts, opportunities, products, reps"),
+        ("SELECT nope FROM reps", 'SQL problem: Binder Error: Referenced column "nope" not '
+         "found", "check the column names against the file's header"),
+        ("SELEC * FROM reps", "SQL problem: Parser Error: syntax error", "check the SQL syntax"),
+    ]:
+        (tmp_path / "m.yaml").write_text(
+            "tables:\n  accounts: accounts\n  products: products\n  opportunities: "
+            f"opportunities\n  reps:\n    sql: \"{sql}\"\n")
+        data, report = load_with_report(tmp_path / "src", tmp_path / "m.yaml")
+        assert data is None
+        err = [p for p in report.errors if p.table == "reps"][0]
+        assert err.file == "m.yaml"
+        assert err.reason.startswith("tables.reps (mapping line 5).sql: " + reason), err.reason
+        assert err.fix.startswith(fix), err.fix
+
+
+def test_filter_error_and_unknown_keys(tmp_path):
+    _write(tmp_path / "src", CANON)
+    (tmp_path / "m.yaml").write_text(
+        "tables:\n  accounts: accounts\n  products: products\n  opportunities: opportunities\n"
+        "  reps: {from: reps, filter: \"flag = 1\"}\n")
+    data, report = load_with_report(tmp_path / "src", tmp_path / "m.yaml")
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert err.reason.startswith('tables.reps.filter: SQL problem: Binder Error: Referenced '
+                                 'column "flag" not found')
+    with pytest.raises(ConfigError, match=r"give either 'sql:' \(a query\) or 'from:'"):
+        loaders.load(tmp_path / "src", {"tables": {"reps": {"sql": "SELECT 1", "from": "x"}}})
+    with pytest.raises(ConfigError, match="a file without a header row needs 'names:'"):
+        loaders.load(tmp_path / "src", {"tables": {"reps": {"from": "reps", "header": False}}})
+    with pytest.raises(ConfigError, match="fiscal_year_start: 13 is not a month"):
+        loaders.load(tmp_path / "src", {"fiscal_year_start": 13, "tables": {"reps": "reps"}})
+
+
+def test_headerless_file_without_names_says_so(tmp_path):
+    _write(tmp_path / "src", {**CANON, "reps.csv": "R1,Rita,NA,NA\nR2,Rob,NA,NA\n"})
+    data, report = load_with_report(tmp_path / "src")
+    err = [p for p in report.errors if p.file == "reps.csv"][0]
+    assert err.reason.startswith("the first line looks like data, not a header row")
+    assert err.fix.startswith("set header: false and names: [column, names, ...]")
+
+
+def test_per_table_options_skip_delimiter_multiply_unpivot(tmp_path):
+    _write(tmp_path / "src", {
+        **CANON,
+        "people.txt": "Exported 2025-12-01\nby the CRM\nrep_id;name\nR1;Rita\n",
+        "quota.csv": "rep,M01,M02,M03\nR1,1.5,2,2.5\n",
+    })
+    data = loaders.load(tmp_path / "src", {"tables": {
+        "accounts": "accounts", "products": "products", "opportunities": "opportunities",
+        "reps": {"from": "people", "skip": 2, "delimiter": ";"},
+        "targets": {"from": "quota", "multiply": 1000,
+                    "unpivot": {"columns": {"M01": "01", "M02": "02", "M03": "03"},
+                                "name": "month", "value": "quota"},
+                    "columns": {"scope_level": {"value": "rep"}, "scope_id": "rep",
+                                "period": {"template": "2025-{month}"}, "amount": "quota"}}}})
+    assert data.reps["name"].tolist() == ["Rita"]
+    assert data.targets["amount"].tolist() == [1500.0, 2000.0, 2500.0]
+    assert kpis.target_for(data, "rep:R1", "2025-Q1") == pytest.approx(6000)
+    assert kpis.target_for(data, "rep:R1", "2025") is None  # 3 of 12 months given
+
+
+def test_literal_null_and_duplicate_key_messages(tmp_path):
+    from salesplan_nb.data import validate
+
+    opps = "opportunity_id,owner_id,stage,status,amount\n" + "".join(
+        f"O1,R1,Won,won,{'NULL' if i == 0 else 5}\n" for i in range(1100))
+    _write(tmp_path / "src", {**CANON, "opportunities.csv": opps})
+    data, report = load_with_report(tmp_path / "src")
+    null = [p for p in report.errors if p.value == "NULL"][0]
+    assert null.reason == "a placeholder for a missing number, not a number"
+    assert "decimal" not in null.fix and "values: {'NULL': null}" in null.fix
+    more = [p for p in report.errors if "more rows with" in p.reason][0]
+    assert more.reason == "99 more rows with: duplicate opportunity_id"
+    text = report.format(limit=50)
+    assert text.count("duplicate opportunity_id (first seen at row 2)") == 50
+    assert "... 950 more like the above" in text
+    assert validate.kind_of(report.errors[1]) == validate.kind_of(report.errors[2])
+
+
+def test_distinct_table_with_varying_attribute_names_it(tmp_path):
+    _write(tmp_path / "src", {**CANON, "reps.csv": "rep_id,name,team\nR1,Rita,A\nR1,Rita,B\n"})
+    data, report = load_with_report(tmp_path / "src", {"tables": {
+        "accounts": "accounts", "products": "products", "opportunities": "opportunities",
+        "reps": {"from": "reps", "distinct": True,
+                 "columns": {"rep_id": "rep_id", "name": "name", "territory": "team"}}}})
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert err.reason == "rep_id with different territory (first seen at row 2)"
+    assert err.fix.startswith("make team the same on every row with the same rep_id")
+
+
+def test_fiscal_year_periods(tmp_path):
+    from salesplan_nb.core.scope import Period
+
+    p = Period.parse("FY2027", 7)
+    assert (p.start, p.end) == (pd.Timestamp("2026-07-01"), pd.Timestamp("2027-07-01"))
+    q = Period.parse("FY2027-Q1", 7)
+    assert (q.start, q.end) == (pd.Timestamp("2026-07-01"), pd.Timestamp("2026-10-01"))
+    assert Period.parse("2027", 7).start == pd.Timestamp("2027-01-01")
+    assert Period.parse("FY2027").start == pd.Timestamp("2027-01-01")
