@@ -5,7 +5,12 @@ Target (2-core machine): <= 5 s wall time and <= 2 GB peak resident memory. The 
 fresh subprocess so peak RSS (``resource.getrusage(...).ru_maxrss``) is the load's own, and
 the Python + library import baseline is reported next to it.
 
+``--join`` loads through a mapping file instead of the canonical layout: the opportunities are
+an ``sql:`` join (deals x accounts, the deal territory from the account) with a ``WHERE``
+filter on DuckDB, and the reps a ``filter:`` (issue 12).
+
     python benchmarks/bench_load.py [--opportunities N] [--accounts N] [--repeat R] [--dirty]
+                                    [--join]
 """
 
 from __future__ import annotations
@@ -46,13 +51,29 @@ spoil("account_id", 0.02, lambda a: pa.scalar(None, pa.string()))    # warnings:
 pacsv.write_csv(t, path)
 """
 
+JOIN_MAPPING = """\
+name: bench-join
+tables:
+  accounts: accounts
+  products: products
+  territories: territories
+  reps: {from: reps, filter: "rep_id IS NOT NULL AND name IS NOT NULL"}
+  opportunities:
+    sql: |
+      SELECT o._row, o.opportunity_id, o.account_id, o.owner_id, o.product_id, o.stage,
+             o.status, o.created_date, o.close_date, o.amount, o.loss_reason,
+             a.territory AS territory
+      FROM opportunities o LEFT JOIN accounts a USING (account_id)
+      WHERE o.status IN ('open', 'won', 'lost')
+"""
+
 CHILD = r"""
 import json, resource, sys, time
-import pandas, pyarrow
+import pandas, pyarrow, duckdb
 from salesplan_nb.data import loaders
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
-data, report = loaders.load_with_report(sys.argv[1])
+data, report = loaders.load_with_report(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
 secs = time.perf_counter() - t0
 t1 = time.perf_counter()
 deals = data.deals if data is not None else None
@@ -66,9 +87,10 @@ print(json.dumps({
 """
 
 
-def run_once(folder: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], capture_output=True,
-                         text=True, check=True)
+def run_once(folder: Path, mapping: Path | None = None) -> dict:
+    extra = [str(mapping)] if mapping is not None else []
+    out = subprocess.run([sys.executable, "-c", CHILD, str(folder), *extra],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -81,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dirty", action="store_true",
                     help="spoil ~0.6%% of the deals (bad amounts/dates, misspelt products, "
                          "blank accounts) to time the error path too")
+    ap.add_argument("--join", action="store_true",
+                    help="load through a mapping with an sql: join + filter (DuckDB)")
     args = ap.parse_args(argv)
 
     # generate in a subprocess too: ru_maxrss survives fork/exec, so this parent must stay small
@@ -94,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(p.stat().st_size for p in folder.glob("*.csv")) / 1e6
         print(f"generated canonical CSVs: {args.opportunities:,} opportunities, "
               f"{args.accounts:,} accounts, {size:,.0f} MB in {time.perf_counter() - t0:.1f} s")
-        runs = [run_once(folder) for _ in range(args.repeat)]
+        mapping = None
+        if args.join:
+            mapping = Path(tmp) / "join.yaml"
+            mapping.write_text(JOIN_MAPPING)
+            print("mapping: opportunities = sql join deals x accounts + WHERE; reps = filter:")
+        runs = [run_once(folder, mapping) for _ in range(args.repeat)]
     best = min(runs, key=lambda r: r["secs"])
     peak = max(r["peak_kb"] for r in runs) / 1024
     print("tables: " + ", ".join(f"{t} {n:,}" for t, n in best["rows"].items()))

@@ -71,22 +71,20 @@ def _typed_column(s: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         arr = pa.array(s.array)
         arr = arr.cast(pa.string()) if arr.type == pa.large_string() else arr
-        if arr.null_count == len(arr):
+        sample = arr.slice(0, SAMPLE).drop_null()
+        if not len(sample):
             return arr
-        for target in (pa.int64(), pa.float64()):
+        for target in _candidates(sample):
             try:
-                out = pc.cast(pc.utf8_trim_whitespace(arr), target)
+                out = pc.cast(arr if target == pa.date32() else pc.utf8_trim_whitespace(arr),
+                              target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
-            if pc.any(pc.match_substring_regex(arr, _LEADING_ZERO)).as_py():
+            if target != pa.date32() and pc.any(
+                    pc.match_substring_regex(arr, _LEADING_ZERO)).as_py():
                 return arr
             return out
-        try:
-            return pc.cast(pc.cast(arr, pa.timestamp("s")), pa.date32()) \
-                if pc.all(pc.match_substring_regex(arr, r"^\d{4}-\d{2}-\d{2}$")).as_py() \
-                else arr
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return arr
+        return arr
     if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "mixed-integer-float":
         return pa.array(pd.to_numeric(s).astype("float64"), from_pandas=True)
     if s.dtype == object:
@@ -94,6 +92,23 @@ def _typed_column(s: pd.Series) -> pa.Array | pa.ChunkedArray:
                          else (v if isinstance(v, str) else _obj(v)) for v in s],
                         type=pa.string()) if not _uniform(s) else pa.array(s, from_pandas=True)
     return pa.array(s, from_pandas=True)
+
+
+SAMPLE = 2000  # values tried first: a full-column cast is attempted only when these pass
+
+
+def _candidates(sample: pa.Array) -> list[pa.DataType]:
+    """The types the first values of a text column fit: int64, float64 or date32 (ISO)."""
+    if pc.all(pc.match_substring_regex(sample, r"^\d{4}-\d{2}-\d{2}$")).as_py():
+        return [pa.date32()]
+    out = []
+    for target in (pa.int64(), pa.float64()):
+        try:
+            pc.cast(pc.utf8_trim_whitespace(sample), target)
+            out.append(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return out
 
 
 def _uniform(s: pd.Series) -> bool:
@@ -139,9 +154,12 @@ def run(sql: str, tables: list[str], read: Callable[[str], RawTable]) -> tuple[
             raws.append(raw)
             con.register(name, typed(raw.df))
         try:
-            cur = con.execute(sql)
-            res = (cur.to_arrow_table() if hasattr(cur, "to_arrow_table")
-                   else cur.fetch_arrow_table())
+            rel = con.sql(sql)
+            if rel is None:
+                raise SqlProblem("the query returns no rows (it is not a SELECT)",
+                                 "write a SELECT ... FROM ... query")
+            res = (rel.to_arrow_table() if hasattr(rel, "to_arrow_table")
+                   else rel.arrow())
         except duckdb.Error as exc:
             raise SqlProblem(*_explain(exc, tables)) from None
     finally:

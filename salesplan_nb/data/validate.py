@@ -555,10 +555,15 @@ def check_deal_territories(report: Report, frames: dict[str, Frame]) -> None:
         for col in ("territory", "region"):
             if col not in f.df or col not in reps.df or f.df[col].isna().all():
                 continue
-            home = f.df["owner_id"].map(reps.df.drop_duplicates("rep_id").set_index(
-                "rep_id")[col])
-            both = f.df[col].notna() & home.notna()
-            differ = both & (f.df[col].astype(object) != home.astype(object))
+            by_rep = reps.df.drop_duplicates("rep_id").set_index("rep_id")[col]
+            codes, uniques = pd.factorize(f.df["owner_id"])  # map the few reps, not 1M rows
+            home_u = pd.array(list(by_rep.reindex(uniques).astype(object)) + [None],
+                              dtype=_Text)
+            home = pd.Series(home_u.take(np.where(codes < 0, len(uniques), codes)),
+                             index=f.df.index)
+            own = f.df[col].astype(_Text)
+            both = own.notna() & home.notna()
+            differ = both & (own != home).fillna(False)
             n, m = int(differ.sum()), int(both.sum())
             if m and n / m > DISAGREE_SHARE:
                 report.add("warning", f.origin, f"{n / m:.0%} of the {table} have a {col} "
