@@ -405,3 +405,19 @@ def test_fiscal_year_periods(tmp_path):
     assert (q.start, q.end) == (pd.Timestamp("2026-07-01"), pd.Timestamp("2026-10-01"))
     assert Period.parse("2027", 7).start == pd.Timestamp("2027-01-01")
     assert Period.parse("FY2027").start == pd.Timestamp("2027-01-01")
+
+
+def test_rep_quotas_are_locked_to_the_given_rep_targets(dw):
+    from salesplan_nb.steps import quotas
+
+    raw, data, _ = dw
+    q = raw["quota"][raw["quota"]["CalendarYear"] == 2025]
+    want = q.groupby("EmployeeKey")["SalesAmountQuota"].sum()
+    plan = quotas.quotas(data, "company", "2025")
+    reps = plan.table[plan.table["level"] == "rep"].set_index("unit_id")
+    for e, v in want.items():
+        assert reps.loc[str(e), "quota"] == pytest.approx(v)
+        assert bool(reps.loc[str(e), "locked"])
+    assert any("locked to the rep targets" in n for n in plan.notes)
+    one = quotas.quotas(data, f"rep:{want.index[0]}", "2025")
+    assert one.target == pytest.approx(want.iloc[0])
