@@ -421,3 +421,38 @@ def test_rep_quotas_are_locked_to_the_given_rep_targets(dw):
     assert any("locked to the rep targets" in n for n in plan.notes)
     one = quotas.quotas(data, f"rep:{want.index[0]}", "2025")
     assert one.target == pytest.approx(want.iloc[0])
+
+
+def test_init_as_of_replays_a_past_date(tmp_path, dw):
+    from salesplan_nb.data.workspace import init_plan
+
+    raw, _, _ = dw
+    warehouse(tmp_path / "export")
+    (tmp_path / "dw.yaml").write_text(WAREHOUSE_MAPPING.replace("as_of: 2025-12-31\n", ""))
+    ws = init_plan(tmp_path / "plan", data=str(tmp_path / "export"),
+                   mapping=str(tmp_path / "dw.yaml"), as_of="2024-12-31", period="2025")
+    d = ws.data
+    o = raw["orders"]
+    known = o[o["OrderDate"] <= "2024-12-31"]
+    assert d.as_of == pd.Timestamp("2024-12-31")
+    assert d.orders["order_date"].max() <= pd.Timestamp("2024-12-31")
+    assert len(d.orders) == known["SalesOrderNumber"].nunique()
+    assert d.orders["amount"].sum() == pytest.approx(known["SalesAmount"].sum())
+    assert ws.doc["source"]["left_out_after_as_of"]["orders after as_of"] == \
+        o[o["OrderDate"] > "2024-12-31"]["SalesOrderNumber"].nunique()
+    k = kpis.compute_kpis(d, "company", "2024", names=["bookings"]).set_index("kpi")
+    assert k.loc["bookings", "value"] == pytest.approx(known["SalesAmount"].sum())
+
+
+def test_load_with_a_past_as_of_reopens_later_deals(tmp_path):
+    _write(tmp_path / "src", {**CANON, "opportunities.csv":
+                              "opportunity_id,owner_id,stage,status,amount,created_date,"
+                              "close_date\nO1,R1,Won,won,100,2025-01-02,2025-01-05\n"
+                              "O2,R1,Won,won,50,2025-01-02,2025-03-05\n"
+                              "O3,R1,New,open,70,2025-02-10,2025-04-01\n"})
+    data, report = load_with_report(tmp_path / "src", as_of="2025-01-31")
+    assert data.opportunities.set_index("opportunity_id")["status"].to_dict() == {
+        "O1": "won", "O2": "open"}
+    lines = {p.reason: p.count for p in report.warnings}
+    assert lines == {"deals created after as_of (2025-01-31)": 1,
+                     "deals closed after as_of, open again (2025-01-31)": 1}

@@ -56,6 +56,38 @@ class Dataset:
         :data:`~salesplan_nb.data.schema.NO_PIPELINE`."""
         return len(self.opportunities) > 0
 
+    def until(self, as_of: str | pd.Timestamp) -> tuple[Dataset, dict[str, int]]:
+        """The data as it was known at the end of ``as_of`` (replaying a past period):
+        deals created after it and orders after it are left out; deals won or lost after it
+        are open again (stage ``open at as_of``, loss reason blank, close date kept as the
+        expected close); reps hired after it (owning no kept deal) are left out and end
+        dates after it cleared. Targets, accounts, products and the market table stay.
+        Returns the new Dataset and what changed, by kind (counts)."""
+        day = pd.Timestamp(as_of).normalize()
+        end = day + pd.Timedelta(days=1)
+        o = self.opportunities
+        late = (o["created_date"] >= end).fillna(False)
+        o = o[~late]
+        reopen = (o["status"].isin(["won", "lost"]) & (o["close_date"] >= end)).fillna(False)
+        o = o.copy()
+        o.loc[reopen, "status"] = "open"
+        o.loc[reopen, "stage"] = "open at as_of"
+        o.loc[reopen, "loss_reason"] = pd.NA
+        orders = self.orders[~(self.orders["order_date"] >= end).fillna(False)]
+        owners = set(o["owner_id"].dropna()) | set(orders["owner_id"].dropna())
+        r = self.reps
+        hired = (r["hire_date"] >= end).fillna(False) & ~r["rep_id"].isin(owners)
+        r = r[~hired].copy()
+        left = (r["end_date"] >= end).fillna(False)
+        r.loc[left, "end_date"] = pd.NaT
+        changed = {"deals created after as_of": int(late.sum()),
+                   "deals closed after as_of, open again": int(reopen.sum()),
+                   "orders after as_of": int(len(self.orders) - len(orders)),
+                   "reps hired after as_of": int(hired.sum())}
+        tables = {**self.tables, "opportunities": o, "orders": orders, "reps": r}
+        return Dataset(**tables, as_of=day, name=self.name,
+                       fiscal_year_start=self.fiscal_year_start), changed
+
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 

@@ -142,6 +142,15 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
         report.add("error", "(dataset)", f"could not build the dataset: "
                    f"{type(exc).__name__}: {exc}", "report this as a bug with the file")
         return None, report
+    explicit = as_of if as_of is not None else m.as_of
+    if explicit is not None and str(explicit) != "today":
+        data, changed = data.until(data.as_of)  # nothing after as_of reaches any step
+        for what, n in changed.items():
+            if n:
+                report.add("warning", "(as_of)", f"{what} ({data.as_of.date()})",
+                           "nothing to do: a plan as of a past date sees only what was known "
+                           "then", count=n, handled="left out" if "open" not in what
+                           else "counted as open pipeline")
     report.as_of = data.as_of
     data.report = report
     return data, report
