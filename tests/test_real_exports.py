@@ -456,3 +456,18 @@ def test_load_with_a_past_as_of_reopens_later_deals(tmp_path):
     lines = {p.reason: p.count for p in report.warnings}
     assert lines == {"deals created after as_of (2025-01-31)": 1,
                      "deals closed after as_of, open again (2025-01-31)": 1}
+
+
+def test_docs_worked_examples_parse():
+    import yaml
+
+    from salesplan_nb.data.mapping import parse
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "mapping.md").read_text()
+    section = text.split("## Real exports")[1].split("## Problems and their messages")[0]
+    blocks = [b.split("```")[0].lstrip("\n") for b in section.split("```yaml")[1:]]
+    full = [b for b in blocks if b.startswith(("name:", "tables:"))]
+    assert len(full) >= 2
+    for b in full:
+        parse(yaml.safe_load(b), origin="docs")
+    assert "n/a (no pipeline in the source)" in section
