@@ -471,3 +471,37 @@ def test_docs_worked_examples_parse():
     for b in full:
         parse(yaml.safe_load(b), origin="docs")
     assert "n/a (no pipeline in the source)" in section
+
+
+def test_legacy_xls_workbook_reads_through_xlrd():
+    import statsmodels
+
+    from salesplan_nb.data import sources
+
+    path = (Path(statsmodels.__file__).parent / "tsa" / "statespace" / "tests" / "results"
+            / "frbny_nowcast" / "Nowcasting" / "test_spec_blocks.xls")
+    if not path.exists():
+        pytest.skip("statsmodels ships without its test workbooks here")
+    kind, reader, _ = sources.resolve(path)
+    assert kind == "excel" and reader.tables(str(path)) == ["spec"]
+    raw = reader.read(str(path), "spec")
+    assert raw.origin == "test_spec_blocks.xls[spec]"
+    assert list(raw.df.columns[:2]) == ["Model", "SeriesID"] and raw.df.index[0] == 2
+
+
+@pytest.mark.parametrize("preset,files", [
+    ("salesforce", {
+        "opportunities.csv": '"Opportunity Owner: Full Name","Account Name","Opportunity Name",'
+        '"Stage","Fiscal Period","Amount (converted)","Probability (%)","Close Date",'
+        '"Created Date","Opportunity ID","Account ID"\n'
+        '"Jane Doe","Acme","Acme - seats","Closed Won","Q1-2025","USD 24,000.00","100",'
+        '"3/31/2025","1/15/2025","006A","001A"\n',
+        "accounts.csv": '"Account ID","Account Name"\n"001A","Acme"\n',
+        "products.csv": '"Product Name"\n"Core"\n'}),
+])
+def test_preset_export_variants(tmp_path, preset, files):
+    _write(tmp_path, files)
+    data = loaders.load(tmp_path, preset)
+    assert data.opportunities["owner_id"].tolist() == ["Jane Doe"]
+    assert data.opportunities["amount"].tolist() == [24000.0]
+    assert data.reps["name"].tolist() == ["Jane Doe"]
