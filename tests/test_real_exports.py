@@ -505,3 +505,16 @@ def test_preset_export_variants(tmp_path, preset, files):
     assert data.opportunities["owner_id"].tolist() == ["Jane Doe"]
     assert data.opportunities["amount"].tolist() == [24000.0]
     assert data.reps["name"].tolist() == ["Jane Doe"]
+
+
+def test_evaluate_uses_quarterly_rep_quotas_for_the_year(dw):
+    from salesplan_nb.steps import evaluate
+
+    raw, data, _ = dw
+    o, q = raw["orders"], raw["quota"]
+    o = o[o["OrderDate"].str.startswith("2025")]
+    quota = q[q["CalendarYear"] == 2025].groupby("EmployeeKey")["SalesAmountQuota"].sum()
+    booked = o.groupby("EmployeeKey")["SalesAmount"].sum().reindex(quota.index).fillna(0)
+    att = evaluate.attainment_distribution(data, "company", "2025")
+    assert att.quota_source == "rep targets 2025"
+    assert att.summary["median"] == pytest.approx((booked / quota).median())
