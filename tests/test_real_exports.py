@@ -518,3 +518,29 @@ def test_evaluate_uses_quarterly_rep_quotas_for_the_year(dw):
     att = evaluate.attainment_distribution(data, "company", "2025")
     assert att.quota_source == "rep targets 2025"
     assert att.summary["median"] == pytest.approx((booked / quota).median())
+
+
+def test_sql_server_sources_run_sql_tables_on_the_server(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "crm.db"
+    with sqlite3.connect(db) as con:
+        con.executescript(
+            "CREATE TABLE accounts (account_id TEXT, name TEXT);"
+            "INSERT INTO accounts VALUES ('A1', 'Acme');"
+            "CREATE TABLE products (product_id TEXT); INSERT INTO products VALUES ('P1');"
+            "CREATE TABLE staff (id TEXT, first TEXT, last TEXT, is_sales INTEGER);"
+            "INSERT INTO staff VALUES ('R1', 'Rita', 'Ray', 1), ('X9', 'Pat', 'Plant', 0);"
+            "CREATE TABLE opportunities (opportunity_id TEXT, owner_id TEXT, stage TEXT,"
+            " status TEXT, amount REAL); INSERT INTO opportunities VALUES"
+            " ('O1', 'R1', 'Won', 'won', 10);")
+    m = {"tables": {"accounts": "accounts", "products": "products",
+                    "opportunities": "opportunities",
+                    "reps": {"sql": "SELECT id AS rep_id, first || ' ' || last AS name "
+                                    "FROM staff WHERE is_sales = 1"}}}
+    data = loaders.load(db, m)
+    assert data.reps[["rep_id", "name"]].values.tolist() == [["R1", "Rita Ray"]]
+    m["tables"]["reps"]["sql"] = "SELECT nope FROM staff"
+    data, report = load_with_report(db, m)
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert err.file == "mapping dict" and err.reason.startswith("tables.reps.sql: SQL error:")
