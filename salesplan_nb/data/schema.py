@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salesplan_nb.core.scope import SCOPE_LEVELS  # noqa: F401 - re-exported
+
 STRING = "string[pyarrow]"
 DATE = "datetime64[ns]"
 MONEY = "float64"
@@ -145,7 +147,6 @@ TABLES: dict[str, Table] = {
     )
 }
 
-SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
 
 NO_PIPELINE = "n/a (no pipeline in the source)"
 """What win rate and pipeline coverage show for an orders-only source (won bookings, no
