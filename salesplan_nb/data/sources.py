@@ -559,7 +559,7 @@ class SqlReader:
                 df = pd.read_sql(sql, conn)
         except SourceError:
             raise
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise SourceError(f"SQL error: {str(exc).splitlines()[0]}",
                               "check the table name / query and the connection URL") from None
         finally:
