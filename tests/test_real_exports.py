@@ -272,6 +272,9 @@ def test_orders_only_workbook_with_returns_excluded(tmp_path):
                               names=["bookings", "win_rate", "gross_margin"]).set_index("kpi")
         assert k.loc["bookings", "value"] == pytest.approx(v)
         assert k.loc["win_rate", "note"] == NO_PIPELINE
+        part = o[o["Region"] == region]
+        assert k.loc["gross_margin", "value"] == pytest.approx(
+            part["Profit"].sum() / part["Sales"].sum())  # line cost = sales - profit
     assert sorted(data.reps["rep_id"]) == sorted(raw["people"]["Regional Manager"])
 
 
@@ -456,6 +459,16 @@ def test_load_with_a_past_as_of_reopens_later_deals(tmp_path):
     lines = {p.reason: p.count for p in report.warnings}
     assert lines == {"deals created after as_of (2025-01-31)": 1,
                      "deals closed after as_of, open again (2025-01-31)": 1}
+
+
+def test_margin_message_when_unit_cost_lacks_list_price(tmp_path):
+    _write(tmp_path / "src", {**CANON, "products.csv": "product_id,unit_cost\nP1,5\n",
+                              "opportunities.csv": "opportunity_id,owner_id,product_id,stage,"
+                              "status,amount,close_date\nO1,R1,P1,Won,won,100,2025-01-05\n"})
+    data = loaders.load(tmp_path / "src")
+    k = kpis.compute_kpis(data, "company", "2025", names=["gross_margin"]).set_index("kpi")
+    assert k.loc["gross_margin", "note"].startswith(
+        "products have unit_cost but no list_price for the won deals' products")
 
 
 def test_docs_worked_examples_parse():

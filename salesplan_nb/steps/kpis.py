@@ -315,20 +315,28 @@ def _cost_ratio(ctx: Context) -> pd.Series:
 
 
 def _gross_profit(ctx: Context) -> tuple[float, float]:
-    """(gross profit, bookings) over won deals whose product has unit_cost and list_price;
-    units = amount / list_price, so cost = amount x unit_cost / list_price."""
+    """(gross profit, bookings) over won deals with a cost: the deal's own ``cost`` (line
+    cost from the source) when given, else from its product: units = amount / list_price, so
+    cost = amount x unit_cost / list_price."""
     if not len(ctx.won):
         raise NotAvailable(f"no won deals in {ctx.where()}")
-    r = _cost_ratio(ctx)
-    ok = r.notna()
-    if not ok.any():
-        raise NotAvailable("products have no unit_cost (and list_price): add them to the "
-                           "products table")
     amt = ctx.won["amount"].fillna(0)
+    own = (ctx.won["cost"].astype(float) if "cost" in ctx.won
+           else pd.Series(np.nan, index=ctx.won.index))
+    cost = own.fillna(amt * _cost_ratio(ctx))
+    ok = cost.notna()
+    if not ok.any():
+        p = ctx.data.products
+        if p["unit_cost"].notna().any():
+            raise NotAvailable("products have unit_cost but no list_price for the won deals' "
+                               "products: map list_price too (cost = amount x unit_cost / "
+                               "list_price), or map cost on the deals")
+        raise NotAvailable("no cost data: map cost on the deals (line cost) or unit_cost and "
+                           "list_price on the products")
     if not ok.all():
-        ctx.notes.append(f"{int((~ok).sum())} of {len(ok)} won deals have no product cost; "
+        ctx.notes.append(f"{int((~ok).sum())} of {len(ok)} won deals have no cost; "
                          "margin is over the others")
-    return float((amt[ok] * (1 - r[ok])).sum()), float(amt[ok].sum())
+    return float((amt[ok] - cost[ok]).sum()), float(amt[ok].sum())
 
 
 def _gross_margin(ctx: Context) -> float:
@@ -395,7 +403,8 @@ for _k in (
         "bookings from previous-period customers / their previous-period bookings", "fraction",
         "higher", ("opportunities.account_id",), _nrr),
     KPI("gross_margin", "Gross margin",
-        "(bookings - cost) / bookings; cost = amount x unit_cost / list_price", "fraction",
+        "(bookings - cost) / bookings; cost = the deal's cost, else amount x unit_cost / "
+        "list_price", "fraction",
         "higher", ("products.unit_cost",), _gross_margin),
     KPI("roi", "ROI", "(gross profit, else bookings, - spend) / spend", "ratio", "higher",
         ("spend",), _roi),
