@@ -557,3 +557,17 @@ def test_sql_server_sources_run_sql_tables_on_the_server(tmp_path):
     data, report = load_with_report(db, m)
     err = [p for p in report.errors if p.table == "reps"][0]
     assert err.file == "mapping dict" and err.reason.startswith("tables.reps.sql: SQL error:")
+
+
+def test_dataframes_in_memory_are_a_source_for_sql(tmp_path):
+    from salesplan_nb.data import sources
+
+    raw = superstore(tmp_path / "s.xlsx")
+    (tmp_path / "s.yaml").write_text(SUPERSTORE_MAPPING)
+    frames = {"Orders": raw["orders"], "People": raw["people"], "Returns": raw["returns"]}
+    data, report = load_with_report(frames, tmp_path / "s.yaml")
+    assert data is not None, report.format()
+    assert report.source == "DataFrames (Orders, People, Returns)"
+    o = raw["orders"][~raw["orders"]["Order ID"].isin(raw["returns"]["Order ID"])]
+    assert data.orders["amount"].sum() == pytest.approx(o["Sales"].sum())
+    assert not sources.FRAMES._sets  # dropped after the load

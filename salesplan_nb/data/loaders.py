@@ -46,9 +46,10 @@ log = logging.getLogger(__name__)
 __all__ = ["load", "load_with_report"]
 
 
-def load(source: str | Path, mapping: str | Path | dict | Mapping | None = None, *,
+def load(source: str | Path | dict[str, pd.DataFrame], mapping: str | Path | dict | Mapping | None = None, *,
          as_of: str | pd.Timestamp | None = None, **options: Any) -> Dataset:
-    """Load ``source`` through ``mapping`` into a Dataset (``as_of`` overrides the mapping's
+    """Load ``source`` (a path, URL, or a dict of DataFrames: table name -> frame) through
+    ``mapping`` into a Dataset (``as_of`` overrides the mapping's
     snapshot date; ``options`` go to the reader, e.g. ``queries={"deals": "SELECT ..."}`` for
     SQL). Raises :class:`DataError` (with ``.report``) when the data has errors and
     :class:`ConfigError` for a bad mapping or source location."""
@@ -66,11 +67,17 @@ def load(source: str | Path, mapping: str | Path | dict | Mapping | None = None,
     return data
 
 
-def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | None = None,
+def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str | Path | dict | Mapping | None = None,
                      *, as_of: str | pd.Timestamp | None = None, **options: Any
                      ) -> tuple[Dataset | None, Report]:
     """``(Dataset or None, Report)``: the Dataset is ``None`` when the report has errors.
     Unexpected read/parse failures become report lines, never tracebacks."""
+    if isinstance(source, dict):  # DataFrames in memory, one per source table
+        key = sources.frames(source)
+        try:
+            return load_with_report(key, mapping, as_of=as_of, **options)
+        finally:
+            sources.FRAMES.drop(key.partition(":")[2])
     m = load_mapping(mapping)
     if as_of is not None and str(as_of) != "today":
         try:
@@ -126,7 +133,7 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
         report.add("error", "(references)", f"could not check references: "
                    f"{type(exc).__name__}: {exc}")
     snapshot = as_of if as_of is not None else m.as_of
-    if snapshot is None and kind != "sql":
+    if snapshot is None and kind not in ("sql", "frames"):
         snapshot = _as_of_file(report, location)
     if snapshot == "today":
         snapshot = pd.Timestamp.today().normalize()
@@ -172,6 +179,9 @@ def _as_of_file(report: Report, source: str | Path) -> pd.Timestamp | None:
 
 
 def _display(source: str | Path, kind: str) -> str:
+    if kind == "frames":
+        return "DataFrames (" + ", ".join(sources.FRAMES.tables(
+            str(source).partition(":")[2])) + ")"
     if kind == "sql":
         return sources._safe_url(str(source))
     return str(source)

@@ -578,6 +578,49 @@ def _safe_url(location: str) -> str:
         return "the SQL source"
 
 
+class FrameReader:
+    """DataFrames already in memory, one per source table: ``load({"orders": df, "people":
+    people}, mapping)``. Columns keep their dtypes (object text as Arrow strings); row numbers
+    count as in a file with a header (first row = row 2). Only used through :func:`frames`."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def detect(self, location: str) -> bool:
+        return False
+
+    def put(self, frames: dict[str, pd.DataFrame]) -> str:
+        bad = [k for k, v in frames.items() if not isinstance(v, pd.DataFrame)]
+        if bad:
+            raise ConfigError(f"source tables {', '.join(map(repr, bad))} are not DataFrames; "
+                              "give a dict of table name -> pandas DataFrame")
+        key = f"{len(self._sets)}-{id(frames)}"
+        self._sets[key] = dict(frames)
+        return key
+
+    def drop(self, key: str) -> None:
+        self._sets.pop(key, None)
+
+    def tables(self, location: str, **options: Any) -> list[str]:
+        return list(self._sets.get(location, {}))
+
+    def read(self, location: str, name: str, **options: Any) -> RawTable:
+        df = _find(self._sets.get(location, {}), name, "the DataFrames", "DataFrame")
+        df = _strings(df.reset_index(drop=True).copy())
+        df.columns = [str(c) for c in df.columns]
+        return RawTable(name, _numbered(df), f"DataFrame {name}")
+
+
+FRAMES = FrameReader()
+
+
+def frames(tables: dict[str, pd.DataFrame]) -> str:
+    """Register in-memory DataFrames as a source: returns ``"frames:<key>"`` for
+    :func:`resolve` (the loader drops them again after the load)."""
+    return f"frames:{FRAMES.put(tables)}"
+
+
+register("frames", FRAMES)
 register("sql", SqlReader())
 register("excel", ExcelReader())
 register("parquet", ParquetReader())
