@@ -571,3 +571,14 @@ def test_dataframes_in_memory_are_a_source_for_sql(tmp_path):
     o = raw["orders"][~raw["orders"]["Order ID"].isin(raw["returns"]["Order ID"])]
     assert data.orders["amount"].sum() == pytest.approx(o["Sales"].sum())
     assert not sources.FRAMES._sets  # dropped after the load
+
+
+def test_orders_only_forecast_says_no_pipeline(tmp_path):
+    from salesplan_nb.steps import forecast
+
+    superstore(tmp_path / "s.xlsx")
+    (tmp_path / "s.yaml").write_text(SUPERSTORE_MAPPING)
+    data = loaders.load(tmp_path / "s.xlsx", tmp_path / "s.yaml")
+    r = forecast.forecast(data, "company", horizon=3)
+    assert r.methods["pipeline"] == NO_PIPELINE
+    assert r.table["pipeline"].isna().all() and r.table["blend"].notna().all()
