@@ -582,3 +582,23 @@ def test_orders_only_forecast_says_no_pipeline(tmp_path):
     r = forecast.forecast(data, "company", horizon=3)
     assert r.methods["pipeline"] == NO_PIPELINE
     assert r.table["pipeline"].isna().all() and r.table["blend"].notna().all()
+
+
+def test_names_and_template_mistakes_are_reported(tmp_path):
+    _write(tmp_path / "src", {**CANON, "people.psv": "R1|Rita|Ray|x\n"})
+    base = {"accounts": "accounts", "products": "products", "opportunities": "opportunities"}
+    _, report = load_with_report(tmp_path / "src", {"tables": {**base, "reps": {
+        "from": "people", "header": False, "names": ["id", "first", "last"]}}})
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert (err.file, err.reason, err.fix) == (
+        "people.psv", "names: gives 3 columns, the file has 4 (first line)",
+        "give one name per column, in file order")
+    _, report = load_with_report(tmp_path / "src", {"tables": {**base, "reps": {
+        "from": "people", "header": False, "names": ["id", "first", "last", "x"],
+        "columns": {"rep_id": "id", "name": {"template": "{first} {surname}"}}}}})
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert err.reason == "missing column(s) 'surname' (needed for reps.name)"
+    assert err.fix == "add the column, or change the template at tables.reps.columns.name"
+    with pytest.raises(ConfigError, match=r"unpivot.*must be \{columns:"):
+        loaders.load(tmp_path / "src", {"tables": {"reps": {"from": "people",
+                                                            "unpivot": ["M01"]}}})
