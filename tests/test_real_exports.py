@@ -602,3 +602,13 @@ def test_names_and_template_mistakes_are_reported(tmp_path):
     with pytest.raises(ConfigError, match=r"unpivot.*must be \{columns:"):
         loaders.load(tmp_path / "src", {"tables": {"reps": {"from": "people",
                                                             "unpivot": ["M01"]}}})
+
+
+def test_sql_sees_only_the_source_tables(tmp_path):
+    _write(tmp_path / "src", CANON)
+    _, report = load_with_report(tmp_path / "src", {"tables": {
+        "accounts": "accounts", "products": "products", "opportunities": "opportunities",
+        "reps": {"sql": "SELECT * FROM read_csv('/etc/hostname')"}}})
+    err = [p for p in report.errors if p.table == "reps"][0]
+    assert "Permission Error" in err.reason
+    assert err.fix.startswith("query only the source's tables")

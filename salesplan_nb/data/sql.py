@@ -20,7 +20,8 @@ that source row, otherwise at the result row.
 ``filter:`` is an SQL condition on the rows of ``from:`` (``filter: "SalesPersonFlag = 1"``);
 the rows it keeps keep their original text values and row numbers.
 
-For SQL-server sources (:class:`~salesplan_nb.data.sources.SqlReader`) a ``sql:`` table is sent
+Queries run with DuckDB's external access off: they see the source's tables only (no
+``read_csv('/etc/...')``, no ``COPY ... TO``, no extensions). For SQL-server sources (:class:`~salesplan_nb.data.sources.SqlReader`) a ``sql:`` table is sent
 to the server as it is (like ``source.queries``), in the server's own dialect.
 """
 
@@ -38,6 +39,16 @@ import pyarrow.compute as pc
 from salesplan_nb.data.sources import STRING, RawTable, SourceError
 
 ROW = "_row"
+
+# queries see only the registered source tables: no files, no network, no extensions
+CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
+          "autoload_known_extensions": False}
+
+
+def _connect():
+    import duckdb
+
+    return duckdb.connect(config=CONFIG)
 
 
 @dataclass
@@ -146,7 +157,7 @@ def run(sql: str, tables: list[str], read: Callable[[str], RawTable]) -> tuple[
     table that cannot be read."""
     import duckdb
 
-    con = duckdb.connect()
+    con = _connect()
     raws = []
     try:
         for name in referenced(sql, tables):
@@ -183,7 +194,7 @@ def keep_rows(raw: RawTable, condition: str) -> RawTable:
     unchanged). Raises :class:`SqlProblem` when DuckDB rejects the condition."""
     import duckdb
 
-    con = duckdb.connect()
+    con = _connect()
     try:
         con.register("t", typed(raw.df))
         try:
@@ -208,6 +219,8 @@ def _explain(exc: Exception, tables: list[str]) -> tuple[str, str]:
               "capitals: \"Close Date\"); text columns may need CAST(x AS DOUBLE)"
     elif kind == "parser":
         fix = "check the SQL syntax (DuckDB dialect)"
+    elif kind == "permission":
+        fix = "query only the source's tables (files, network and extensions are off)"
     elif kind == "conversion":
         fix = "use TRY_CAST(x AS ...) for columns that hold text as well as numbers or dates"
     else:
