@@ -612,3 +612,27 @@ def test_sql_sees_only_the_source_tables(tmp_path):
     err = [p for p in report.errors if p.table == "reps"][0]
     assert "Permission Error" in err.reason
     assert err.fix.startswith("query only the source's tables")
+
+
+def test_sql_over_parquet_and_headerless_files_with_source_table_options(tmp_path):
+    pq = tmp_path / "pq"
+    pq.mkdir()
+    for name, text in CANON.items():
+        pd.read_csv(pd.io.common.StringIO(text), dtype=str).to_parquet(
+            pq / name.replace(".csv", ".parquet"))
+    pd.DataFrame({"emp": ["R1", "R2"], "flag": [1, 0]}).to_parquet(pq / "staff.parquet")
+    data = loaders.load(pq, {"tables": {
+        "accounts": "accounts", "products": "products", "opportunities": "opportunities",
+        "reps": {"sql": "SELECT r.rep_id, r.name FROM reps r JOIN staff s ON s.emp = r.rep_id "
+                        "WHERE s.flag = 1"}}})
+    assert data.reps["rep_id"].tolist() == ["R1"]
+
+    _write(tmp_path / "csv", {**CANON, "emp.psv": "R1|Rita|1\nR2|Rob|0\n"})
+    data = loaders.load(tmp_path / "csv", {
+        "source": {"tables": {"emp": {"header": False, "names": ["id", "name", "flag"]}}},
+        "tables": {"accounts": "accounts", "products": "products",
+                   "opportunities": "opportunities",
+                   "reps": {"sql": "SELECT e._row, e.id AS rep_id, e.name FROM emp e "
+                                   "WHERE e.flag = 1"}}})
+    assert data.reps[["rep_id", "name"]].values.tolist() == [["R1", "Rita"]]
+    assert data.report.tables["reps"].origin == "emp.psv"  # _row selected: the file's rows
