@@ -14,6 +14,12 @@ A mapping is YAML (format and examples in ``docs/mapping.md``)::
           amount: {from: Amount, multiply: 1}
           close_date: {from: Close Date, format: "%m/%d/%Y"}
 
+A table may instead be ``sql: SELECT ... FROM a JOIN b ... WHERE ...`` over the source's tables
+(DuckDB; :mod:`salesplan_nb.data.sql`), or keep ``from:`` with ``filter:`` (an SQL condition),
+``unpivot:``, ``multiply:``, ``aggregate:`` and reader options (``header: false`` + ``names:``,
+``delimiter``, ``encoding``, ``skip``); a column may be a ``template: "{First} {Last}"``.
+``fiscal_year_start: 7`` sets the month fiscal years (``FY2027``) start.
+
 ``mapping=None`` means the canonical layout (``opportunities.csv`` with canonical column names
 etc.). Built-in presets live in ``salesplan_nb/data/presets/<name>.yaml``.
 """

@@ -70,8 +70,9 @@ def typed(df: pd.DataFrame) -> pa.Table:
     for c in df.columns:
         cols.append(_typed_column(df[c]))
         names.append(str(c))
-    cols.append(pa.array(np.asarray(df.index, dtype="int64")))
-    names.append(ROW)
+    if ROW not in names:  # a source column of that name wins
+        cols.append(pa.array(np.asarray(df.index, dtype="int64")))
+        names.append(ROW)
     return pa.Table.from_arrays(cols, names=names)
 
 
