@@ -552,6 +552,11 @@ def _cli_init(args) -> int:
                    overwrite=args.force, as_of=args.as_of)
     d = ws.data
     print(f"created {ws.path / PLAN_FILE}: {ws.plan['name']} ({ws.plan_type}, {ws.period})")
+    if not args.no_notebooks:
+        from salesplan_nb.data.plan_notebooks import copy_step_notebooks
+
+        copies = copy_step_notebooks(ws.path)
+        print(f"  {len(copies)} step notebooks in {ws.path} (open them in JupyterLab)")
     print(f"  snapshot as of {d.as_of.date()}: {len(d.accounts):,} accounts, "
           f"{len(d.opportunities):,} opportunities, {len(d.reps):,} reps")
     for what, n in (ws.doc.get("source", {}).get("left_out_after_as_of") or {}).items():
@@ -574,4 +579,6 @@ def register_cli(subparsers) -> None:
     p.add_argument("--as-of", dest="as_of", metavar="DATE",
                    help="replay a past date: keep only what was known on DATE (YYYY-MM-DD)")
     p.add_argument("--force", action="store_true", help="overwrite an existing plan.yaml")
+    p.add_argument("--no-notebooks", action="store_true",
+                   help="do not copy the step notebooks into the plan folder")
     p.set_defaults(func=_cli_init)
