@@ -636,3 +636,17 @@ def test_sql_over_parquet_and_headerless_files_with_source_table_options(tmp_pat
                                    "WHERE e.flag = 1"}}})
     assert data.reps[["rep_id", "name"]].values.tolist() == [["R1", "Rita"]]
     assert data.report.tables["reps"].origin == "emp.psv"  # _row selected: the file's rows
+
+
+def test_cli_init_as_of(tmp_path, capsys):
+    from salesplan_nb.cli import main
+
+    raw = warehouse(tmp_path / "export")
+    (tmp_path / "dw.yaml").write_text(WAREHOUSE_MAPPING.replace("as_of: 2025-12-31\n", ""))
+    rc = main(["init", str(tmp_path / "plan"), "--data", str(tmp_path / "export"),
+               "--mapping", str(tmp_path / "dw.yaml"), "--as-of", "2024-06-30",
+               "--no-notebooks"])
+    out = capsys.readouterr().out
+    later = raw["orders"][raw["orders"]["OrderDate"] > "2024-06-30"]["SalesOrderNumber"]
+    assert rc == 0 and "snapshot as of 2024-06-30" in out
+    assert f"--as-of: {later.nunique():,} orders after as_of" in out
