@@ -476,6 +476,8 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
+    from salesplan_nb.data.schema import NO_PIPELINE
+
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""
@@ -485,7 +487,8 @@ def _fmt_head(h: dict) -> dict:
         return pct(v) if isinstance(v, int | float) else ""
 
     return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
-            "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
+            "target": m("target"), "open_pipeline": m("open_pipeline"),
+            "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
 
 
 def _run_record(f: Path) -> dict | None:
