@@ -166,6 +166,7 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
                            "nothing to do: a plan as of a past date sees only what was known "
                            "then", count=n, handled="left out" if "open" not in what
                            else "counted as open pipeline")
+        data.as_of_rule = rule or data.as_of_rule  # until() rebuilt the Dataset
     report.as_of = data.as_of
     report.as_of_rule = data.as_of_rule
     data.report = report
