@@ -450,6 +450,11 @@ def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | No
             importlib.import_module(f"salesplan_nb.steps.{m}")
     import altair  # noqa: F401
     import papermill  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    # parallelism is one process per core: a BLAS pool per worker only oversubscribes the
+    # cores (statsmodels' ETS fits through scipy's L-BFGS-B: 3x the CPU time with 2 threads)
+    threadpool_limits(limits=1, user_api="blas")
 
     ws = report.open_workspace(plan_dir)
     ws.data.deals  # noqa: B018 - enrich once, before the workers fork

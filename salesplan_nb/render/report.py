@@ -25,6 +25,7 @@ import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data import resultcache
 
 CHART_MIME = "application/vnd.salesplan.chart+json"
 HEADLINE_MIME = "application/vnd.salesplan.headline+json"
@@ -296,7 +297,10 @@ def company_quota_plan(ctx: PlanContext):
         if hit and hit[0] == stamp:
             return hit[1]
         try:
-            plan = q.quotas_from(ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period)
+            plan = resultcache.cached(
+                ctx.ws, "company_quota_plan", lambda: q.quotas_from(
+                    ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period),
+                args=(ctx.period.label,), sections=(q.SECTION,))
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)
@@ -698,7 +702,8 @@ def growth_forecast(ctx: PlanContext) -> Section:
     fc = _module("forecast")
     if fc is None:
         return s.add(_need("forecast", "the forecast"))
-    r = fc.forecast(ctx.data, ctx.scope, ctx.period, n_origins=3)
+    r = resultcache.cached(ctx.ws, "forecast", lambda: fc.forecast(
+        ctx.data, ctx.scope, ctx.period, n_origins=3), args=(ctx.scope, ctx.period.label, 3))
     t = r.table
     if not len(t) or t["blend"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"
