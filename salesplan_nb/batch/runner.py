@@ -508,6 +508,7 @@ def write_result(out: Path, r: Result, job: Job) -> None:
             p["html"].unlink()  # never leave a stale report beside a failed run
     rec = {"unit": asdict(r.unit), "status": r.status, "error": r.error,
            "headline": r.headline, "parameters": job.parameters, "seconds": round(r.seconds, 3),
+           "peak_rss_mb": round(r.peak_rss_mb, 1),
            "notebook": job.notebook, "at": dt.datetime.now(dt.UTC).isoformat()}
     atomic_write(p["json"], json.dumps(rec, indent=1, default=str))
 
