@@ -320,8 +320,8 @@ class LocalExecutor(Executor):
                 late = lim is not None and now - w.since > lim
                 if not (died or late):
                     continue
+                nw = self._replace(w, kill=not died)
                 code = w.proc.exitcode
-                nw = self._replace(w, kill=True)
                 if died and w.tries < self.retries:
                     retry.append((job, w.tries + 1))
                 elif late:

@@ -168,6 +168,7 @@ def shell(fresh: bool = False) -> BatchShell:
 
             cfg = Config()
             cfg.HistoryManager.enabled = False
+            cfg.InteractiveShell.cache_size = 0  # no Out[] cache: reset() skips gc.collect()
             _SHELL["s"] = BatchShell.instance(config=cfg)
     return _SHELL["s"]
 

@@ -40,14 +40,11 @@ from typing import Any
 
 import pandas as pd
 
-from salesplan_nb.batch import executors
+from salesplan_nb.batch import executors, speedups
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.safenames import inside, unique_names
 
-# jsonschema (imported by altair and nbformat) loads the optional ``rfc3987_syntax`` IRI
-# checker when it is installed, which compiles a grammar for ~1.4 s of CPU at every import;
-# no schema salesplan validates uses the "iri" formats, so batch processes go without it.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+speedups.skip_iri_checker()  # before anything imports jsonschema (see speedups)
 
 LEVELS = ("region", "territory", "account", "rep")
 PLAN_TYPES = ("annual", "territory", "account", "long-term")
@@ -302,10 +299,22 @@ class WarmKernel:
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one script (vl-convert's bundle), safe inside a
-    ``<script>`` element."""
+    ``<script>`` element. vl-convert builds the bundle in ~2 s of CPU (15 s on a busy
+    machine), so it is kept in the user's cache folder per vl-convert version."""
+    from importlib.metadata import version
+
     import vl_convert
 
-    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "salesplan-nb" / f"vega-bundle-{version('vl-convert-python')}.js"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+        if "vegaEmbed" in text:
+            return text
+    text = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    with contextlib.suppress(OSError):
+        atomic_write(path, text)
+    return text
 
 
 def chart_json(spec: Any) -> str:
@@ -450,11 +459,8 @@ def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | No
             importlib.import_module(f"salesplan_nb.steps.{m}")
     import altair  # noqa: F401
     import papermill  # noqa: F401
-    from threadpoolctl import threadpool_limits
 
-    # parallelism is one process per core: a BLAS pool per worker only oversubscribes the
-    # cores (statsmodels' ETS fits through scipy's L-BFGS-B: 3x the CPU time with 2 threads)
-    threadpool_limits(limits=1, user_api="blas")
+    speedups.apply()  # one BLAS thread per worker, Altair's class table built once
 
     ws = report.open_workspace(plan_dir)
     ws.data.deals  # noqa: B018 - enrich once, before the workers fork
