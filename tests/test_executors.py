@@ -4,6 +4,7 @@ bound), the in-process papermill engine and the workspace results cache."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from importlib import metadata
 
@@ -100,13 +101,12 @@ def _nb(*sources: str):
 @pytest.fixture()
 def no_shell_after():
     yield
-    from IPython.core.interactiveshell import InteractiveShell
-
-    InteractiveShell.clear_instance()  # other tests display without a shell
+    inprocess.BatchShell.clear_instance()  # other tests display without a shell
     inprocess._SHELL.clear()
 
 
 def test_inprocess_engine_outputs_parameters_and_errors(no_shell_after):
+    main = sys.modules["__main__"]
     nb = inprocess.execute(_nb("print('hi', x)", "from IPython.display import display\n"
                                "display({'text/html': '<b>x</b>'}, raw=True)", "x + 1"),
                            {"x": 41}, 30)
@@ -124,6 +124,7 @@ def test_inprocess_engine_outputs_parameters_and_errors(no_shell_after):
     assert exc.value.ename == "CellTimeout" and "0.5 s" in exc.value.evalue
     last = inprocess.LAST["nb"]
     assert last.cells[-1].get("outputs", []) == []  # cells after the failure do not run
+    assert sys.modules["__main__"] is main  # IPython's user module only while a cell runs
 
 
 # ---- the results cache -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ process (a lock), since stdout and the display publisher are process-wide.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 import threading
@@ -33,12 +34,18 @@ ENGINE_NAME = "salesplan-inprocess"
 _LOCK = threading.Lock()
 
 
+def _output(output_type: str, **fields: Any) -> nbformat.NotebookNode:
+    """An nbformat output as a kernel message becomes one, not validated one by one (the
+    executed notebook is validated once when written)."""
+    return nbformat.from_dict({"output_type": output_type, **fields})
+
+
 class _Publisher(DisplayPublisher):
     """``display()`` -> a ``display_data`` output of the running cell."""
 
     def publish(self, data, metadata=None, source=None, *, transient=None, update=False,
                 **kwargs) -> None:
-        self.shell.cell_outputs.append(nbformat.v4.new_output(
+        self.shell.cell_outputs.append(_output(
             "display_data", data=dict(data), metadata=dict(metadata or {})))
 
     def clear_output(self, wait: bool = False) -> None:
@@ -55,7 +62,7 @@ class _DisplayHook(DisplayHook):
         pass
 
     def write_format_data(self, format_dict, md_dict=None) -> None:
-        self.shell.cell_outputs.append(nbformat.v4.new_output(
+        self.shell.cell_outputs.append(_output(
             "execute_result", data=dict(format_dict), metadata=dict(md_dict or {}),
             execution_count=self.shell.cell_count))
 
@@ -77,7 +84,7 @@ class _Stream:
             if outs and outs[-1].get("output_type") == "stream" and outs[-1].name == self.name:
                 outs[-1].text += text
             else:
-                outs.append(nbformat.v4.new_output("stream", name=self.name, text=text))
+                outs.append(_output("stream", name=self.name, text=text))
         return len(text)
 
     def flush(self) -> None:
@@ -99,12 +106,17 @@ class BatchShell(InteractiveShell):
         self.cell_count = 0
 
     def _showtraceback(self, etype, evalue, stb) -> None:
-        self.cell_outputs.append(nbformat.v4.new_output(
+        self.cell_outputs.append(_output(
             "error", ename=getattr(etype, "__name__", str(etype)), evalue=str(evalue),
             traceback=list(stb)))
 
     def init_io(self) -> None:  # no terminal streams to set up
         pass
+
+    def init_sys_modules(self) -> None:
+        """Leave ``sys.modules["__main__"]`` alone (IPython replaces it for good, which breaks
+        ``multiprocessing`` spawn in this process); :class:`InProcessEngine` puts the user
+        module there only while a notebook runs."""
 
     def run_cell_outputs(self, source: str, timeout: float | None) -> tuple[list, bool]:
         """Run one cell; returns its outputs and whether it succeeded. A cell still running
@@ -160,8 +172,11 @@ def shell(fresh: bool = False) -> BatchShell:
     if (fresh or in_worker()) and InteractiveShell.initialized() and \
             not isinstance(InteractiveShell.instance(), BatchShell):
         InteractiveShell.clear_instance()
+    current = InteractiveShell.instance() if InteractiveShell.initialized() else None
+    if _SHELL.get("s") is not current:  # display() publishes to the current instance only
+        _SHELL.clear()
     if "s" not in _SHELL:
-        if InteractiveShell.initialized():
+        if current is not None:
             _SHELL["s"] = _adopt()
         else:
             from traitlets.config import Config
@@ -169,6 +184,7 @@ def shell(fresh: bool = False) -> BatchShell:
             cfg = Config()
             cfg.HistoryManager.enabled = False
             cfg.InteractiveShell.cache_size = 0  # no Out[] cache: reset() skips gc.collect()
+            BatchShell.clear_instance()  # a stale subclass singleton would not be current
             _SHELL["s"] = BatchShell.instance(config=cfg)
     return _SHELL["s"]
 
@@ -181,6 +197,19 @@ def _adopt() -> BatchShell:
                        "(salesplan run --engine kernel)")
 
 
+@contextlib.contextmanager
+def _as_main(module):
+    """``module`` as ``sys.modules["__main__"]`` for the duration (pickle, dataclasses and
+    ``__name__ == "__main__"`` in cells see the notebook's namespace, as in a kernel)."""
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 class InProcessEngine(Engine):
     """papermill engine: execute the managed notebook's code cells in :func:`shell`."""
 
@@ -189,7 +218,7 @@ class InProcessEngine(Engine):
                                  execution_timeout=None, **kwargs):
         sh = shell()
         LAST["nb"] = nb_man.nb
-        with _LOCK:
+        with _LOCK, _as_main(sh.user_module):
             sh.reset(new_session=False)
             sh.execution_count = 1
             nb = nb_man.nb
