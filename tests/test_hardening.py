@@ -92,7 +92,8 @@ def test_kill_9_of_run_leaves_no_process(tmp_path):
 
     Workspace.create(tmp_path / "plan", data=generate(seed=3, accounts=200, opportunities=1500))
     cmd = [sys.executable, "-m", "salesplan_nb.cli", "run", str(tmp_path / "plan"), "--by",
-           "territory", "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"]
+           "territory", "--out", str(tmp_path / "out"), "--workers", "2", "--quiet",
+           "--engine", "kernel"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 120
