@@ -34,100 +34,33 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.safenames import inside, unique_names
+from salesplan_nb.core.safenames import inside
+from salesplan_nb.core.scope import Period
+from salesplan_nb.data.units import LEVELS, Unit, list_units
+from salesplan_nb.render.report import (
+    CHART_MIME,
+    HEADLINE_MIME,
+    SECTION_MIME,
+    money,
+    open_workspace,
+    pct,
+)
+from salesplan_nb.steps import registry as step_registry
+from salesplan_nb.steps.rollout import DEMO_ACCOUNT_PLANS
 
-LEVELS = ("region", "territory", "account", "rep")
 PLAN_TYPES = ("annual", "territory", "account", "long-term")
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-STEP_MODULES = ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
-                "territories", "resources", "forecast", "scenarios")
-# run once in every new kernel: the imports every plan notebook needs (step modules that are
-# not installed are skipped; report.py then says which section is missing)
+#: the modules of every registered step (built-in and plug-in), in process order
+STEP_MODULES = tuple(step_registry.step_modules())
+# run once in every new kernel: the imports every plan notebook needs
 WARM_CODE = (
     "import importlib, salesplan_nb.render.report, pandas, altair, IPython.display\n"
     f"for _m in {STEP_MODULES!r}:\n"
-    "    try:\n"
-    "        importlib.import_module('salesplan_nb.' + _m)\n"
-    "    except ModuleNotFoundError:\n"
-    "        pass\n"
+    "    importlib.import_module(_m)\n"
     "del _m")
 RESET_CODE = "get_ipython().run_line_magic('reset', '-f')"
-
-
-# ---- units -----------------------------------------------------------------------------------
-@dataclass
-class Unit:
-    """One plan to render: ``level`` + ``id`` (scope key), ``label`` (name from data,
-    untrusted) and ``stem`` (safe file-name stem)."""
-
-    level: str
-    id: str
-    label: str
-    stem: str = ""
-    bookings: float = 0.0
-
-
-def _trailing_bookings(data, column: str) -> pd.Series:
-    d = data.deals
-    start = data.as_of - pd.DateOffset(years=1)
-    won = d[(d["status"] == "won") & (d["close_date"] > start) & (d["close_date"] <= data.as_of)]
-    return won.groupby(column)["amount"].sum()
-
-
-def list_units(data, level: str, only: list[str] | None = None,
-               top: int | None = None) -> list[Unit]:
-    """Units of ``level`` in ``data``: regions and territories (tables and deals), accounts,
-    active reps. ``top`` keeps the N with the highest trailing-12-month won bookings (up to
-    ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
-    if level not in LEVELS:
-        raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
-    if level == "region":
-        vals = pd.concat([data.territories["region"], data.reps["region"],
-                          data.accounts["region"], data.deals["region"]]).dropna().unique()
-        units = [Unit("region", str(v), str(v)) for v in sorted(vals)]
-        col = "region"
-    elif level == "territory":
-        names = dict(zip(data.territories["territory_id"], data.territories["name"]))
-        ids = pd.concat([data.territories["territory_id"], data.deals["territory"]]).dropna()
-        units = [Unit("territory", str(t), str(names.get(t) if pd.notna(names.get(t, None))
-                                               else t)) for t in sorted(ids.unique())]
-        col = "territory"
-    elif level == "account":
-        a = data.accounts
-        units = [Unit("account", str(i), str(n) if pd.notna(n) else str(i))
-                 for i, n in zip(a["account_id"], a["name"])]
-        col = "account_id"
-    else:
-        r = data.reps
-        active = r[r["end_date"].isna()] if r["end_date"].isna().any() else r
-        units = [Unit("rep", str(i), str(n) if pd.notna(n) else str(i))
-                 for i, n in zip(active["rep_id"], active["name"])]
-        col = "owner_id"
-    book = _trailing_bookings(data, col)
-    for u in units:
-        u.bookings = float(book.get(u.id, 0.0))
-    if only:
-        wanted = [str(o) for o in only]
-        keep = [u for u in units if u.id in wanted or u.label in wanted]
-        found = {u.id for u in keep} | {u.label for u in keep}
-        unknown = [w for w in wanted if w not in found]
-        if unknown:
-            sample = ", ".join(u.id for u in units[:5])
-            raise ConfigError(f"--only: no {level} named {', '.join(map(repr, unknown))} in the "
-                              f"plan data (ids look like: {sample})")
-        units = keep
-    if top is not None:
-        if top < 1:
-            raise ConfigError("--top must be a positive number of units")
-        units = sorted(units, key=lambda u: (-u.bookings, u.id))[:top]
-    stems = unique_names([f"{u.level}:{u.id}" for u in units])
-    for u in units:
-        u.stem = stems[f"{u.level}:{u.id}"]
-    return units
 
 
 def default_plan_type(level: str, ws_plan_type: str) -> str:
@@ -313,8 +246,6 @@ class PlanExporter:
         self.css = (TEMPLATES / "plan.css").read_text()
 
     def export(self, nb, title: str) -> str:
-        from salesplan_nb.render.report import CHART_MIME, SECTION_MIME
-
         toc, n_charts = [], 0
         for cell in nb.cells:
             for out in cell.get("outputs", []):
@@ -341,8 +272,6 @@ class Renderer:
     def render(self, job: Job) -> Result:
         import nbformat
         from papermill.exceptions import PapermillExecutionError
-
-        from salesplan_nb.render.report import HEADLINE_MIME
 
         t0 = time.perf_counter()
         _LAST.clear()
@@ -462,8 +391,6 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
-    from salesplan_nb.render.report import money, pct
-
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""
@@ -534,8 +461,6 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         resume: bool = False, notebook_dir: str | Path | None = None,
         timeout: float | None = 600.0, progress: bool = True) -> RunSummary:
     """Render one plan per unit of ``by``; see the module docstring for the output layout."""
-    from salesplan_nb.render.report import open_workspace
-
     t0 = time.perf_counter()
     plan_dir = Path(plan_dir).resolve()
     out = Path(out).resolve()
@@ -544,8 +469,6 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     if period is not None:
-        from salesplan_nb.core.scope import Period
-
         try:
             period = Period.parse(period).label
         except ValueError as exc:
@@ -689,8 +612,7 @@ def render_demo_reports(ws, out, *, top_accounts: int | None = None,
     plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
     exit code (0 when every unit rendered)."""
     out = Path(out)
-    if top_accounts is None:
-        from salesplan_nb.batch.demo import ACCOUNT_PLANS as top_accounts
+    top_accounts = DEMO_ACCOUNT_PLANS if top_accounts is None else top_accounts
     runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
             run(ws.path, "territory", out, plan_type="territory", progress=progress),
             run(ws.path, "account", out, top=top_accounts, plan_type="account",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from salesplan_nb.core.errors import ScopeError
-from salesplan_nb.data.schema import SCOPE_LEVELS
+
+SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
 
 # column of Dataset.deals that identifies each scope level
 SCOPE_COLUMN = {"region": "region", "territory": "territory", "rep": "owner_id",
@@ -155,3 +156,8 @@ def _shift_label(label: str, months: int) -> str | None:
     prefix = "FY" if label.startswith("FY") else ""
     year = int(m.group(1)) - months // 12
     return f"{prefix}{year}" + (f"-{m.group(2)}" if m.group(2) else "")
+
+
+def last_full_year(as_of: pd.Timestamp) -> int:
+    """The last calendar year that ended on or before ``as_of``."""
+    return as_of.year if (as_of.month, as_of.day) == (12, 31) else as_of.year - 1

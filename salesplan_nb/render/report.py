@@ -15,8 +15,8 @@ plan for 2027 with data to mid-2026 is built on 2025 actuals.
 from __future__ import annotations
 
 import html
-import importlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,25 +24,46 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
+from salesplan_nb.steps import capacity as capacity_mod
+from salesplan_nb.steps import forecast as forecast_mod
+from salesplan_nb.steps import goals as goals_mod
+from salesplan_nb.steps import kpis as kpis_mod
+from salesplan_nb.steps import market as market_mod
+from salesplan_nb.steps import quotas as quotas_mod
+from salesplan_nb.steps import registry as step_registry
+from salesplan_nb.steps import resources as resources_mod
+from salesplan_nb.steps import scenarios as scenarios_mod
+from salesplan_nb.steps import segments as segments_mod
+from salesplan_nb.steps import strategy as strategy_mod
+from salesplan_nb.steps.actions import list_actions, load_actions
+from salesplan_nb.steps.timeline import standard_milestones
 
 CHART_MIME = "application/vnd.salesplan.chart+json"
 HEADLINE_MIME = "application/vnd.salesplan.headline+json"
 SECTION_MIME = "application/vnd.salesplan.section+json"
 
-PLAN_SECTIONS = {
-    "annual": ["executive_summary", "sales_goals", "target_segments", "strategy_tactics",
-               "resource_allocation", "metrics_kpis", "quotas_section", "growth_forecast",
-               "timeline"],
-    "territory": ["executive_summary", "market_potential", "sales_goals", "target_segments",
-                  "strategy_tactics", "quotas_section", "resource_allocation", "metrics_kpis",
-                  "timeline"],
-    "account": ["executive_summary", "account_profile", "account_history", "whitespace",
-                "growth_forecast", "account_actions", "account_risks", "timeline"],
-    "long-term": ["executive_summary", "sales_goals", "market_trends", "scenarios_section",
-                  "target_segments", "strategy_tactics", "resource_allocation", "metrics_kpis",
-                  "timeline"],
-}
+
+
+class _PlanSections(Mapping):
+    """Plan type -> its section keys in order, read from the step registry
+    (:func:`salesplan_nb.steps.registry.plan_sections`, plug-in sections included)."""
+
+    def __getitem__(self, plan_type: str) -> list[str]:
+        if plan_type not in step_registry.PLAN_TYPES:
+            raise KeyError(plan_type)
+        return step_registry.plan_sections(plan_type)
+
+    def __iter__(self):
+        return iter(step_registry.PLAN_TYPES)
+
+    def __len__(self) -> int:
+        return len(step_registry.PLAN_TYPES)
+
+
+PLAN_SECTIONS: Mapping[str, list[str]] = _PlanSections()
 
 
 # ---- blocks ----------------------------------------------------------------------------------
@@ -169,8 +190,6 @@ def _stamp(plan_dir: Path) -> tuple:
 def open_workspace(plan_dir: str | Path):
     """``Workspace.open(plan_dir)``, cached per process while plan.yaml and the data snapshot
     are unchanged (batch workers render many units from one workspace)."""
-    from salesplan_nb.data.workspace import Workspace
-
     p = Path(plan_dir).resolve()
     stamp = _stamp(p)
     hit = _WS_CACHE.get(str(p))
@@ -233,10 +252,6 @@ def unit_label(data, scope: Scope) -> str:
 def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None = None,
             period: str | None = None, plan_type: str | None = None) -> PlanContext:
     """Build the context of one plan document (the notebooks' first call)."""
-    from salesplan_nb.core.errors import ConfigError
-    from salesplan_nb.data.workspace import PLAN_TYPES
-    from salesplan_nb.steps.goals import find_baseline_period
-
     ws = open_workspace(plan_dir)
     unit = (str(unit).strip() or None) if unit is not None else None
     try:
@@ -254,24 +269,10 @@ def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None
         raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
     if ptype == "long-term" or per.n_months > 12:
         # the last complete calendar year before as_of
-        base = find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)), ws.data.as_of)
+        base = goals_mod.find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)), ws.data.as_of)
     else:
-        base = find_baseline_period(per, ws.data.as_of)
+        base = goals_mod.find_baseline_period(per, ws.data.as_of)
     return PlanContext(ws, scope, per, base, ptype, unit_label(ws.data, scope))
-
-
-def _module(name: str):
-    """A step module, or None when it is not installed yet."""
-    try:
-        return importlib.import_module(f"salesplan_nb.steps.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"salesplan_nb.steps.{name}":
-            raise
-        return None
-
-
-def _need(name: str, what: str) -> Missing:
-    return Missing(f"{what} (module salesplan_nb.steps.{name} is not installed)")
 
 
 # ---- numbers shared by sections ---------------------------------------------------------------
@@ -283,13 +284,9 @@ def company_quota_plan(ctx: PlanContext):
     (``quotas.quotas_from``; the saved ``target`` is the company's), or the SalesplanError the
     decisions raise. Cached per plan folder and period while plan.yaml and the snapshot are
     unchanged (a batch run renders many units from one split)."""
-    q = _module("quotas")
-    if q is None:
-        return None
+    q = quotas_mod
 
     def build():
-        from salesplan_nb.core.errors import SalesplanError
-
         key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
         stamp = _stamp(Path(key[0]))
         hit = _COMPANY_PLANS.get(key)
@@ -308,12 +305,8 @@ def _quota_plan(ctx: PlanContext):
     """The quota plan of the context's scope: the company split itself, or for a region,
     territory or rep its subtree of the company split (its quota as target, its territories
     and reps below), so every plan shows the quotas the company plan assigns. Accounts carry
-    no quota: a SalesplanError says so. ``None`` without the quotas module."""
-    from salesplan_nb.core.errors import ConfigError, SalesplanError
-
-    q = _module("quotas")
-    if q is None:
-        return None
+    no quota: a SalesplanError says so."""
+    q = quotas_mod
     company = company_quota_plan(ctx)
     if ctx.scope.level == "company" or isinstance(company, SalesplanError):
         return company
@@ -346,11 +339,7 @@ def account_share_target(ctx: PlanContext) -> tuple[float | None, str]:
     (``quotas.history_window``): share_T = the account's won bookings in T / all won bookings
     in T over those months; target = sum over T of share_T x T's quota in the company split.
     Returns ``(target, label)``, or ``(None, reason)`` when it cannot be derived."""
-    from salesplan_nb.core.errors import SalesplanError
-
-    q = _module("quotas")
-    if q is None:
-        return None, "the quotas module is not installed"
+    q = quotas_mod
     company = company_quota_plan(ctx)
     if isinstance(company, SalesplanError):
         return None, f"the quota split fails: {company}"
@@ -411,19 +400,17 @@ def headline(ctx: PlanContext) -> dict:
     closed = d[d["status"].isin(["won", "lost"]) & ctx.baseline.contains(d["close_date"])]
     won_n = int((closed["status"] == "won").sum())
     target, source, note = None, "", ""
-    g = _module("goals")
-    if g is not None:
-        for goal in g.load_goals(ctx.ws):
-            if goal.metric == "bookings" and str(goal.scope) == str(ctx.scope) \
-                    and isinstance(goal.target, int | float) and _ends_period(goal, ctx.period):
-                target, source = float(goal.target), "recorded goal"
-                break
+    g = goals_mod
+    for goal in g.load_goals(ctx.ws):
+        if goal.metric == "bookings" and str(goal.scope) == str(ctx.scope) \
+                and isinstance(goal.target, int | float) and _ends_period(goal, ctx.period):
+            target, source = float(goal.target), "recorded goal"
+            break
     if target is None:
-        k = _module("kpis")
-        if k is not None:
-            t = k.target_for(ctx.data, ctx.scope, ctx.period)
-            if t is not None and not math.isnan(t):
-                target, source = float(t), "given target"
+        k = kpis_mod
+        t = k.target_for(ctx.data, ctx.scope, ctx.period)
+        if t is not None and not math.isnan(t):
+            target, source = float(t), "given target"
     if target is None and ctx.scope.level == "account":
         target, note = account_share_target(ctx)
         source = note if target is not None else ""
@@ -502,21 +489,19 @@ def executive_summary(ctx: PlanContext) -> Section:
 def sales_goals(ctx: PlanContext) -> Section:
     """Recorded SMART goals for this scope (with their check), else the derived target."""
     s = Section("sales_goals", "Sales goals")
-    g = _module("goals")
-    if g is None:
-        return s.add(_need("goals", "the goals"))
+    g = goals_mod
     goals = [x for x in g.load_goals(ctx.ws) if str(x.scope) in (str(ctx.scope), "company")]
     if goals:
         chk = g.check_goals(goals, ctx.data, ctx.period)
         chk = chk.assign(deadline=[x.deadline or "" for x in goals],
                          owner=[x.owner for x in goals],
                          name=[x.name or x.metric for x in goals])
-        k = _module("kpis")
+        k = kpis_mod
 
         def shown(col: str) -> list[str]:  # in the metric's unit: 63.2%, 1,234,567 USD ...
-            units = [k.REGISTRY[m].unit if k is not None and m in k.REGISTRY else ""
+            units = [k.REGISTRY[m].unit if m in k.REGISTRY else ""
                      for m in chk["metric"]]
-            return [k.format_value(float(v), u) if (k is not None and u and pd.notna(v))
+            return [k.format_value(float(v), u) if (u and pd.notna(v))
                     else ("" if pd.isna(v) else f"{v:,.2f}") for v, u in zip(chk[col], units)]
 
         chk = chk.assign(baseline=shown("baseline"), target=shown("target"))
@@ -538,9 +523,7 @@ def sales_goals(ctx: PlanContext) -> Section:
 def target_segments(ctx: PlanContext) -> Section:
     """Segments ranked by attractiveness (segments.segment_ranking) and the chosen targets."""
     s = Section("target_segments", "Target segments")
-    seg = _module("segments")
-    if seg is None:
-        return s.add(_need("segments", "segment ranking"))
+    seg = segments_mod
     weights = seg.load_weights(ctx.ws) or None
     r = seg.segment_ranking(ctx.data, ctx.scope, ctx.baseline, weights=weights)
     if not len(r):
@@ -564,9 +547,7 @@ def target_segments(ctx: PlanContext) -> Section:
 def strategy_tactics(ctx: PlanContext) -> Section:
     """Tactics recorded for this scope (or the company) with owners, budgets and dates."""
     s = Section("strategy_tactics", "Strategy & tactics")
-    st = _module("strategy")
-    if st is None:
-        return s.add(_need("strategy", "tactics"))
+    st = strategy_mod
     tactics = [t for t in st.load_tactics(ctx.ws) if str(t.scope) in (str(ctx.scope),
                                                                       "company")]
     if not tactics:
@@ -588,32 +569,27 @@ def strategy_tactics(ctx: PlanContext) -> Section:
 def resource_allocation(ctx: PlanContext) -> Section:
     """Budget allocation (resources.py) and sales capacity vs target (capacity.py)."""
     s = Section("resource_allocation", "Resource allocation")
-    cap = _module("capacity")
-    if cap is None:
-        s.add(_need("capacity", "sales capacity"))
+    cap = capacity_mod
+    h = ctx.once("headline", lambda: headline(ctx))
+    settings = cap.load_capacity_settings(ctx.ws) or {}
+    kw = {k: settings[k] for k in ("ramp", "attrition", "backfill_lag", "hires")
+          if settings.get(k) is not None}
+    plan = cap.capacity_plan(ctx.data, ctx.scope, ctx.period, target=h["target"], **kw)
+    if plan.rre_months and plan.capacity:
+        txt = (f"Capacity: {plan.rre_months / max(ctx.period.n_months, 1):.1f} ramped rep "
+               f"equivalents on average, productivity {money(plan.productivity)} per RRE "
+               f"month, capacity {money(plan.capacity)}")
+        if plan.target:
+            txt += f" against a target of {money(plan.target)}"
+            if plan.gap and plan.gap > 0:
+                txt += (f": a gap of {money(plan.gap)}"
+                        + (f", about {plan.hires_needed:g} hires" if plan.hires_needed
+                           else ""))
+        s.add(txt + ".")
+        s.add(cap.chart_capacity(plan))
     else:
-        h = ctx.once("headline", lambda: headline(ctx))
-        settings = cap.load_capacity_settings(ctx.ws) or {}
-        kw = {k: settings[k] for k in ("ramp", "attrition", "backfill_lag", "hires")
-              if settings.get(k) is not None}
-        plan = cap.capacity_plan(ctx.data, ctx.scope, ctx.period, target=h["target"], **kw)
-        if plan.rre_months and plan.capacity:
-            txt = (f"Capacity: {plan.rre_months / max(ctx.period.n_months, 1):.1f} ramped rep "
-                   f"equivalents on average, productivity {money(plan.productivity)} per RRE "
-                   f"month, capacity {money(plan.capacity)}")
-            if plan.target:
-                txt += f" against a target of {money(plan.target)}"
-                if plan.gap and plan.gap > 0:
-                    txt += (f": a gap of {money(plan.gap)}"
-                            + (f", about {plan.hires_needed:g} hires" if plan.hires_needed
-                               else ""))
-            s.add(txt + ".")
-            s.add(cap.chart_capacity(plan))
-        else:
-            s.add(Missing(f"reps or bookings history in {ctx.unit_label} to compute capacity"))
-    res = _module("resources")
-    if res is None:
-        return s.add(_need("resources", "budget allocation"))
+        s.add(Missing(f"reps or bookings history in {ctx.unit_label} to compute capacity"))
+    res = resources_mod
     saved = res.load_resources(ctx.ws)
     if not saved.get("budget") or not saved.get("investments"):
         return s.add(Missing("no investment budget is recorded in plan.yaml "
@@ -635,9 +611,7 @@ def resource_allocation(ctx: PlanContext) -> Section:
 def metrics_kpis(ctx: PlanContext) -> Section:
     """The KPI library for the baseline period (kpis.compute_kpis) with recorded targets."""
     s = Section("metrics_kpis", "Metrics & KPIs")
-    k = _module("kpis")
-    if k is None:
-        return s.add(_need("kpis", "KPIs"))
+    k = kpis_mod
     targets = k.load_kpi_targets(ctx.ws, ctx.scope) or None
     df = k.compute_kpis(ctx.data, ctx.scope, ctx.baseline, targets=targets) if targets else \
         k.compute_kpis(ctx.data, ctx.scope, ctx.baseline)
@@ -660,9 +634,7 @@ def metrics_kpis(ctx: PlanContext) -> Section:
 def quotas_section(ctx: PlanContext) -> Section:
     """Quota split for this scope (quotas.py with the saved decisions) and its fairness."""
     s = Section("quotas", "Quotas")
-    q = _module("quotas")
-    if q is None:
-        return s.add(_need("quotas", "quotas"))
+    q = quotas_mod
     plan = _quota_plan(ctx)
     if isinstance(plan, Exception):
         return s.add(Missing(f"quotas for {ctx.unit_label}: {plan}"))
@@ -695,9 +667,7 @@ def _fairness_text(f) -> str:
 def growth_forecast(ctx: PlanContext) -> Section:
     """Monthly bookings forecast for the plan period (forecast.py, backtested blend)."""
     s = Section("growth_forecast", "Growth forecast")
-    fc = _module("forecast")
-    if fc is None:
-        return s.add(_need("forecast", "the forecast"))
+    fc = forecast_mod
     r = fc.forecast(ctx.data, ctx.scope, ctx.period, n_origins=3)
     t = r.table
     if not len(t) or t["blend"].fillna(0).sum() == 0:
@@ -722,19 +692,14 @@ def timeline(ctx: PlanContext) -> Section:
             if str(m.get("scope", "company")) in (str(ctx.scope), "company")]
     source = "recorded milestones"
     if not rows:
-        try:
-            from salesplan_nb.ui.timeline import standard_milestones
-            rows = [dict(r, kind="milestone", owner="", status="planned")
-                    for r in standard_milestones(ctx.period)]
-            source = "standard plan cycle (no milestones recorded in plan.yaml)"
-        except ImportError:
-            pass
-    st = _module("strategy")
-    if st is not None:
-        for t in st.load_tactics(ctx.ws):
-            if str(t.scope) in (str(ctx.scope), "company"):
-                rows.append({"name": t.name, "kind": "tactic", "owner": t.owner,
-                             "start": t.start, "end": t.end, "status": "tactic"})
+        rows = [dict(r, kind="milestone", owner="", status="planned")
+                for r in standard_milestones(ctx.period)]
+        source = "standard plan cycle (no milestones recorded in plan.yaml)"
+    st = strategy_mod
+    for t in st.load_tactics(ctx.ws):
+        if str(t.scope) in (str(ctx.scope), "company"):
+            rows.append({"name": t.name, "kind": "tactic", "owner": t.owner,
+                         "start": t.start, "end": t.end, "status": "tactic"})
     if not rows:
         return s.add(Missing("milestones and tactics", "Add them in the timeline step."))
     df = pd.DataFrame(rows)
@@ -759,9 +724,7 @@ def timeline(ctx: PlanContext) -> Section:
 def market_potential(ctx: PlanContext) -> Section:
     """Market size (TAM/SAM/SOM), bookings by segment and coverage gaps (market.py)."""
     s = Section("market_potential", "Market size & potential")
-    m = _module("market")
-    if m is None:
-        return s.add(_need("market", "market size"))
+    m = market_mod
     ms = m.market_size(ctx.data, ctx.scope, ctx.baseline)
     s.add(Table(m.market_size_table(ms)))
     if ms.note:
@@ -779,9 +742,7 @@ def market_potential(ctx: PlanContext) -> Section:
 def market_trends(ctx: PlanContext) -> Section:
     """Annual bookings and growth (CAGR) for the long-term view."""
     s = Section("market_trends", "Market trends")
-    m = _module("market")
-    if m is None:
-        return s.add(_need("market", "market trends"))
+    m = market_mod
     a = m.annual_bookings(ctx.data, ctx.scope)
     if not len(a):
         return s.add(Missing(f"bookings history for {ctx.unit_label}"))
@@ -800,9 +761,7 @@ def market_trends(ctx: PlanContext) -> Section:
 def scenarios_section(ctx: PlanContext) -> Section:
     """Base / best / worst scenarios side by side (scenarios.py)."""
     s = Section("scenarios", "Scenarios")
-    sc = _module("scenarios")
-    if sc is None:
-        return s.add(_need("scenarios", "scenarios"))
+    sc = scenarios_mod
     if ctx.scope.level not in ("company", "region", "territory", "rep"):
         return s.add(Missing("scenarios for this scope level"))
     model = sc.from_workspace(ctx.ws, ctx.period)
@@ -919,8 +878,6 @@ def whitespace(ctx: PlanContext) -> Section:
 def account_actions(ctx: PlanContext) -> Section:
     """Actions with owners, due dates and status (:func:`salesplan_nb.steps.actions.list_actions`
     for this account), and the open opportunities to progress."""
-    from salesplan_nb.steps.actions import list_actions
-
     s = Section("account_actions", "Actions")
     df = list_actions(ctx.ws, ctx.scope.id)
     if len(df):
@@ -980,8 +937,6 @@ def account_risks(ctx: PlanContext) -> Section:
         if tot > 0 and h["baseline_bookings"] / tot > 0.2:
             risks.append(("concentration", f"{pct(h['baseline_bookings'] / tot)} of territory "
                           f"{row['territory']} bookings in {ctx.baseline.label}"))
-    from salesplan_nb.steps.actions import load_actions
-
     for a in load_actions(ctx.ws, ctx.scope.id):
         if a.status == "blocked":
             risks.append(("blocked action", f"{a.action} (owner {a.owner or 'unassigned'}"
@@ -998,15 +953,14 @@ def account_risks(ctx: PlanContext) -> Section:
 
 # ---- display ---------------------------------------------------------------------------------
 def build(ctx: PlanContext, sections: list[str] | None = None) -> list[Section]:
-    """All sections of the context's plan type. A section whose step module rejects the
+    """All sections of the context's plan type (:data:`PLAN_SECTIONS`, from the step registry;
+    each section's builder is resolved there, so a plug-in's section renders too). A section whose step module rejects the
     data or decisions (a SalesplanError) becomes a Missing note quoting it; other errors
     propagate, so the batch run reports the unit as failed."""
-    from salesplan_nb.core.errors import SalesplanError
-
     out = []
     for name in sections or PLAN_SECTIONS[ctx.plan_type]:
         try:
-            out.append(globals()[name](ctx))
+            out.append(step_registry.SECTIONS.get(name).builder()(ctx))
         except SalesplanError as exc:
             out.append(Section(name, name.replace("_", " ").capitalize(),
                                [Missing(f"{name.replace('_', ' ')}: {exc}")]))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.scope import Period, Scope, last_full_year
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.forecast import parse_period, parse_scope
 
@@ -454,3 +454,23 @@ __all__ = ["rep_quotas", "attainment_distribution", "Attainment", "forecast_accu
            "suggest_lessons", "next_plan_defaults", "save_next_plan_defaults", "DEFAULT_KEYS",
            "defaults_as_scenario",
            "chart_attainment", "chart_tactic_roi"]
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 15 in ``salesplan demo``: the last full year evaluated, lessons recorded and the
+    next plan's defaults saved."""
+    data = ws.data
+    year = str(last_full_year(data.as_of))
+    att = attainment_distribution(data, "company", year)
+    ws.save_output("evaluate", f"attainment_{year}", att.table)
+    for lesson in suggest_lessons(data, year):
+        add_lesson(ws, lesson["text"], lesson.get("driver") if lesson.get(
+            "adjustment") is not None else None, lesson.get("adjustment"),
+            lesson.get("evidence", ""), by=by)
+    defaults = next_plan_defaults(data, year, ws=ws)
+    save_next_plan_defaults(ws, defaults, by=by)
+    s = att.summary
+    return (f"{year} attainment: median {s['median']:.0%}, {s['share_100']:.0%} of "
+            f"{s['reps']} reps at 100%+ ({att.quota_source}); "
+            f"{len(lessons(ws))} lessons, next-plan defaults saved")

@@ -42,10 +42,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.steps.forecast import parse_period, parse_scope
+from salesplan_nb.steps import capacity, strategy
+from salesplan_nb.steps import quotas as quota_step
+from salesplan_nb.steps.forecast import history_end, parse_period, parse_scope
 
 DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "attrition",
            "price", "spend")
@@ -138,21 +140,12 @@ def _ramp(t: np.ndarray, curve) -> np.ndarray:
     return np.where(t < 0, 0.0, out)
 
 
-def _capacity_module():
-    try:
-        from salesplan_nb.steps import capacity  # engineer D's module, optional
-    except ImportError:
-        return None
-    return capacity
-
-
 def _ramp_curve(assumptions: Assumptions):
     """Ramp steps: the assumptions', else capacity.py's curve, else :data:`DEFAULT_RAMP`."""
     if assumptions.ramp is not None:
         steps = tuple((float(a), float(b)) for a, b in assumptions.ramp)
         return steps, "ramp " + _ramp_label(steps) + " (given)"
-    cap = _capacity_module()
-    curve = getattr(cap, "RAMP", None) if cap is not None else None
+    curve = getattr(capacity, "RAMP", None)
     if curve is not None:
         try:
             steps = tuple((float(a), float(b)) for a, b in curve)
@@ -173,8 +166,7 @@ def _ramp_label(steps) -> str:
 def _backfill_months(assumptions: Assumptions) -> tuple[int, str]:
     if assumptions.backfill_months is not None:
         return int(assumptions.backfill_months), "given"
-    cap = _capacity_module()
-    lag = getattr(cap, "DEFAULT_BACKFILL_LAG", None) if cap is not None else None
+    lag = getattr(capacity, "DEFAULT_BACKFILL_LAG", None)
     return (int(lag), "capacity default") if lag is not None else (3, "default")
 
 
@@ -262,8 +254,6 @@ class ScenarioModel:
     def __init__(self, data: Dataset, period: Period | str | None = None,
                  quotas: pd.DataFrame | None = None,
                  assumptions: Assumptions | None = None) -> None:
-        from salesplan_nb.steps.forecast import history_end
-
         self.assumptions = a = assumptions or Assumptions()
         self.notes: list[str] = []
         h_end = history_end(data)
@@ -792,11 +782,7 @@ def tactic_changes(ws_or_tactics, period: Period | str | None = None,
     plain = (not is_ws and all(isinstance(t, dict) and "category" not in t
                                for t in (items or [])))
     if not plain:
-        try:
-            from salesplan_nb.steps import strategy  # engineer D's module, optional
-        except ImportError:
-            strategy = None
-        if strategy is not None and hasattr(strategy, "driver_effects"):
+        if hasattr(strategy, "driver_effects"):
             return _changes_from_effects(strategy.driver_effects(ws_or_tactics, period, data))
         if is_ws:
             items = ws_or_tactics.items("tactics")
@@ -860,8 +846,6 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
     attrition, backfill lag recorded by capacity.py) and the quotas of the saved quota
     decisions (quotas.py); each falls back to the defaults when its module or decision is
     missing (see ``model.notes``)."""
-    from salesplan_nb.core.errors import SalesplanError
-
     data = ws.data
     period = parse_period(period) if period is not None else ws.period
     a = Assumptions()
@@ -875,14 +859,9 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
             a.backfill_months = int(cap["backfill_lag"])
     quota_plan, note = None, ""
     try:
-        from salesplan_nb.steps import quotas as q  # engineer E's module, optional
-    except ImportError:
-        q = None
-    if q is not None:
-        try:
-            quota_plan = q.quotas_from(data, q.load_quotas(ws), period=period)
-        except SalesplanError as exc:
-            note = f"quotas.py could not split the target ({exc}); default quotas used"
+        quota_plan = quota_step.quotas_from(data, quota_step.load_quotas(ws), period=period)
+    except SalesplanError as exc:
+        note = f"quotas.py could not split the target ({exc}); default quotas used"
     model = ScenarioModel(data, period, quotas=quota_plan, assumptions=a)
     if quota_plan is not None:
         model.notes[-1] = "quotas: quotas.py plan (saved quota decisions)"
@@ -949,3 +928,29 @@ __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioM
            "monte_carlo", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
            "from_workspace", "plan_scenario", "chart_tornado",
            "chart_compare", "chart_monte_carlo"]
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Scenarios in ``salesplan demo``: the presets plus "plan" = base + step 5's hiring plan
+    (extra headcount from its month) + step 8's tactics."""
+    data, period = ws.data, ws.period
+    model = build(data, period)
+    chosen = dict(presets(model))
+    reps = data.reps
+    employed = reps["end_date"].isna() | (reps["end_date"] > data.as_of)
+    aes = int((employed & (reps["role"] != "Manager")).sum())
+    hires = [h for h in (ws.get("capacity", "hires") or []) if h.get("count")] if aes else []
+    tactics = tactic_changes(ws, period) if ws.get("tactics") else []
+    if hires or tactics:
+        plan = Scenario("plan", list(tactics), "base + the hiring plan (step 5) + tactics (step 8)")
+        for h in hires:
+            plan = plan.with_change("headcount", float(h["count"]) / aes, start=h["month"])
+        chosen["plan"] = plan
+    for sc in chosen.values():
+        save_scenario(ws, sc, by=by)
+    table = compare(model, chosen)
+    ws.save_output("scenarios", "compare", table.reset_index())
+    b = table.loc["bookings"]
+    parts = [f"{name} ${b[name]:,.0f}" for name in chosen]
+    return f"{period.label} bookings: " + ", ".join(parts)

@@ -554,3 +554,28 @@ def chart_balance(plan: TerritoryPlan) -> alt.Chart:
     band = alt.Chart(pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]}))
     return bars + band.mark_rule(color="red").encode(y="lo:Q") + \
         band.mark_rule(color="red").encode(y="hi:Q")
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 10 in ``salesplan demo``: balance within each region to +-10% of mean potential;
+    accounts with open deals stay with their territory."""
+    data = ws.data
+    opp = data.opportunities
+    locked = sorted(set(opp.loc[opp["status"] == "open", "account_id"].dropna()))
+    tolerance = 0.10
+    moves, frames, ok = [], [], 0
+    regions = sorted(data.territories["region"].dropna().unique())
+    for region in regions:
+        plan = rebalance(data, f"region:{region}", tolerance=tolerance, locked=locked,
+                         time_limit=10)
+        frames.append(plan.balance.assign(region=region))
+        ok += bool(plan.summary.get("within_tolerance"))
+        moves += [{"account_id": str(r.account_id), "from": str(r.current),
+                   "to": str(r.proposed)} for r in plan.moves.itertuples()]
+    ws.record_many(SECTION, {"locked": locked, "tolerance": tolerance, "accepted_moves": moves,
+                             "scope": "company", "balanced_within": "region"}, by=by)
+    ws.save_output("territories", "balance", pd.concat(frames, ignore_index=True))
+    return (f"balanced within each region to +-{tolerance:.0%} of mean potential "
+            f"({ok}/{len(regions)} regions within tolerance), {len(locked)} accounts with "
+            f"open deals locked, {len(moves)} accounts moved")
