@@ -4,18 +4,21 @@
   (:func:`salesplan_nb.steps.quotas.quotas_from`), one row per rep with territory, region,
   quota (USD), ramp, the drivers that build it and the quarterly split
   (:func:`salesplan_nb.steps.quotas.quota_letters`); a scope below company shows its part of
-  the company split (:func:`salesplan_nb.steps.quotas.subtree`);
+  the company split (:func:`salesplan_nb.steps.quotas.subtree`; an account shows its
+  territory's);
 - key-account actions with owners and due dates (:mod:`salesplan_nb.steps.actions`).
 """
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.units import list_units
 from salesplan_nb.steps import actions, quotas
+from salesplan_nb.steps.segments import scope_accounts
 
 DEMO_ACCOUNT_PLANS = 10  # account plans the demo renders (most trailing bookings), with actions
 
@@ -23,22 +26,52 @@ DEMO_ACCOUNT_PLANS = 10  # account plans the demo renders (most trailing booking
 def letters(ws, scope: Scope | str | None = None,
             period: Period | str | None = None) -> pd.DataFrame:
     """Quota letters (:func:`~salesplan_nb.steps.quotas.quota_letters`) of the reps in
-    ``scope`` (company, region, territory or rep), from the company split for ``period``
-    (default: the plan's) with the decisions saved in step 9."""
-    scope = Scope.parse(scope) if isinstance(scope, str) else (scope or Scope())
+    ``scope`` (company, region, territory or rep; an account shows its territory's), taken
+    from the company split for ``period`` (default: the plan's) with the decisions saved in
+    step 9, so a rep's letter is the same from every view."""
+    scope = Scope.parse(scope)
     period = period if period is not None else ws.period
+    note = ""
+    if scope.level == "account":  # accounts carry no quota: their territory's letters
+        terr = scope_accounts(ws.data, scope)["territory"].dropna()
+        if not len(terr):
+            out = pd.DataFrame(columns=quotas.LETTER_COLUMNS)
+            out.attrs["note"] = f"{scope.label} has no territory, so no quota letters"
+            return out
+        territory = Scope("territory", str(terr.iloc[0]))
+        note = (f"accounts are planned with their territory: showing {territory.label}, the "
+                f"territory of {scope.label}")
+        scope = territory
     company = quotas.quotas_from(ws.data, quotas.load_quotas(ws), scope=None, period=period)
-    plan = company
+    out = quotas.quota_letters(company, ws.data)  # one letter per rep, whatever the view
+    notes = [note, out.attrs.get("note", "")]
     if scope.level != "company":
         if scope.level not in quotas.LEVELS:
             raise ConfigError(f"{scope.label}: quota letters go to reps; choose a company, "
                               "region, territory or rep scope")
-        plan = quotas.subtree(company, scope.level, str(scope.id))
-        if plan is None:
-            out = pd.DataFrame(columns=quotas.LETTER_COLUMNS)
-            out.attrs["note"] = f"{scope.label} has no quota in the company split"
-            return out
-    return quotas.quota_letters(plan, ws.data)
+        part = quotas.subtree(company, scope.level, str(scope.id))
+        reps = set(part.level("rep")["unit_id"]) if part is not None else set()
+        out = out[out["rep_id"].isin(reps)].reset_index(drop=True)
+        if part is None:
+            notes.append(f"{scope.label} has no quota in the company split")
+    out.attrs["note"] = "; ".join(filter(None, notes))
+    return out
+
+
+def chart_letters(letters: pd.DataFrame, top: int = 30) -> alt.Chart | None:
+    """Quarterly quota (USD) per rep, stacked; the ``top`` reps with the largest quotas
+    (``None`` without letters)."""
+    if letters.empty:
+        return None
+    quarters = [c for c in letters.columns if len(str(c)) == 7 and str(c)[4:6] == "-Q"]
+    top_reps = letters.astype({"quota": float}).nlargest(top, "quota")
+    long = top_reps.melt(id_vars=["rep_id", "rep"], value_vars=quarters, var_name="quarter",
+                         value_name="quota")
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("rep:N", sort="-x", title=None), x=alt.X("quota:Q", title="Quota (USD)"),
+        color=alt.Color("quarter:N", title="quarter"),
+        tooltip=["rep", "rep_id", "quarter", alt.Tooltip("quota:Q", format=",.0f")],
+    ).properties(title="Quota letters: quota by quarter", width=480)
 
 
 # ---- the demo's default decision ------------------------------------------------------------
