@@ -65,8 +65,8 @@ def chart_letters(letters: pd.DataFrame, top: int = 30) -> alt.Chart | None:
         return None
     quarters = [c for c in letters.columns if len(str(c)) == 7 and str(c)[4:6] == "-Q"]
     top_reps = letters.astype({"quota": float}).nlargest(top, "quota")
-    long = top_reps.melt(id_vars=["rep_id", "rep"], value_vars=quarters, var_name="quarter",
-                         value_name="quota")
+    long = top_reps[["rep_id", "rep", *quarters]].melt(
+        id_vars=["rep_id", "rep"], var_name="quarter", value_name="quota")
     return alt.Chart(long).mark_bar().encode(
         y=alt.Y("rep:N", sort="-x", title=None), x=alt.X("quota:Q", title="Quota (USD)"),
         color=alt.Color("quarter:N", title="quarter"),
