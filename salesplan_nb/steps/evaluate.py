@@ -27,7 +27,15 @@ import pandas as pd
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope, last_full_year
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.steps.forecast import parse_period, parse_scope
+from salesplan_nb.steps.forecast import (
+    _errors,
+    history_end,
+    monthly_bookings,
+    parse_period,
+    parse_scope,
+)
+from salesplan_nb.steps.monitor import variance_explained
+from salesplan_nb.steps.scenarios import Scenario
 
 GROWTH = 1.10
 SECTION = "lessons"
@@ -160,8 +168,6 @@ class ForecastAccuracy:
 def forecast_accuracy(data: Dataset, forecast: pd.DataFrame,
                       scope: Scope | str = "company") -> ForecastAccuracy:
     """Compare a saved forecast (``month`` + numeric columns) with actual bookings."""
-    from salesplan_nb.steps.forecast import _errors, history_end, monthly_bookings
-
     scope = parse_scope(scope)
     if "month" not in forecast.columns:
         raise ConfigError("the forecast table needs a 'month' column (YYYY-MM)")
@@ -292,8 +298,6 @@ def suggest_lessons(data: Dataset, period: Period | str, scope: Scope | str = "c
                     plan: float | None = None) -> list[dict]:
     """Data-driven lesson candidates (text, driver, adjustment, evidence) from the variance
     explained and the attainment spread; the analyst accepts them with :func:`add_lesson`."""
-    from salesplan_nb.steps.monitor import variance_explained
-
     scope, period = parse_scope(scope), parse_period(period)
     v = variance_explained(data, scope, period, plan)
     drv = v.drivers.set_index("driver")
@@ -406,8 +410,6 @@ def defaults_as_scenario(defaults: pd.DataFrame, model, name: str = "next plan d
     ``default / model base - 1`` for win_rate, deal_size, cycle_days (-> cycle) and attrition,
     where the model's base is its company win rate and deal size, mean seat cycle and
     attrition. Keys without a finite value or base are skipped."""
-    from salesplan_nb.steps.scenarios import Scenario
-
     v = defaults.set_index("key")["value"]
     base = model.recompute()
     cyc = float(np.mean(model.base_cycle)) if model.R else np.nan

@@ -17,6 +17,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.scope import Scope
+from salesplan_nb.data.workspace import current_user
 
 SECTION = "stakeholders"
 PLAN_SECTIONS = ("goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
@@ -37,7 +38,6 @@ def _now() -> str:
 def _who(by: str | None) -> str:
     if by is not None and str(by).strip():
         return str(by).strip()
-    from salesplan_nb.data.workspace import current_user
     return current_user()
 
 

@@ -34,8 +34,10 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.scope import Scope
+from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps.market import account_potential
+from salesplan_nb.steps.quotas import quota_reps
 
 #: planned calls per account per year by segment (workload="calls"); Unknown as SMB
 CALLS_PER_YEAR = {"Enterprise": 24.0, "Mid-Market": 12.0, "SMB": 6.0}
@@ -363,9 +365,6 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
     returns ``(frame, units, unit_level)``. Units are territories for company and region
     scopes, the territory's quota-carrying reps for a territory scope, the rep (or the account's
     owner) for rep and account scopes."""
-    from salesplan_nb.steps.market import account_potential
-    from salesplan_nb.steps.quotas import quota_reps
-
     try:
         scope = Scope.parse(scope)
     except ValueError as exc:
@@ -414,8 +413,6 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
 
 
 def _now_period(data: Dataset):
-    from salesplan_nb.core.scope import Period
-
     return Period(data.as_of, data.as_of + pd.Timedelta(days=1), "as of")
 
 
