@@ -46,7 +46,6 @@ HEADLINE_MIME = "application/vnd.salesplan.headline+json"
 SECTION_MIME = "application/vnd.salesplan.section+json"
 
 
-
 class _PlanSections(Mapping):
     """Plan type -> its section keys in order, read from the step registry
     (:func:`salesplan_nb.steps.registry.plan_sections`, plug-in sections included)."""
@@ -269,7 +268,8 @@ def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None
         raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
     if ptype == "long-term" or per.n_months > 12:
         # the last complete calendar year before as_of
-        base = goals_mod.find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)), ws.data.as_of)
+        base = goals_mod.find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)),
+                                              ws.data.as_of)
     else:
         base = goals_mod.find_baseline_period(per, ws.data.as_of)
     return PlanContext(ws, scope, per, base, ptype, unit_label(ws.data, scope))
