@@ -422,14 +422,19 @@ class Workspace:
 
         self._mutate(change)
 
-    def replace_items(self, section: str, items: list[dict], *, by: str | None = None) -> None:
-        """Replace a whole list section (e.g. an edited table), stamping new/changed rows."""
+    def replace_items(self, section: str, items: list[dict], *, by: str | None = None,
+                      keep: Callable[[dict], bool] | None = None) -> None:
+        """Replace a whole list section (e.g. an edited table), stamping new/changed rows.
+        ``keep(item)`` selects stored items to keep before ``items``, read under the plan's
+        lock (so two writers replacing different scopes never lose each other's rows)."""
         who, when = by or current_user(), _now()
 
         def change(doc: dict) -> None:
-            old = {i.get("id"): i for i in doc["decisions"].get(section) or []}
+            stored = doc["decisions"].get(section) or []
+            old = {i.get("id"): i for i in stored}
+            items_ = [*(i for i in stored if keep(i)), *items] if keep else items
             out = []
-            for item in items:
+            for item in items_:
                 row = plain(dict(item))
                 row.setdefault("id", uuid.uuid4().hex[:8])
                 prev = old.get(row["id"])
