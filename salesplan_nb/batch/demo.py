@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -21,7 +23,7 @@ import pandas as pd
 
 from salesplan_nb.batch import runner
 from salesplan_nb.core.errors import DataError, WorkspaceError
-from salesplan_nb.core.scope import last_full_year
+from salesplan_nb.core.periods import last_full_year, trailing_12_months, year_to_date
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.loaders import load_with_report
 from salesplan_nb.data.sample import generate, write_dataset_csv
@@ -67,11 +69,8 @@ def headline(data: Dataset) -> Headline:
     last_year = last_full_year(as_of)
     won = d[d["status"] == "won"]
     closed_year = won["close_date"].dt.year
-    ytd = won[(won["close_date"] >= pd.Timestamp(as_of.year, 1, 1))
-              & (won["close_date"] <= as_of)]
-    start_12m = as_of - pd.DateOffset(years=1)
-    recent = d[(d["status"] != "open") & (d["close_date"] > start_12m)
-               & (d["close_date"] <= as_of)]
+    ytd = won[year_to_date(as_of).contains(won["close_date"])]
+    recent = d[(d["status"] != "open") & trailing_12_months(as_of).contains(d["close_date"])]
     n_won = int((recent["status"] == "won").sum())
     n_lost = int((recent["status"] == "lost").sum())
     open_ = d[d["status"] == "open"]
@@ -151,18 +150,25 @@ def build_workspace(plan_dir: str | Path, *, seed: int = SEED, out: TextIO | Non
 
 
 # ---- planning steps with default decisions ------------------------------------------------------
+def _title(step: step_registry.Step) -> str:
+    return f"{step.number} {step.title}" if step.number is not None else step.title
+
+
+#: (title, module, decision(ws) -> one-line summary) of every registered step with a default
+#: decision, in process order (:mod:`salesplan_nb.steps.registry`; the decision itself is the
+#: step module's ``demo_decision``, recording as ``by="demo"``)
+STEPS: list[tuple[str, str, Callable[[Workspace], str]]] = [
+    (_title(s), s.module, functools.partial(s.demo_decision(), by=BY))
+    for s in step_registry.steps() if s.demo]
+
+
 def run_steps(ws: Workspace, out: TextIO | None = None) -> list[str]:
-    """Run the demo decision of every registered step (:mod:`salesplan_nb.steps.registry`, in
-    process order) on ``ws``; prints one line per step and returns the titles that ran."""
+    """Run :data:`STEPS` on ``ws``; prints one line per step and returns the titles that ran."""
     out = out or sys.stdout
     ran = []
     print("Planning steps (default decisions recorded as by=demo)", file=out)
-    for step in step_registry.steps():
-        decide = step.demo_decision()
-        if decide is None:
-            continue
-        title = f"{step.number} {step.title}" if step.number is not None else step.title
-        print(f"  {title}: {decide(ws, by=BY)}", file=out)
+    for title, _module, decide in STEPS:
+        print(f"  {title}: {decide(ws)}", file=out)
         ran.append(title)
     return ran
 

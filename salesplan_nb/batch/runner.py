@@ -35,21 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.safenames import inside
-from salesplan_nb.core.scope import Period
+from salesplan_nb.core.scope import PLAN_TYPES, Period
 from salesplan_nb.data.units import LEVELS, Unit, list_units
-from salesplan_nb.render.report import (
-    CHART_MIME,
-    HEADLINE_MIME,
-    SECTION_MIME,
-    money,
-    open_workspace,
-    pct,
-)
+from salesplan_nb.render.report import CHART_MIME, HEADLINE_MIME, SECTION_MIME, open_workspace
 from salesplan_nb.steps import registry as step_registry
 from salesplan_nb.steps.rollout import DEMO_ACCOUNT_PLANS
 
-PLAN_TYPES = ("annual", "territory", "account", "long-term")
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 #: the modules of every registered step (built-in and plug-in), in process order

@@ -13,8 +13,11 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ScopeError
 
+#: planning units, largest first; a batch renders one plan per unit of a level
 SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
-
+#: plan types (PRODUCT.md): long-term 3-5 years company/region; annual next year
+#: company/region; territory a year per territory/region; account a year per key account
+PLAN_TYPES = ("annual", "long-term", "territory", "account")
 # column of Dataset.deals that identifies each scope level
 SCOPE_COLUMN = {"region": "region", "territory": "territory", "rep": "owner_id",
                 "account": "account_id"}
@@ -156,8 +159,3 @@ def _shift_label(label: str, months: int) -> str | None:
     prefix = "FY" if label.startswith("FY") else ""
     year = int(m.group(1)) - months // 12
     return f"{prefix}{year}" + (f"-{m.group(2)}" if m.group(2) else "")
-
-
-def last_full_year(as_of: pd.Timestamp) -> int:
-    """The last calendar year that ended on or before ``as_of``."""
-    return as_of.year if (as_of.month, as_of.day) == (12, 31) else as_of.year - 1

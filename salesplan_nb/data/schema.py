@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salesplan_nb.core.scope import SCOPE_LEVELS  # noqa: F401 - a core rule, re-exported
+from salesplan_nb.core.scope import SCOPE_LEVELS  # noqa: F401 - re-exported
 
 STRING = "string[pyarrow]"
 DATE = "datetime64[ns]"
@@ -140,6 +140,8 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
+
+
 
 def empty(table: str) -> pd.DataFrame:
     """An empty canonical table with the right columns and dtypes."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import unique_names
 
 LEVELS = ("region", "territory", "account", "rep")
@@ -28,8 +29,7 @@ class Unit:
 
 def _trailing_bookings(data, column: str) -> pd.Series:
     d = data.deals
-    start = data.as_of - pd.DateOffset(years=1)
-    won = d[(d["status"] == "won") & (d["close_date"] > start) & (d["close_date"] <= data.as_of)]
+    won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
     return won.groupby(column)["amount"].sum()
 
 

@@ -170,7 +170,7 @@ def section_owner(key: str) -> Step | None:
 # ---- the method -------------------------------------------------------------------------------
 _S = "salesplan_nb.steps."
 _UI = "salesplan_nb.ui."
-_R = "salesplan_nb.render.report:"
+_R = "salesplan_nb.render.sections."
 
 _DECLARED = [
     Step("market", 1, "Market & customer insights", _S + "market", "steps/01_market_customers.ipynb",
@@ -234,32 +234,32 @@ _DECLARED = [
 
 # position of each section in each plan type's document (gaps leave room for plug-ins)
 _SECTIONS = [
-    PlanSection("executive_summary", "Executive summary", _R + "executive_summary",
+    PlanSection("executive_summary", "Executive summary", _R + "summary:executive_summary",
                 {"annual": 0, "territory": 0, "account": 0, "long-term": 0}),
-    PlanSection("market_potential", "Market potential", _R + "market_potential",
+    PlanSection("market_potential", "Market potential", _R + "market:market_potential",
                 {"territory": 5}),
-    PlanSection("account_profile", "Account profile", _R + "account_profile", {"account": 10}),
-    PlanSection("sales_goals", "Sales goals", _R + "sales_goals",
+    PlanSection("account_profile", "Account profile", _R + "account:account_profile", {"account": 10}),
+    PlanSection("sales_goals", "Sales goals", _R + "goals:sales_goals",
                 {"annual": 10, "territory": 10, "long-term": 10}),
-    PlanSection("market_trends", "Market trends", _R + "market_trends", {"long-term": 15}),
-    PlanSection("scenarios_section", "Scenarios", _R + "scenarios_section", {"long-term": 17}),
-    PlanSection("account_history", "History", _R + "account_history", {"account": 20}),
-    PlanSection("target_segments", "Target segments", _R + "target_segments",
+    PlanSection("market_trends", "Market trends", _R + "market:market_trends", {"long-term": 15}),
+    PlanSection("scenarios_section", "Scenarios", _R + "scenarios:scenarios_section", {"long-term": 17}),
+    PlanSection("account_history", "History", _R + "account:account_history", {"account": 20}),
+    PlanSection("target_segments", "Target segments", _R + "segments:target_segments",
                 {"annual": 20, "territory": 20, "long-term": 20}),
-    PlanSection("whitespace", "Whitespace by product", _R + "whitespace", {"account": 30}),
-    PlanSection("strategy_tactics", "Strategy & tactics", _R + "strategy_tactics",
+    PlanSection("whitespace", "Whitespace by product", _R + "account:whitespace", {"account": 30}),
+    PlanSection("strategy_tactics", "Strategy & tactics", _R + "strategy:strategy_tactics",
                 {"annual": 30, "territory": 30, "long-term": 30}),
-    PlanSection("quotas_section", "Quotas", _R + "quotas_section",
+    PlanSection("quotas_section", "Quotas", _R + "quotas:quotas_section",
                 {"territory": 35, "annual": 60}),
-    PlanSection("resource_allocation", "Resource allocation", _R + "resource_allocation",
+    PlanSection("resource_allocation", "Resource allocation", _R + "resources:resource_allocation",
                 {"annual": 40, "territory": 40, "long-term": 40}),
-    PlanSection("growth_forecast", "Growth forecast", _R + "growth_forecast",
+    PlanSection("growth_forecast", "Growth forecast", _R + "forecast:growth_forecast",
                 {"account": 40, "annual": 70}),
-    PlanSection("metrics_kpis", "Metrics & KPIs", _R + "metrics_kpis",
+    PlanSection("metrics_kpis", "Metrics & KPIs", _R + "kpis:metrics_kpis",
                 {"annual": 50, "territory": 50, "long-term": 50}),
-    PlanSection("account_actions", "Actions", _R + "account_actions", {"account": 50}),
-    PlanSection("account_risks", "Risks", _R + "account_risks", {"account": 60}),
-    PlanSection("timeline", "Timeline & milestones", _R + "timeline",
+    PlanSection("account_actions", "Actions", _R + "account:account_actions", {"account": 50}),
+    PlanSection("account_risks", "Risks", _R + "account:account_risks", {"account": 60}),
+    PlanSection("timeline", "Timeline & milestones", _R + "timeline:timeline",
                 {"annual": 90, "territory": 90, "account": 90, "long-term": 90}),
 ]
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import day_after
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.market import account_potential
@@ -412,8 +413,9 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
     return out, units_l, level
 
 
-def _now_period(data: Dataset):
-    return Period(data.as_of, data.as_of + pd.Timedelta(days=1), "as of")
+def _now_period(data: Dataset) -> Period:
+    """The day ``as_of`` as a period (the seats employed at ``as_of``)."""
+    return Period(data.as_of, day_after(data.as_of), "as of")
 
 
 def rebalance(data: Dataset, scope: Scope | str | None = None, *,
