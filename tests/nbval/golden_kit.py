@@ -355,10 +355,12 @@ def long_term_period(ws) -> str:
 
 
 def _doc_format(v, kind: str) -> str:
-    """A value in the plan document's format ``kind`` (money, pct, int, num, date)."""
-    from salesplan_nb.render import report
+    """A value in the plan document's format ``kind`` (money, pct, int, num, date): the one
+    table cell format, :func:`salesplan_nb.core.formats.cell` (``report._fmt`` before the
+    render split)."""
+    from salesplan_nb.core.formats import cell
 
-    return report._fmt(v, kind)
+    return cell(v, kind)
 
 
 def plan_sections(ctx, only: list[str] | None = None) -> None:
