@@ -12,7 +12,7 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import unique_names
 
-LEVELS = ("region", "territory", "account", "rep")
+LEVELS = ("company", "region", "territory", "account", "rep")
 
 
 @dataclass
@@ -35,11 +35,16 @@ def _trailing_bookings(data, column: str) -> pd.Series:
 
 def list_units(data, level: str, only: list[str] | None = None,
                top: int | None = None) -> list[Unit]:
-    """Units of ``level`` in ``data``: regions and territories (tables and deals), accounts,
+    """Units of ``level`` in ``data``: the company (one unit), regions and territories (tables and deals), accounts,
     active reps. ``top`` keeps the N with the highest trailing-12-month won bookings (up to
     ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
     if level not in LEVELS:
         raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
+    if level == "company":  # one plan for the whole company
+        d = data.deals
+        won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
+        units = [Unit("company", "company", "Company", "company", float(won["amount"].sum()))]
+        return units if top is None or top >= 1 else []
     if level == "region":
         vals = pd.concat([data.territories["region"], data.reps["region"],
                           data.accounts["region"], data.deals["region"]]).dropna().unique()

@@ -30,9 +30,9 @@ from typing import Any
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.registry import Registry, resolve
+from salesplan_nb.core.resources import notebook_dir
 
 GROUP = "salesplan_nb.steps"
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 METHOD_STEPS = 15  # the method's numbered steps
 PLAN_TYPES = ("annual", "territory", "account", "long-term")
 
@@ -83,8 +83,10 @@ class Step:
         return [w.rpartition(":")[2].rpartition(".")[2] for w in self.widgets]
 
     def notebook_path(self) -> Path:
+        """The notebook file: absolute as given, else under the install's ``notebooks/``
+        (the checkout's, or the wheel's package data: :func:`core.resources.notebook_dir`)."""
         p = Path(self.notebook)
-        return p if p.is_absolute() else NOTEBOOK_DIR / p
+        return p if p.is_absolute() else notebook_dir() / p
 
     def demo_decision(self) -> Callable[[Any], str] | None:
         return resolve(self.demo) if self.demo else None

@@ -355,12 +355,10 @@ def long_term_period(ws) -> str:
 
 
 def _doc_format(v, kind: str) -> str:
-    """A value in the plan document's format ``kind`` (money, pct, int, num, date): the one
-    table cell format, :func:`salesplan_nb.core.formats.cell` (``report._fmt`` before the
-    render split)."""
-    from salesplan_nb.core.formats import cell
+    """A value in the plan document's format ``kind`` (money, pct, int, num, date)."""
+    from salesplan_nb.core import formats
 
-    return cell(v, kind)
+    return formats.cell(v, kind)
 
 
 def plan_sections(ctx, only: list[str] | None = None) -> None:
