@@ -119,7 +119,6 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-@pytest.mark.slow
 def test_layers_contract_fails_on_a_wrong_way_import(tmp_path):
     shutil.copytree(ROOT / "salesplan_nb", tmp_path / "salesplan_nb",
                     ignore=shutil.ignore_patterns("__pycache__"))
