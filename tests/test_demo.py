@@ -265,7 +265,7 @@ def test_environment_yml_lists_every_dependency():
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {re.split(r"[<>=\[ ]", d)[0].lower() for d in env["dependencies"]
+    conda = {re.split(r"[<>=\[ ]", d)[0].lower().replace("_", "-") for d in env["dependencies"]
              if isinstance(d, str)}
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert f"python{py}" in env["dependencies"], "environment.yml's python must match pyproject"
