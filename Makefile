@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps -e tests/plugins/salesplan-example-step
 	$(BIN)/python -m ipykernel install --sys-prefix --name salesplan-nb --display-name "Python (salesplan-nb)" >/dev/null
 	git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --attributes .gitattributes || true
 	touch $(STAMP)
@@ -39,6 +40,8 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/pytest -p no:cacheprovider
 	cd $(LABEXT) && npm run --silent lint && npm test --silent
 	$(BIN)/pytest -p no:cacheprovider -m "not slow"
 	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
@@ -59,6 +62,7 @@ lab: setup
 
 lint: setup
 	$(BIN)/ruff check salesplan_nb tests benchmarks
+	$(BIN)/lint-imports
 	cd $(LABEXT) && npm run --silent lint
 
 bench: setup

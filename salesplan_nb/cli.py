@@ -2,39 +2,78 @@
 
 Each sub-command lives in the module that owns its concern; the module exposes
 ``register_cli(subparsers)`` which adds its parser and sets ``func(args) -> int``. Modules are
-listed in :data:`COMMAND_MODULES`, in help order.
+listed in :data:`COMMANDS`, in help order; ``salesplan steps`` (the planning process from the
+step registry) lives here.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import os
 import sys
 
+from salesplan_nb.batch import demo, runner
 from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import SalesplanError
+from salesplan_nb.data import loaders, sample, workspace
+from salesplan_nb.steps import registry as step_registry
 
-COMMAND_MODULES = [
-    "salesplan_nb.data.validate",   # salesplan validate
-    "salesplan_nb.data.sample",     # salesplan sample
-    "salesplan_nb.data.workspace",  # salesplan init
-    "salesplan_nb.batch.runner",     # salesplan run
-    "salesplan_nb.batch.demo",       # salesplan demo
+COMMANDS = [
+    loaders,    # salesplan validate
+    sample,     # salesplan sample
+    workspace,  # salesplan init
+    runner,     # salesplan run
+    demo,       # salesplan demo
 ]
+
+
+def format_steps(steps: list[step_registry.Step]) -> str:
+    """The process as text: the method's numbered steps in order, then the modules that serve
+    every step, each with its notebook (relative to ``notebooks/``) and plan sections."""
+    def block(items: list[step_registry.Step]) -> list[str]:
+        out = []
+        for s in items:
+            num = f"{s.number:>2}" if s.number is not None else " *"
+            out.append(f"{num}  {s.title:<34} {s.notebook}")
+            detail = s.summary + (f" [plan sections: {', '.join(s.sections)}]"
+                                  if s.sections else "")
+            out.append(f"    {'':<34} {detail}".rstrip())
+        return out
+
+    numbered = [s for s in steps if s.number is not None]
+    across = [s for s in steps if s.number is None]
+    lines = ["The planning process (open the notebooks under notebooks/ in this order; each "
+             "records its decisions in plan.yaml)", ""]
+    lines += block(numbered)
+    if across:
+        lines += ["", "Across all steps (*)", ""] + block(across)
+    return "\n".join(lines)
+
+
+def _cli_steps(args: argparse.Namespace) -> int:
+    steps = step_registry.steps()
+    if args.json:
+        print(json.dumps([s.as_dict() for s in steps], indent=1))
+    else:
+        print(format_steps(steps))
+    for reason in step_registry.STEPS.errors.values():
+        print(f"warning: a plug-in step did not load: {reason}", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="salesplan", description="Open, reproducible sales planning in Jupyter.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a module not written yet
-            if exc.name != name:
-                raise
-            continue
+    p = sub.add_parser("steps", help="the planning process: every step and its notebook",
+                       description="List the steps of the planning method in order, with the "
+                                   "notebook to open and the plan sections of each.")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable: key, number, title, module, notebook, sections, "
+                        "widgets")
+    p.set_defaults(func=_cli_steps)
+    for module in COMMANDS:
         module.register_cli(sub)
     return parser
 

@@ -145,7 +145,7 @@ def _shot(page, name: str, selector: str = ".jp-Notebook .widget-vbox") -> None:
 
 
 def test_quota_slider_updates_chart_and_plan(page, lab):
-    _open_and_run(page, lab, "07_quotas_territories")
+    _open_and_run(page, lab, "09_quotas")
     title = page.locator(".salesplan-quotaallocator svg text", has_text="over-assignment")
     title.first.wait_for()
     before = title.first.text_content()
@@ -163,11 +163,11 @@ def test_quota_slider_updates_chart_and_plan(page, lab):
         return oa and oa["value"]["region"]
 
     _wait(lambda: saved() == pytest.approx(0.15), "plan.yaml over_assignment.region = 0.15")
-    _shot(page, "07_quotas_territories", ".salesplan-quotaallocator")
+    _shot(page, "09_quotas", ".salesplan-quotaallocator")
 
 
 def test_swot_add_item_saved(page, lab):
-    _open_and_run(page, lab, "03_swot")
+    _open_and_run(page, lab, "04_swot")
     box = page.locator(".salesplan-swot .swot-threats")
     box.locator(".swot-add-input").wait_for()
     text = "New low-cost rival <b>entering</b> EMEA"
@@ -183,15 +183,15 @@ def test_swot_add_item_saved(page, lab):
     assert stored()[0]["source"] == "analyst"
     # the name is shown as text, not parsed as HTML
     assert page.locator(".salesplan-swot .swot-text b").count() == 0
-    _shot(page, "03_swot", ".salesplan-swotboard")
+    _shot(page, "04_swot", ".salesplan-swotboard")
 
 
-@pytest.mark.parametrize("name", ["02_goals_kpis", "04_capacity", "09_scenarios_forecast",
-                                  "10_plan_document"])
+@pytest.mark.parametrize("name", ["02_goals", "03_kpis", "05_capacity", "scenarios_forecast",
+                                  "12_plan_document"])
 def test_screenshot_widget_notebooks(page, lab, name):
     _open_and_run(page, lab, name)
     page.locator(".jp-Notebook .widget-vbox").first.wait_for()
-    if name == "10_plan_document":  # a new plan has no milestones: add the standard ones
+    if name == "12_plan_document":  # a new plan has no milestones: add the standard ones
         page.locator("button:has-text('Add standard milestones')").click()
     page.locator(".jp-Notebook .vega-embed svg").first.wait_for(timeout=90_000)
     assert page.locator(".jp-OutputArea-output [data-mime-type*='error']").count() == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 import types
 from pathlib import Path
 
@@ -120,8 +119,14 @@ def test_headline_of_hand_made_data():
 def test_steps_record_decisions_and_outputs(demo_run):
     _, text, root = demo_run
     ws = Workspace.open(root / "plan")
-    for title, _module, _fn in demo.STEPS:
-        assert f"  {title}: " in text and "skipped" not in text.split(f"  {title}: ")[1][:9]
+    from salesplan_nb.steps import registry
+
+    decided = [s for s in registry.steps() if s.demo]  # every step with a default decision
+    assert len(decided) == 16 and [s.number for s in decided][-2:] == [14, 15]
+    for s in decided:
+        title = f"{s.number} {s.title}" if s.number is not None else s.title
+        assert f"\n  {title}: " in text, title
+    assert ws.load_output("rollout", "quota_letters") is not None
     # goals: company bookings/win rate/new logos, one bookings goal per region and per key
     # account (the 3 with the most bookings in the last 12 months), all by=demo
     stored = ws.items("goals")
@@ -210,9 +215,8 @@ def test_render_hook_calls_runner(tmp_path, monkeypatch):
         (out / "index.html").write_text("<html></html>")
         return 0
 
-    fake = types.ModuleType("salesplan_nb.batch.runner")
-    fake.render_demo_reports = render_demo_reports
-    monkeypatch.setitem(sys.modules, "salesplan_nb.batch.runner", fake)
+    fake = types.SimpleNamespace(render_demo_reports=render_demo_reports)
+    monkeypatch.setattr(demo, "runner", fake)
     buf = io.StringIO()
     rc = demo.run_demo(tmp_path / "out", tmp_path / "plan", render=True, seed=2, steps=False,
                        stream=buf, accounts=60, opportunities=300)
@@ -265,6 +269,7 @@ def test_environment_yml_lists_every_dependency():
              if isinstance(d, str)}
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert f"python{py}" in env["dependencies"], "environment.yml's python must match pyproject"
-    assert {"pip": ["-e .[test]"]} in env["dependencies"]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == ["-e .[test]", "-e tests/plugins/salesplan-example-step"]
     missing = {re.split(r"[<>=\[ ]", d)[0].lower() for d in deps} - conda
     assert not missing, f"environment.yml lacks {missing}"

@@ -1,9 +1,9 @@
 """Every step notebook, headless with papermill (``interactive=False``), on the sample data and
-on Maven CRM, at every scope level (company, region, territory, account, rep): 120 runs.
+on Maven CRM, at every scope level (company, region, territory, account, rep): 160 runs.
 
 Runs on two warm kernels (``salesplan_nb.batch.runner.WarmKernel``: papermill's Python API on a
 running kernel whose namespace is reset between notebooks - the way ``salesplan run`` executes
-plans), one per core, so the grid costs the notebooks' own work, not 120 kernel starts."""
+plans), one per core, so the grid costs the notebooks' own work, not 160 kernel starts."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ pytestmark = [pytest.mark.notebook, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ROOT / "notebooks" / "steps"
 NOTEBOOKS = sorted(p.stem for p in STEPS.glob("*.ipynb"))
-EXPECTED = ["01_market_customers", "02_goals_kpis", "03_swot", "04_capacity", "05_segments_icp",
-            "06_strategy_tactics", "07_quotas_territories", "08_resources",
-            "09_scenarios_forecast", "10_plan_document", "11_monitor", "12_evaluate"]
+# the method's 15 steps in order (notebook names from the step registry), then forecast and
+# scenarios, which serve every step
+EXPECTED = ["01_market_customers", "02_goals", "03_kpis", "04_swot", "05_capacity",
+            "06_segments_icp", "07_stakeholders", "08_strategy_tactics", "09_quotas",
+            "10_territories", "11_resources", "12_plan_document", "13_rollout", "14_monitor",
+            "15_evaluate", "scenarios_forecast"]
 LEVELS = ("company", "region", "territory", "account", "rep")
 # (scope_level, unit) per dataset: units taken from the data
 SCOPES = {
@@ -93,7 +96,14 @@ def _outputs(path: str) -> list[dict]:
 
 
 def test_every_step_has_a_notebook_with_parameters():
+    from salesplan_nb.steps import registry
+
     assert NOTEBOOKS == EXPECTED
+    builtin = [s for s in registry.steps() if s.module.startswith("salesplan_nb.")]
+    numbered = [s for s in builtin if s.number is not None]
+    assert [s.number for s in numbered] == list(range(1, 16))
+    assert [Path(s.notebook).stem for s in numbered] == EXPECTED[:15]
+    assert {Path(s.notebook).stem for s in builtin} == set(EXPECTED)
     for name in NOTEBOOKS:
         nb = json.loads((STEPS / f"{name}.ipynb").read_text())
         assert nb["metadata"]["kernelspec"]["name"] == "salesplan-nb"
@@ -120,7 +130,7 @@ def test_static_output_not_widget_boxes(runs, ds):
         kinds = {k for o in outs for k in o.get("data", {})}
         assert "application/vnd.jupyter.widget-view+json" not in kinds, (name, level)
         assert not [o for o in outs if o["output_type"] == "error"], (name, level)
-        if level == "company" and name != "06_strategy_tactics":  # no tactics yet: no chart
+        if level == "company" and name != "08_strategy_tactics":  # no tactics yet: no chart
             assert "image/svg+xml" in kinds, name  # units below may lack data for a chart
         assert "text/html" in kinds, (name, level)
 
@@ -132,11 +142,11 @@ def test_key_outputs_recorded(runs, ds):
     from salesplan_nb.steps import quotas
 
     ws = Workspace.open(runs["plans"][ds])
-    widgets = {"02_goals_kpis": "KpiDashboard", "03_swot": "SwotBoard",
-               "04_capacity": "CapacitySliders", "05_segments_icp": "IcpSegments",
-               "07_quotas_territories": "QuotaAllocator", "08_resources": "BudgetAllocator",
-               "09_scenarios_forecast": "ScenarioManager", "10_plan_document": "MilestoneEditor",
-               "11_monitor": "ReviewTracker"}
+    widgets = {"03_kpis": "KpiDashboard", "04_swot": "SwotBoard",
+               "05_capacity": "CapacitySliders", "06_segments_icp": "IcpSegments",
+               "07_stakeholders": "SignOffTracker", "09_quotas": "QuotaAllocator",
+               "11_resources": "BudgetAllocator", "scenarios_forecast": "ScenarioManager",
+               "12_plan_document": "MilestoneEditor", "14_monitor": "ReviewTracker"}
     units = dict(SCOPES[ds])
     for (d, nb, level) in runs["index"]:
         if d != ds:
@@ -146,22 +156,22 @@ def test_key_outputs_recorded(runs, ds):
         if nb == "01_market_customers":
             head = ws.load_output("market", f"{name}_headline")
             assert head is not None and "bookings (USD)" in set(head["measure"])
-        if level == "account" and nb in ("07_quotas_territories", "09_scenarios_forecast"):
+        if level == "account" and nb in ("09_quotas", "13_rollout", "scenarios_forecast"):
             # quotas and the scenario model plan by territory and rep: the account's territory
             out = json.dumps(_outputs(runs["index"][(d, nb, level)]))
             assert "accounts are planned with their territory" in out, nb
         elif nb in widgets:  # each widget left its table for the scope
             assert ws.load_output("ui", f"{widgets[nb]}_{name}") is not None, (nb, level)
-        if nb == "03_swot" and level in ("company", "region"):  # suggestions merged
+        if nb == "04_swot" and level in ("company", "region"):  # suggestions merged
             assert any(i.get("scope") == str(scope) for i in ws.items("swot")), level
     # the recorded over-assignment drives the company split: regions sum to target x 1.2
     got = ws.load_output("ui", "QuotaAllocator_company")
     expected = quotas.quotas(ws.data, None, ws.period,
                              over_assignment={"region": REGION_OA}).target * (1 + REGION_OA)
     assert got["quota"].sum() == pytest.approx(expected, abs=0.05)
-    html = json.dumps(_outputs(runs["index"][(ds, "07_quotas_territories", "company")]))
+    html = json.dumps(_outputs(runs["index"][(ds, "09_quotas", "company")]))
     assert "region over-assignment 20%" in html
-    gantt = json.dumps(_outputs(runs["index"][(ds, "10_plan_document", "company")]))
+    gantt = json.dumps(_outputs(runs["index"][(ds, "12_plan_document", "company")]))
     assert "Plan sign-off" in gantt and "image/svg+xml" in gantt
 
 

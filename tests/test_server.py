@@ -47,7 +47,9 @@ def test_steps_follow_the_notebooks_in_order():
     steps = step_list()
     numbered = [s.number for s in steps if s.number is not None]
     assert numbered == sorted(numbered) and numbered[0] == 1 and len(numbered) >= 12
-    assert all((ROOT / "notebooks" / "steps" / s.notebook).exists() for s in steps)
+    # the package's steps (a plug-in's notebook lives in its own package)
+    assert all((ROOT / "notebooks" / "steps" / s.notebook).exists() for s in steps
+               if s.module.startswith("salesplan_nb."))
     assert "data_source" in steps[0].sections
 
 

@@ -115,6 +115,26 @@ def test_workspace_round_trip(tmp_path, tiny):
     assert {i.scope for i in S.load_swot(ws, "region:East")} <= {"region:East"}
 
 
+def test_concurrent_saves_of_two_scopes_keep_both(tmp_path, tiny):
+    """Two writers (two kernels rendering two scopes) replace their own scope's items at the
+    same time: neither loses the other's (the other scopes are read under the plan's lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    Workspace.create(tmp_path / "plan", data=tiny, period="2025")
+
+    def save(scope: str) -> None:
+        ws = Workspace.open(tmp_path / "plan")
+        for n in range(15):
+            S.save_swot(ws, [S.SwotItem("threats", f"{scope} {n}", {}, source="analyst",
+                                        scope=scope)], scope=scope)
+
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(save, ["company", "region:East"]))
+    stored = S.load_swot(Workspace.open(tmp_path / "plan"))
+    assert sorted((i.scope, i.text) for i in stored) == [("company", "company 14"),
+                                                         ("region:East", "region:East 14")]
+
+
 def test_empty_scope(tiny):
     assert S.suggest(tiny, "account:Nobody", "2025") == []
     assert S.suggest(tiny, "territory:Nowhere", "2030") == []

@@ -1,6 +1,7 @@
 """AccountActionsEditor and SignOffTracker without a browser: decisions written to plan.yaml
 through actions.py / stakeholders.py, errors shown in the widget (never raised), static HTML
-with escaped names, and notebook 10 headless at account level."""
+with escaped names, and notebooks 07 (stakeholders) and 13 (roll-out) headless at account
+level."""
 
 from __future__ import annotations
 
@@ -223,8 +224,8 @@ def test_widgets_registered():
 
 
 @pytest.mark.notebook
-@pytest.mark.timeout(120)
-def test_notebook_10_headless_at_account_level(tmp_path):
+@pytest.mark.timeout(180)
+def test_notebooks_07_and_13_headless_at_account_level(tmp_path):
     import papermill as pm
 
     plan = tmp_path / "plan"
@@ -233,12 +234,17 @@ def test_notebook_10_headless_at_account_level(tmp_path):
     actions.add_action(ws, sc.id, "Escalate <b>renewal</b>", "Ana", "2027-02-15")
     stakeholders.assign_owner(ws, "strategy", "Lee", scope=sc)
     stakeholders.request_signoff(ws, "strategy", ["cro"], scope=sc)
-    out = tmp_path / "out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "steps" / "10_plan_document.ipynb"), str(out),
-                        parameters={"plan_dir": str(plan), "scope_level": "account",
-                                    "unit": sc.id, "interactive": False},
-                        kernel_name="salesplan-nb", progress_bar=False, cwd=str(tmp_path))
-    code = [c for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"]
+    code = []
+    for name in ("07_stakeholders", "13_rollout"):
+        out = tmp_path / f"{name}.ipynb"
+        pm.execute_notebook(str(ROOT / "notebooks" / "steps" / f"{name}.ipynb"), str(out),
+                            parameters={"plan_dir": str(plan), "scope_level": "account",
+                                        "unit": sc.id, "interactive": False},
+                            kernel_name="salesplan-nb", progress_bar=False, cwd=str(tmp_path))
+        code += [c for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"]
+        # the source notebook stays stripped
+        src = json.loads((ROOT / "notebooks" / "steps" / f"{name}.ipynb").read_text())
+        assert all(not c.get("outputs") for c in src["cells"] if c["cell_type"] == "code")
     outs = [o for c in code for o in c.get("outputs", [])]
 
     def outputs_of(text: str) -> list[dict]:  # cell ids are renumbered by nbstripout
@@ -253,9 +259,8 @@ def test_notebook_10_headless_at_account_level(tmp_path):
     signoff = outputs_of("SignOffTracker(")
     assert any("image/svg+xml" in o.get("data", {}) for o in signoff)
     assert "requested" in json.dumps(signoff) and "Lee" in json.dumps(signoff)
+    # the account's quota letters are its territory's
+    assert "accounts are planned with their territory" in json.dumps(outputs_of("letters ="))
     again = Workspace.open(plan)
-    for widget in ("AccountActionsEditor", "SignOffTracker", "MilestoneEditor"):
+    for widget in ("AccountActionsEditor", "SignOffTracker"):
         assert again.load_output("ui", f"{widget}_{ui.output_name(sc)}") is not None, widget
-    # the source notebook stays stripped
-    src = json.loads((ROOT / "notebooks" / "steps" / "10_plan_document.ipynb").read_text())
-    assert all(not c.get("outputs") for c in src["cells"] if c["cell_type"] == "code")

@@ -38,110 +38,30 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from salesplan_nb.batch import executors, lifetime, speedups
 from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.formats import money, pct
-from salesplan_nb.core.periods import trailing_12_months
-from salesplan_nb.core.safenames import inside, unique_names
-from salesplan_nb.core.scope import PLAN_TYPES
+from salesplan_nb.core.safenames import inside
+from salesplan_nb.core.scope import PLAN_TYPES, Period
+from salesplan_nb.data.units import LEVELS, Unit, list_units
+from salesplan_nb.render.report import CHART_MIME, HEADLINE_MIME, SECTION_MIME, open_workspace
+from salesplan_nb.steps import registry as step_registry
+from salesplan_nb.steps.rollout import DEMO_ACCOUNT_PLANS
 
 speedups.skip_iri_checker()  # before anything imports jsonschema (see speedups)
 
-LEVELS = ("company", "region", "territory", "account", "rep")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-STEP_MODULES = ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
-                "territories", "resources", "forecast", "scenarios")
-# run once in every new kernel: the imports every plan notebook needs (step modules that are
-# not installed are skipped; report.py then says which section is missing)
+#: the modules of every registered step (built-in and plug-in), in process order
+STEP_MODULES = tuple(step_registry.step_modules())
+# run once in every new kernel: the imports every plan notebook needs
 WARM_CODE = (
     "import importlib, salesplan_nb.render.report, pandas, altair, IPython.display\n"
     f"for _m in {STEP_MODULES!r}:\n"
-    "    try:\n"
-    "        importlib.import_module('salesplan_nb.' + _m)\n"
-    "    except ModuleNotFoundError:\n"
-    "        pass\n"
+    "    importlib.import_module(_m)\n"
     "del _m")
 RESET_CODE = "get_ipython().run_line_magic('reset', '-f')"
 ENGINES = ("inprocess", "kernel")
-
-
-# ---- units -----------------------------------------------------------------------------------
-@dataclass
-class Unit:
-    """One plan to render: ``level`` + ``id`` (scope key), ``label`` (name from data,
-    untrusted) and ``stem`` (safe file-name stem)."""
-
-    level: str
-    id: str
-    label: str
-    stem: str = ""
-    bookings: float = 0.0
-
-
-def _trailing_bookings(data, column: str) -> pd.Series:
-    d = data.deals
-    won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
-    return won.groupby(column)["amount"].sum()
-
-
-def list_units(data, level: str, only: list[str] | None = None,
-               top: int | None = None) -> list[Unit]:
-    """Units of ``level`` in ``data``: the company (one unit), regions and territories (tables and deals), accounts,
-    active reps. ``top`` keeps the N with the highest trailing-12-month won bookings (up to
-    ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
-    if level not in LEVELS:
-        raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
-    if level == "company":  # one plan for the whole company
-        d = data.deals
-        won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
-        units = [Unit("company", "company", "Company", "company", float(won["amount"].sum()))]
-        return units if top is None or top >= 1 else []
-    if level == "region":
-        vals = pd.concat([data.territories["region"], data.reps["region"],
-                          data.accounts["region"], data.deals["region"]]).dropna().unique()
-        units = [Unit("region", str(v), str(v)) for v in sorted(vals)]
-        col = "region"
-    elif level == "territory":
-        names = dict(zip(data.territories["territory_id"], data.territories["name"]))
-        ids = pd.concat([data.territories["territory_id"], data.deals["territory"]]).dropna()
-        units = [Unit("territory", str(t), str(names.get(t) if pd.notna(names.get(t, None))
-                                               else t)) for t in sorted(ids.unique())]
-        col = "territory"
-    elif level == "account":
-        a = data.accounts
-        units = [Unit("account", str(i), str(n) if pd.notna(n) else str(i))
-                 for i, n in zip(a["account_id"], a["name"])]
-        col = "account_id"
-    else:
-        r = data.reps
-        active = r[r["end_date"].isna()] if r["end_date"].isna().any() else r
-        units = [Unit("rep", str(i), str(n) if pd.notna(n) else str(i))
-                 for i, n in zip(active["rep_id"], active["name"])]
-        col = "owner_id"
-    book = _trailing_bookings(data, col)
-    for u in units:
-        u.bookings = float(book.get(u.id, 0.0))
-    if only:
-        wanted = [str(o) for o in only]
-        keep = [u for u in units if u.id in wanted or u.label in wanted]
-        found = {u.id for u in keep} | {u.label for u in keep}
-        unknown = [w for w in wanted if w not in found]
-        if unknown:
-            sample = ", ".join(u.id for u in units[:5])
-            raise ConfigError(f"--only: no {level} named {', '.join(map(repr, unknown))} in the "
-                              f"plan data (ids look like: {sample})")
-        units = keep
-    if top is not None:
-        if top < 1:
-            raise ConfigError("--top must be a positive number of units")
-        units = sorted(units, key=lambda u: (-u.bookings, u.id))[:top]
-    stems = unique_names([f"{u.level}:{u.id}" for u in units])
-    for u in units:
-        u.stem = stems[f"{u.level}:{u.id}"]
-    return units
 
 
 def default_plan_type(level: str, ws_plan_type: str) -> str:
@@ -344,8 +264,6 @@ class PlanExporter:
         self.css = (TEMPLATES / "plan.css").read_text()
 
     def export(self, nb, title: str) -> str:
-        from salesplan_nb.render.report import CHART_MIME, SECTION_MIME
-
         toc, n_charts = [], 0
         for cell in nb.cells:
             for out in cell.get("outputs", []):
@@ -383,7 +301,6 @@ class Renderer:
         from papermill.exceptions import PapermillExecutionError
 
         from salesplan_nb.batch import inprocess
-        from salesplan_nb.render.report import HEADLINE_MIME
 
         t0 = time.perf_counter()
         _LAST.clear()
@@ -648,8 +565,6 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
     ``executor`` is a registered name (:func:`salesplan_nb.batch.executors.names`) or a
     started :class:`~salesplan_nb.batch.executors.Executor` shared by several runs (it is
     then left running)."""
-    from salesplan_nb.render.report import open_workspace
-
     t0 = time.perf_counter()
     plan_dir = Path(plan_dir).resolve()
     out = Path(out).resolve()
@@ -663,8 +578,6 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
             raise ConfigError("--executor dask needs --scheduler ADDRESS "
                               "(e.g. tcp://127.0.0.1:8786)")
     if period is not None:
-        from salesplan_nb.core.scope import Period
-
         try:
             period = Period.parse(period).label
         except ValueError as exc:
@@ -814,8 +727,7 @@ def render_demo_reports(ws, out, *, top_accounts: int | None = None,
     plans (most trailing bookings) into ``out``, one index.html over all of them, on one pool
     of warm workers; returns the exit code (0 when every unit rendered)."""
     out = Path(out)
-    if top_accounts is None:
-        from salesplan_nb.batch.demo import ACCOUNT_PLANS as top_accounts
+    top_accounts = DEMO_ACCOUNT_PLANS if top_accounts is None else top_accounts
     with executors.create("local", workers=workers) as pool:
         runs = [run(ws.path, "region", out, plan_type="annual", progress=progress,
                     executor=pool),

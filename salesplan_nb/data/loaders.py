@@ -9,7 +9,9 @@ Warnings (handled problems) are logged and kept on ``dataset.report``.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core import secrets
-from salesplan_nb.core.errors import ConfigError, DataError
+from salesplan_nb.core.errors import ConfigError, DataError, SalesplanError
 from salesplan_nb.data import schema, sources
 from salesplan_nb.data import sql as sqlmod
 from salesplan_nb.data.dataset import Dataset
@@ -503,6 +505,36 @@ def _currency(report: Report, frame: Frame, cs: ColumnSpec, pre: pd.Series, plan
         pre = pre.mask(missing)
     return pre, factor.where(foreign, 1.0).fillna(1.0).to_numpy()
 
+
+# --------------------------------------------------------------------------- CLI: salesplan validate
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """``salesplan validate SOURCE [--mapping FILE|PRESET] [--all]``."""
+    p = subparsers.add_parser(
+        "validate", help="check a data source and list every problem",
+        description="Load SOURCE (a folder of CSV or Parquet files, an .xlsx workbook, an "
+                    "SQLite file or an SQLAlchemy URL) through a mapping and print every "
+                    "problem: exit 0 when it can be loaded, 1 when not.")
+    p.add_argument("source", help="folder, workbook, SQLite file or SQLAlchemy URL")
+    p.add_argument("--mapping", "-m", default=None,
+                   help="mapping YAML file or preset (maven-crm, salesforce, hubspot); "
+                        "default: canonical layout")
+    p.add_argument("--all", action="store_true", help="list every problem row (default: at "
+                   "most 50 per kind of problem)")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    try:
+        _data, report = load_with_report(args.source, args.mapping)
+    except SalesplanError:
+        raise
+    except Exception as exc:  # never a traceback for bad data: one line and exit 1
+        print(f"error: could not validate {args.source}: {type(exc).__name__}: {exc}; "
+              "please report this with the file that caused it", file=sys.stderr)
+        return 1
+    print(report.format(limit=None if args.all else 50))
+    return 0 if report.ok else 1
 
 NULL_WORDS = ("null", "none", "nan", "n/a", "na", "#n/a", "nil", "-")
 

@@ -1,4 +1,4 @@
-"""Validation of source data, and ``salesplan validate SOURCE [--mapping FILE|PRESET]``.
+"""Validation of source data (the report behind ``salesplan validate``, see loaders).
 
 Every problem is collected into one :class:`Report` (nothing stops at the first problem):
 file, row (as in the source: 1-based, header = row 1, first data row = row 2), column, value,
@@ -10,10 +10,8 @@ reported rows are turned into Python objects.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -676,38 +674,3 @@ def check_table(report: Report, f: Frame, where: dict[str, str]) -> None:
     check_non_negative(report, f)
     check_status(report, f, where.get("status", "tables.opportunities.columns.status"))
     check_dates(report, f)
-
-
-# --------------------------------------------------------------------------- CLI
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """``salesplan validate SOURCE [--mapping FILE|PRESET] [--all]``."""
-    p = subparsers.add_parser(
-        "validate", help="check a data source and list every problem",
-        description="Load SOURCE (a folder of CSV or Parquet files, an .xlsx workbook, an "
-                    "SQLite file or an SQLAlchemy URL) through a mapping and print every "
-                    "problem: exit 0 when it can be loaded, 1 when not.")
-    p.add_argument("source", help="folder, workbook, SQLite file or SQLAlchemy URL")
-    p.add_argument("--mapping", "-m", default=None,
-                   help="mapping YAML file or preset (maven-crm, salesforce, hubspot); "
-                        "default: canonical layout")
-    p.add_argument("--all", action="store_true", help="list every problem row (default: at "
-                   "most 50 per kind of problem)")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from salesplan_nb.core.errors import SalesplanError
-    from salesplan_nb.data.loaders import load_with_report
-
-    try:
-        _data, report = load_with_report(args.source, args.mapping)
-    except SalesplanError:
-        raise
-    except Exception as exc:  # never a traceback for bad data: one line and exit 1
-        print(f"error: could not validate {args.source}: {type(exc).__name__}: {exc}; "
-              "please report this with the file that caused it", file=sys.stderr)
-        return 1
-    print(report.format(limit=None if args.all else 50))
-    return 0 if report.ok else 1
-

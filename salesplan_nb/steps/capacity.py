@@ -52,6 +52,7 @@ from salesplan_nb.core.seats import (  # noqa: F401 - re-exported for notebooks
 )
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
+from salesplan_nb.steps.kpis import goal_target, target_for
 
 T = TypeVar("T")
 
@@ -475,10 +476,6 @@ class CapacityPlan:
 
 
 def _target(data: Dataset, scope: Scope, period: Period) -> float | None:
-    try:
-        from salesplan_nb.steps.kpis import target_for
-    except ImportError:  # pragma: no cover - kpis is part of the package
-        return None
     return target_for(data, scope, period)
 
 
@@ -687,3 +684,25 @@ def load_capacity_settings(ws) -> dict:
             "attrition": float(ws.get(SECTION, "attrition", DEFAULT_ATTRITION)),
             "backfill_lag": int(ws.get(SECTION, "backfill_lag", DEFAULT_BACKFILL_LAG)),
             "hires": [Hire.parse(h) for h in ws.get(SECTION, "hires", []) or []]}
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 5 in ``salesplan demo``: default ramp, attrition and backfill lag; the hires that
+    close the gap to the bookings goal start in the plan's first month."""
+    data, period = ws.data, ws.period
+    target = goal_target(ws)
+    first = capacity_plan(data, period=period, target=target)
+    hires = []
+    if first.hires_needed:  # close the gap with hires starting in the plan's first month
+        hires = [Hire(f"{period.start:%Y-%m}", first.hires_needed)]
+    save_capacity_settings(ws, ramp=DEFAULT_RAMP, attrition=DEFAULT_ATTRITION,
+                           backfill_lag=DEFAULT_BACKFILL_LAG, hires=hires, by=by)
+    plan = capacity_plan(data, period=period, target=target, **load_capacity_settings(ws))
+    ws.save_output("capacity", "monthly", plan.monthly)
+    ws.save_output("capacity", "summary", plan.summary())
+    gap = f", gap ${first.gap:,.0f} -> {first.hires_needed} hire(s) in " \
+          f"{period.start:%Y-%m}" if first.gap is not None and first.gap > 0 else ""
+    tgt = f" vs target ${plan.target:,.0f}" if plan.target is not None else ""
+    return (f"capacity without new hires ${first.capacity:,.0f}{tgt}{gap}; with the "
+            f"hiring plan ${plan.capacity:,.0f} ({plan.rre_months:,.0f} RRE-months)")

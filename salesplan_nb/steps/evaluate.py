@@ -25,11 +25,19 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import day_after, same_dates_last_year
+from salesplan_nb.core.periods import day_after, last_full_year, same_dates_last_year
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.core.seats import DEFAULT_ATTRITION, DEFAULT_GROWTH, observed_attrition
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.steps.forecast import parse_period, parse_scope
+from salesplan_nb.steps.forecast import (
+    _errors,
+    history_end,
+    monthly_bookings,
+    parse_period,
+    parse_scope,
+)
+from salesplan_nb.steps.monitor import variance_explained
+from salesplan_nb.steps.scenarios import Scenario
 
 GROWTH = DEFAULT_GROWTH
 SECTION = "lessons"
@@ -177,8 +185,6 @@ class ForecastAccuracy:
 def forecast_accuracy(data: Dataset, forecast: pd.DataFrame,
                       scope: Scope | str = "company") -> ForecastAccuracy:
     """Compare a saved forecast (``month`` + numeric columns) with actual bookings."""
-    from salesplan_nb.steps.forecast import _errors, history_end, monthly_bookings
-
     scope = parse_scope(scope)
     if "month" not in forecast.columns:
         raise ConfigError("the forecast table needs a 'month' column (YYYY-MM)")
@@ -309,8 +315,6 @@ def suggest_lessons(data: Dataset, period: Period | str, scope: Scope | str = "c
                     plan: float | None = None) -> list[dict]:
     """Data-driven lesson candidates (text, driver, adjustment, evidence) from the variance
     explained and the attainment spread; the analyst accepts them with :func:`add_lesson`."""
-    from salesplan_nb.steps.monitor import variance_explained
-
     scope, period = parse_scope(scope), parse_period(period)
     v = variance_explained(data, scope, period, plan)
     drv = v.drivers.set_index("driver")
@@ -421,8 +425,6 @@ def defaults_as_scenario(defaults: pd.DataFrame, model, name: str = "next plan d
     ``default / model base - 1`` for win_rate, deal_size, cycle_days (-> cycle) and attrition,
     where the model's base is its company win rate and deal size, mean seat cycle and
     attrition. Keys without a finite value or base are skipped."""
-    from salesplan_nb.steps.scenarios import Scenario
-
     v = defaults.set_index("key")["value"]
     base = model.recompute()
     cyc = float(np.mean(model.base_cycle)) if model.R else np.nan
@@ -469,3 +471,23 @@ __all__ = ["rep_quotas", "attainment_distribution", "Attainment", "forecast_accu
            "suggest_lessons", "next_plan_defaults", "save_next_plan_defaults", "DEFAULT_KEYS",
            "defaults_as_scenario",
            "chart_attainment", "chart_tactic_roi"]
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 15 in ``salesplan demo``: the last full year evaluated, lessons recorded and the
+    next plan's defaults saved."""
+    data = ws.data
+    year = str(last_full_year(data.as_of))
+    att = attainment_distribution(data, "company", year)
+    ws.save_output("evaluate", f"attainment_{year}", att.table)
+    for lesson in suggest_lessons(data, year):
+        add_lesson(ws, lesson["text"], lesson.get("driver") if lesson.get(
+            "adjustment") is not None else None, lesson.get("adjustment"),
+            lesson.get("evidence", ""), by=by)
+    defaults = next_plan_defaults(data, year, ws=ws)
+    save_next_plan_defaults(ws, defaults, by=by)
+    s = att.summary
+    return (f"{year} attainment: median {s['median']:.0%}, {s['share_100']:.0%} of "
+            f"{s['reps']} reps at 100%+ ({att.quota_source}); "
+            f"{len(lessons(ws))} lessons, next-plan defaults saved")

@@ -548,3 +548,13 @@ def chart_backtest(result: ForecastResult | Backtest):
                     tooltip=["method", alt.Tooltip("wape:Q", format=".1%"),
                              alt.Tooltip("mape:Q", format=".1%"), "n"])
             .properties(title="Backtest error (WAPE)"))
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Forecast in ``salesplan demo``: the company's blend forecast for the plan period."""
+    res = forecast(ws.data, period=ws.period)
+    ws.save_output("forecast", "company", res.table)
+    ws.record("forecast", "method", "blend", by=by)
+    total = float(res.table["blend"].sum())
+    return f"{ws.period.label} bookings forecast (blend) ${total:,.0f}"

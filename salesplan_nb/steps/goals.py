@@ -18,7 +18,6 @@ Goals live in the plan workspace's ``goals`` list section (:func:`save_goals` /
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import baseline_period, day_after
+from salesplan_nb.core.periods import baseline_period, day_after, trailing_12_months
 from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps import capacity as capacity_step
 from salesplan_nb.steps import kpis
 from salesplan_nb.steps.market import data_start, resolve
 
@@ -377,11 +377,7 @@ def capacity_from_plan(data: Dataset, scope: Scope | str | None = None,
                        period: Period | str | None = None, **options) -> float:
     """Sales capacity (USD) for the scope and period from :mod:`salesplan_nb.steps.capacity`
     (engineer D's step 5), for the ``capacity=`` argument of :func:`smart_check`."""
-    try:
-        cap = importlib.import_module("salesplan_nb.steps.capacity")
-    except ModuleNotFoundError as exc:
-        raise ConfigError("salesplan_nb.steps.capacity is not available: pass capacity= in USD "
-                          "instead") from exc
+    cap = capacity_step
     for name in ("capacity_usd", "capacity_total", "plan_capacity"):
         fn = getattr(cap, name, None)
         if fn is not None:
@@ -421,3 +417,52 @@ def load_goals(ws) -> list[Goal]:
 def remove_goal(ws, goal: Goal | str) -> None:
     """Delete a stored goal (by Goal or id)."""
     ws.remove_item(SECTION, goal.id if isinstance(goal, Goal) else goal)
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+KEY_ACCOUNTS = 3  # accounts with their own bookings goal in the demo
+
+
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 2 in ``salesplan demo``: company, region and key-account goals (+15% bookings on
+    the last 12 months, win rate +2 points, new logos +10%), checked and saved."""
+    data, period = ws.data, ws.period
+    ttm = trailing_12_months(data.as_of, "last 12 months")
+    deadline = (period.end - pd.Timedelta(days=1)).date().isoformat()
+    growth = 1.15  # ~10%/year over the 1.5 years from the middle of the last 12 months
+
+    def goal(metric: str, target_of, scope: str, objective: str, owner: str, name: str):
+        base = kpis.kpi_value(data, metric, scope, ttm)
+        return Goal(metric, float(target_of(base)), scope, baseline=float(base),
+                    deadline=deadline, owner=owner, objective=objective, name=name)
+
+    def grow(b: float) -> float:
+        return round(b * growth, -3)
+
+    chosen = [
+        goal("bookings", grow, "company", "Grow revenue", "VP Sales",
+             f"Bookings +{growth - 1:.0%} in {period.label}"),
+        goal("win_rate", lambda b: round(b + 0.02, 3), "company", "Sell more efficiently",
+             "Sales Ops", "Win rate +2 points"),
+        goal("new_logos", lambda b: round(b * 1.10), "company", "Expand the customer base",
+             "VP Sales", "New logos +10%"),
+    ]
+    for region in sorted(data.accounts["region"].dropna().unique()):
+        chosen.append(goal("bookings", grow, f"region:{region}", "Grow revenue",
+                           f"{region} director", f"{region} bookings +{growth - 1:.0%}"))
+    # key accounts: the KEY_ACCOUNTS accounts with the most bookings in the last 12 months
+    deals = data.deals
+    won = deals[(deals["status"] == "won") & ttm.contains(deals["close_date"])]
+    top = won.groupby("account_id")["amount"].sum().nlargest(KEY_ACCOUNTS)
+    for account_id in top.index:
+        chosen.append(goal("bookings", grow, f"account:{account_id}", "Grow key accounts",
+                           "Key account manager", f"Key account {account_id} bookings "
+                           f"+{growth - 1:.0%}"))
+    save_goals(ws, chosen, by=by)
+    table = check_goals(chosen, data, period,
+                        objectives=["Grow revenue", "Sell more efficiently",
+                                    "Expand the customer base", "Grow key accounts"])
+    ws.save_output("goals", "smart_check", table)
+    counts = table["overall"].value_counts().to_dict()
+    return (f"{len(chosen)} goals (baseline = last 12 months), SMART overall: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))

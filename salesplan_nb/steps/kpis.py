@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import in_progress, is_over, to_date, trailing_12_months
+from salesplan_nb.core.periods import (
+    in_progress,
+    is_over,
+    last_full_year,
+    to_date,
+    trailing_12_months,
+)
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import NO_PIPELINE
@@ -121,6 +127,15 @@ def registry_table() -> pd.DataFrame:
 
 
 # ---- shared pieces -----------------------------------------------------------------------------
+def goal_target(ws, metric: str = "bookings", scope: str = "company") -> float | None:
+    """Target of the plan's goal for ``metric`` and ``scope`` (step 2's decision, recorded in
+    the workspace's ``goals``), or ``None`` when no such goal is set."""
+    for item in ws.items("goals") if ws.get("goals") is not None else []:
+        if item.get("metric") == metric and item.get("scope") == scope:
+            return float(item["target"])
+    return None
+
+
 def target_for(data: Dataset, scope: Scope | str | None, period: Period | str | None,
                metric: str = "bookings") -> float | None:
     """The given target of ``metric`` for a scope and period from ``data.targets``, at any
@@ -630,3 +645,28 @@ def _targets_key(scope: Scope | str | None) -> str:
 def load_kpi_targets(ws, scope: Scope | str | None = None) -> dict[str, float]:
     """The KPI targets saved for ``scope`` (empty when none)."""
     return dict(ws.get(SECTION, _targets_key(scope), default={}) or {})
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+HOLD_KPIS = ("win_rate", "avg_deal_size", "sales_cycle", "stage_conversion", "gross_margin")
+
+
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 3 in ``salesplan demo``: the dashboard of the year in progress, with targets that
+    hold last full year's level (bookings targets come from the targets table)."""
+    data = ws.data
+    year = str(data.as_of.year)  # the year in progress, against its targets
+    last = str(last_full_year(data.as_of))
+    targets = {}
+    for name in HOLD_KPIS:
+        value = kpi_value(data, name, period=last)
+        if value == value:  # not NaN
+            targets[name] = round(float(value), 4)
+    table = compute_kpis(data, period=year, targets=targets)
+    ws.record("kpis", "dashboard", list(table["kpi"]), by=by)
+    ws.record("kpis", "period", year, by=by)
+    ws.record("kpis", "targets", targets, by=by)
+    ws.save_output("kpis", f"dashboard_{year}", table)
+    counts = table["status"].value_counts().to_dict()
+    return (f"{len(table)} KPIs for {year} to date: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))

@@ -18,6 +18,7 @@ from salesplan_nb.core.accounts import FILL_COLUMNS, fill_account_places
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import (
     day_after,
+    last_full_year,
     same_dates_last_year,
     to_date,
     trailing_12_months,
@@ -891,3 +892,18 @@ def chart_gaps(result: pd.DataFrame) -> alt.Chart:
         tooltip=[*dims, alt.Tooltip("potential:Q", format=",.0f"), "opportunities:Q",
                  alt.Tooltip("penetration:Q", format=".1%")]).properties(
         title=f"Coverage gaps by {name}")
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 1 in ``salesplan demo``: insights of the last full year saved as outputs."""
+    data = ws.data
+    last = last_full_year(data.as_of)
+    ins = insights(data, period=str(last))
+    ws.save_output("market", "annual_bookings", annual_bookings(data))
+    ws.save_output("market", "seasonality", ins.seasonality)
+    ws.save_output("market", "market_size", market_size_table(ins.market_size))
+    ws.save_output("market", "coverage_gaps", ins.coverage_gaps)
+    g = ins.growth
+    return (f"{last} bookings ${ins.bookings:,.0f} ({ins.yoy_growth:+.1%} YoY), CAGR "
+            f"{g.first_year}-{g.last_year} {g.cagr:.1%}, TAM ${ins.market_size.tam:,.0f}/yr")

@@ -471,3 +471,22 @@ def chart_variance(result: VarianceExplained):
 __all__ = ["plan_series", "plan_vs_actual", "PlanVsActual", "run_rate", "RunRate",
            "variance_explained", "VarianceExplained", "shapley3", "status_by_scope", "alerts",
            "scope_ids", "record_review", "reviews", "chart_plan_vs_actual", "chart_variance"]
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 14 in ``salesplan demo``: a review of the year in progress against its targets,
+    with a recovery action per region behind plan."""
+    data = ws.data
+    year = str(data.as_of.year)  # the year in progress, against the given targets
+    status = status_by_scope(data, "region", year)
+    ws.save_output("monitor", f"regions_{year}", status)
+    pva = plan_vs_actual(data, "company", year)
+    ws.save_output("monitor", f"company_{year}", pva.table)
+    behind = status.loc[status["status"] == "behind", "scope_id"].tolist()
+    att = pva.actual_to_date / pva.plan_to_date if pva.plan_to_date else float("nan")
+    notes = (f"{year} review at {data.as_of.date()}: company at {att:.0%} of plan to date; "
+             + (f"behind: {', '.join(behind)}" if behind else "no region behind plan"))
+    record_review(ws, "company", year, notes,
+                  actions=[f"recover the gap in {r}" for r in behind], by=by, data=data)
+    return notes

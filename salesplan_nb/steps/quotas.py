@@ -47,6 +47,7 @@ from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.core.seats import DEFAULT_GROWTH, quota_seat_mask, ramp_factors
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
+from salesplan_nb.steps.kpis import goal_target
 
 LEVELS = ("company", "region", "territory", "rep")
 METHODS = ("history", "potential", "blend", "growth")
@@ -850,3 +851,69 @@ def chart_quotas(plan: QuotaPlan, level: str | None = None) -> alt.Chart:
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("usd:Q", title="USD"), y=alt.Y("name:N", sort="-x", title=None),
         color="driver:N", tooltip=["name", "driver", alt.Tooltip("usd:Q", format=",.2f")])
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 9 in ``salesplan demo``: the bookings goal split by blend (60% history, 40%
+    potential); over-assignment 5% at territory and 10% at rep level, so reps carry 115.5% of
+    the target."""
+    dec = QuotaDecisions(method="blend", weights={"history": 0.6, "potential": 0.4},
+                         over_assignment={"region": 0.0, "territory": 0.05, "rep": 0.10},
+                         target=goal_target(ws))
+    save_quotas(ws, dec, by=by)
+    plan = quotas_from(ws.data, load_quotas(ws), period=ws.period)
+    ws.save_output("quotas", "table", plan.table)
+    fair = fairness(plan)
+    reps = plan.level("rep")
+    return (f"target ${plan.target:,.0f} split by blend (60% history, 40% potential) to "
+            f"{len(reps)} reps, rep quotas total ${reps['quota'].sum():,.0f}; expected to reach "
+            f"100%: {fair.share_100_normal:.0%} of reps, 80%: {fair.share_80_normal:.0%}")
+
+
+# ---- roll-out: per-rep quota letters (step 13) ------------------------------------------------
+LETTER_COLUMNS = ["rep_id", "rep", "territory", "region", "period", "quota", "ramp",
+                  *DRIVERS]
+
+
+def quota_letters(plan: QuotaPlan, data: Dataset) -> pd.DataFrame:
+    """One row per rep of ``plan``: the rep's quota (USD) for the plan period, its territory
+    and region (the rep's parents in the split), the ramp factor (0..1), the drivers that sum
+    to the quota (:meth:`QuotaPlan.drivers`) and the quarterly quotas (columns ``YYYY-Qn``,
+    USD, from :func:`seasonality`; they sum to the quota to the cent). Empty (with
+    ``attrs["note"]``) when the split has no rep level."""
+    reps = plan.level("rep")
+    if reps.empty:
+        out = pd.DataFrame(columns=LETTER_COLUMNS)
+        out.attrs["note"] = plan.note or "the quota split has no reps"
+        return out
+    t = plan.table
+    names = dict(zip(t["unit_id"], t["name"]))
+    parents = dict(zip(zip(t["level"], t["unit_id"]), t["parent"]))
+    terr = reps["parent"]
+    out = pd.DataFrame({
+        "rep_id": reps["unit_id"], "rep": reps["name"],
+        "territory": [names.get(p, p) for p in terr],
+        "region": [parents.get(("territory", p)) for p in terr],
+        "period": plan.period, "quota": reps["quota"], "ramp": reps["ramp"],
+        **{d: reps[d] for d in DRIVERS}})
+    q = quarterly(seasonality(plan, data, "rep"))
+    wide = q.pivot(index="unit_id", columns="quarter", values="quota")
+    for col in wide.columns:
+        out[col] = out["rep_id"].map(wide[col]).astype(float)
+    out.attrs["note"] = plan.note
+    return out.reset_index(drop=True)
+
+
+def letter_text(row: pd.Series, currency: str = "USD") -> str:
+    """A plain-text quota letter of one :func:`quota_letters` row (names from data are shown
+    as text, never interpreted)."""
+    quarters = [c for c in row.index if len(str(c)) == 7 and str(c)[4:6] == "-Q"]
+    lines = [f"Quota letter {row['period']}: {row['rep']} ({row['rep_id']})",
+             f"Territory {row['territory']}, region {row['region']}",
+             f"Quota: {row['quota']:,.2f} {currency}"
+             + (f" (ramp-adjusted at {row['ramp']:.0%} productivity)" if row["ramp"] < 1 else ""),
+             "By quarter: " + ", ".join(f"{c} {row[c]:,.2f}" for c in quarters),
+             "How it is built: " + ", ".join(f"{d.replace('_', ' ')} {row[d]:+,.2f}"
+                                             for d in DRIVERS if row[d])]
+    return "\n".join(lines)

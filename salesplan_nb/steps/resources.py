@@ -428,3 +428,28 @@ def chart_allocation(alloc: Allocation) -> alt.Chart:
         x=alt.X("usd:Q", title="USD"), y=alt.Y("split:N", title=None), row="name:N",
         color="split:N", tooltip=["name", "split", alt.Tooltip("usd:Q", format=",.0f"),
                                   alt.Tooltip("marginal_roi:Q", format=".3f")])
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+COST_PER_REP = 180_000  # USD per rep per year, fully loaded (the demo's figure)
+
+
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 11 in ``salesplan demo``: a budget 10% above today's spend split across demand
+    generation, tools and headcount."""
+    data = ws.data
+    programs = [
+        Investment("demand generation", a=6_000_000, b=800_000, kind="program",
+                   current=400_000),
+        Investment("sales tools and enablement", a=2_000_000, b=300_000, kind="tool",
+                   current=150_000),
+    ]
+    headcount = headcount_investment(data, cost_per_rep=COST_PER_REP)
+    investments = [*programs, headcount]
+    budget = round(sum(i.current for i in investments) * 1.10, -3)  # 10% more than today
+    alloc = plan_resources(data, period=ws.period, budget=budget, investments=investments)
+    save_resources(ws, alloc, investments, by=by)
+    ws.save_output("resources", "allocation", alloc.table)
+    split = ", ".join(f"{r.name} ${r.spend:,.0f}" for r in alloc.table.itertuples())
+    return (f"budget ${budget:,.0f} (+10%): {split}; return ${alloc.total_return:,.0f} "
+            f"(+${alloc.uplift:,.0f} vs the current split), marginal ROI {alloc.lam:.2f}")

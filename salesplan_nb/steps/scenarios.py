@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.periods import trailing_12_whole_months
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.core.seats import (
@@ -51,11 +51,14 @@ from salesplan_nb.core.seats import (
     DEFAULT_GROWTH,
     DEFAULT_RAMP,
     RampCurve,
+    employed_mask,
     observed_attrition,
     quota_seat_mask,
 )
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.steps.forecast import parse_period, parse_scope
+from salesplan_nb.steps import quotas as quota_step
+from salesplan_nb.steps import strategy
+from salesplan_nb.steps.forecast import history_end, parse_period, parse_scope
 
 DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "attrition",
            "price", "spend")
@@ -238,8 +241,6 @@ class ScenarioModel:
     def __init__(self, data: Dataset, period: Period | str | None = None,
                  quotas: pd.DataFrame | None = None,
                  assumptions: Assumptions | None = None) -> None:
-        from salesplan_nb.steps.forecast import history_end
-
         self.assumptions = a = assumptions or Assumptions()
         self.notes: list[str] = []
         h_end = history_end(data)
@@ -763,11 +764,7 @@ def tactic_changes(ws_or_tactics, period: Period | str | None = None,
     plain = (not is_ws and all(isinstance(t, dict) and "category" not in t
                                for t in (items or [])))
     if not plain:
-        try:
-            from salesplan_nb.steps import strategy  # engineer D's module, optional
-        except ImportError:
-            strategy = None
-        if strategy is not None and hasattr(strategy, "driver_effects"):
+        if hasattr(strategy, "driver_effects"):
             return _changes_from_effects(strategy.driver_effects(ws_or_tactics, period, data))
         if is_ws:
             items = ws_or_tactics.items("tactics")
@@ -831,8 +828,6 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
     attrition, backfill lag recorded by capacity.py) and the quotas of the saved quota
     decisions (quotas.py); each falls back to the defaults when its module or decision is
     missing (see ``model.notes``)."""
-    from salesplan_nb.core.errors import SalesplanError
-
     data = ws.data
     period = parse_period(period) if period is not None else ws.period
     a = Assumptions()
@@ -846,14 +841,9 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
             a.backfill_months = int(cap["backfill_lag"])
     quota_plan, note = None, ""
     try:
-        from salesplan_nb.steps import quotas as q  # engineer E's module, optional
-    except ImportError:
-        q = None
-    if q is not None:
-        try:
-            quota_plan = q.quotas_from(data, q.load_quotas(ws), period=period)
-        except SalesplanError as exc:
-            note = f"quotas.py could not split the target ({exc}); default quotas used"
+        quota_plan = quota_step.quotas_from(data, quota_step.load_quotas(ws), period=period)
+    except SalesplanError as exc:
+        note = f"quotas.py could not split the target ({exc}); default quotas used"
     model = ScenarioModel(data, period, quotas=quota_plan, assumptions=a)
     if quota_plan is not None:
         model.notes[-1] = "quotas: quotas.py plan (saved quota decisions)"
@@ -920,3 +910,28 @@ __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioM
            "monte_carlo", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
            "from_workspace", "plan_scenario", "chart_tornado",
            "chart_compare", "chart_monte_carlo"]
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Scenarios in ``salesplan demo``: the presets plus "plan" = base + step 5's hiring plan
+    (extra headcount from its month) + step 8's tactics."""
+    data, period = ws.data, ws.period
+    model = build(data, period)
+    chosen = dict(presets(model))
+    reps = data.reps
+    aes = int((quota_seat_mask(reps) & employed_mask(reps, data.as_of)).sum())
+    hires = [h for h in (ws.get("capacity", "hires") or []) if h.get("count")] if aes else []
+    tactics = tactic_changes(ws, period) if ws.get("tactics") else []
+    if hires or tactics:
+        plan = Scenario("plan", list(tactics), "base + the hiring plan (step 5) + tactics (step 8)")
+        for h in hires:
+            plan = plan.with_change("headcount", float(h["count"]) / aes, start=h["month"])
+        chosen["plan"] = plan
+    for sc in chosen.values():
+        save_scenario(ws, sc, by=by)
+    table = compare(model, chosen)
+    ws.save_output("scenarios", "compare", table.reset_index())
+    b = table.loc["bookings"]
+    parts = [f"{name} ${b[name]:,.0f}" for name in chosen]
+    return f"{period.label} bookings: " + ", ".join(parts)

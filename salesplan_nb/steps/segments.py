@@ -411,3 +411,19 @@ def save_targets(ws, segments: list[dict], by: str | None = None) -> None:
 
 def load_targets(ws) -> list[dict]:
     return list(ws.get(SECTION, "targets", []) or [])
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 6 in ``salesplan demo``: default weights; the 3 most attractive segment x region
+    cells become the targets."""
+    data = ws.data
+    save_weights(ws, DEFAULT_WEIGHTS, by=by)
+    ranking = segment_ranking(data, period=ws.period, weights=load_weights(ws))
+    ws.save_output("segments", "ranking", ranking)
+    ws.save_output("segments", "icp", icp(data, period=ws.period))
+    top = [{"segment": str(r.segment), "region": str(r.region)}
+           for r in ranking.head(3).itertuples()]
+    save_targets(ws, top, by=by)
+    return (f"{len(ranking)} segment x region cells ranked ({ranking.attrs.get('basis', '')}); "
+            "targets: " + ", ".join(f"{t['segment']} {t['region']}" for t in top))

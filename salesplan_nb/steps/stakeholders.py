@@ -17,6 +17,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.scope import Scope
+from salesplan_nb.data.workspace import current_user
 
 SECTION = "stakeholders"
 PLAN_SECTIONS = ("goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
@@ -37,7 +38,6 @@ def _now() -> str:
 def _who(by: str | None) -> str:
     if by is not None and str(by).strip():
         return str(by).strip()
-    from salesplan_nb.data.workspace import current_user
     return current_user()
 
 
@@ -190,3 +190,26 @@ def chart_signoff(table: pd.DataFrame) -> alt.Chart:
         tooltip=["section:N", "scope:N", "owner:N", "status:N", "approvers:N",
                  "decided_by:N", "decided_at:N", "comment:N"])
         .properties(title="Sign-off status"))
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+# section -> owner; every section is sent to the CRO for sign-off, goals and KPIs are approved
+DEMO_OWNERS = {"goals": "VP Sales", "kpis": "Sales Ops", "swot": "Sales Ops",
+               "capacity": "VP Sales", "segments": "Marketing", "strategy": "VP Sales",
+               "quotas": "Sales Ops", "territories": "Sales Ops", "resources": "CFO",
+               "scenarios": "Sales Ops", "timeline": "VP Sales"}
+DEMO_APPROVER = "CRO"
+
+
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 7 in ``salesplan demo``: an owner per section, sign-off requested from the CRO,
+    goals and KPIs approved."""
+    for section in PLAN_SECTIONS:
+        assign_owner(ws, section, DEMO_OWNERS.get(section, "VP Sales"), by=by)
+        request_signoff(ws, section, [DEMO_APPROVER], by=by, comment="demo plan: please review")
+    for section in ("goals", "kpis"):
+        sign_off(ws, section, by=DEMO_APPROVER, comment="agreed in the demo")
+    table = status_table(ws)
+    counts = table["status"].value_counts().to_dict()
+    return (f"{len(table)} sections with owners; sign-off by {DEMO_APPROVER}: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))

@@ -459,3 +459,31 @@ def remove_tactic(ws, tactic_or_id: Tactic | str) -> None:
     if tid is None:
         raise ConfigError("this tactic has no id: it was never saved")
     ws.remove_item(SECTION, tid)
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 8 in ``salesplan demo``: five tactics over the plan year, one on the first target
+    segment."""
+    y = ws.period.start.year
+    targets = ws.get("segments", "targets") or []
+    focus = targets[0]["segment"] if targets else "Mid-Market"
+    tactics = [
+        Tactic("Enterprise value-selling programme", "sales process", "win_rate", 2,
+               f"{y}-01-01", f"{y}-12-31", "Enterprise", "Enterprise sales lead", 120_000),
+        Tactic("Mid-Market demand generation", "lead generation & nurturing", "pipeline", 8,
+               f"{y}-02-01", f"{y}-09-30", "Mid-Market", "Marketing", 250_000),
+        Tactic("SMB packaging and price update", "pricing", "deal_size", 5,
+               f"{y}-01-01", f"{y}-12-31", "SMB", "Product marketing", 40_000),
+        Tactic(f"Partner channel pilot ({focus})", "channels", "pipeline", 5,
+               f"{y}-04-01", f"{y}-12-31", focus, "Channel manager", 90_000),
+        Tactic("Faster proposals (CPQ)", "sales process", "cycle", -7,
+               f"{y}-03-01", f"{y}-12-31", "", "Sales Ops", 60_000),
+    ]
+    for t in tactics:
+        save_tactic(ws, t, by=by)
+    effects = driver_effects(ws)
+    ws.save_output("strategy", "driver_effects", effects)
+    budget = sum(t.budget for t in tactics)
+    return (f"{len(tactics)} tactics, budget ${budget:,.0f}, effects on "
+            f"{effects['driver'].nunique()} drivers")

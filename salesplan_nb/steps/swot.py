@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import to_date
+from salesplan_nb.core.periods import last_full_year, to_date
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps import market
@@ -328,3 +328,15 @@ def refresh_swot(ws, data: Dataset | None = None, scope: Scope | str | None = No
     scope = Scope.parse(scope) if scope is not None else ws.scope
     merged = merge(suggest(data, scope, period, **options), load_swot(ws, scope))
     return save_swot(ws, merged, by=by, scope=scope)
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 4 in ``salesplan demo``: every data suggestion of the last full year accepted."""
+    items = suggest(ws.data, period=str(last_full_year(ws.data.as_of)))
+    for item in items:
+        item.accept()
+    save_swot(ws, items, by=by, scope=ws.scope)
+    per = pd.Series([i.quadrant for i in items], dtype=object).value_counts()
+    return (f"{len(items)} data suggestions accepted ("
+            + ", ".join(f"{per.get(q, 0)} {q}" for q in QUADRANTS) + ")")

@@ -37,6 +37,8 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import day_after
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.steps.market import account_potential
+from salesplan_nb.steps.quotas import quota_reps
 
 #: planned calls per account per year by segment (workload="calls"); Unknown as SMB
 CALLS_PER_YEAR = {"Enterprise": 24.0, "Mid-Market": 12.0, "SMB": 6.0}
@@ -364,9 +366,6 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
     returns ``(frame, units, unit_level)``. Units are territories for company and region
     scopes, the territory's quota-carrying reps for a territory scope, the rep (or the account's
     owner) for rep and account scopes."""
-    from salesplan_nb.steps.market import account_potential
-    from salesplan_nb.steps.quotas import quota_reps
-
     try:
         scope = Scope.parse(scope)
     except ValueError as exc:
@@ -554,3 +553,28 @@ def chart_balance(plan: TerritoryPlan) -> alt.Chart:
     band = alt.Chart(pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]}))
     return bars + band.mark_rule(color="red").encode(y="lo:Q") + \
         band.mark_rule(color="red").encode(y="hi:Q")
+
+
+# ---- the demo's default decision ------------------------------------------------------------
+def demo_decision(ws, by: str = "demo") -> str:
+    """Step 10 in ``salesplan demo``: balance within each region to +-10% of mean potential;
+    accounts with open deals stay with their territory."""
+    data = ws.data
+    opp = data.opportunities
+    locked = sorted(set(opp.loc[opp["status"] == "open", "account_id"].dropna()))
+    tolerance = 0.10
+    moves, frames, ok = [], [], 0
+    regions = sorted(data.territories["region"].dropna().unique())
+    for region in regions:
+        plan = rebalance(data, f"region:{region}", tolerance=tolerance, locked=locked,
+                         time_limit=10)
+        frames.append(plan.balance.assign(region=region))
+        ok += bool(plan.summary.get("within_tolerance"))
+        moves += [{"account_id": str(r.account_id), "from": str(r.current),
+                   "to": str(r.proposed)} for r in plan.moves.itertuples()]
+    ws.record_many(SECTION, {"locked": locked, "tolerance": tolerance, "accepted_moves": moves,
+                             "scope": "company", "balanced_within": "region"}, by=by)
+    ws.save_output("territories", "balance", pd.concat(frames, ignore_index=True))
+    return (f"balanced within each region to +-{tolerance:.0%} of mean potential "
+            f"({ok}/{len(regions)} regions within tolerance), {len(locked)} accounts with "
+            f"open deals locked, {len(moves)} accounts moved")

@@ -31,8 +31,12 @@ import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
+from salesplan_nb.core.registry import resolve
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.core.tables import table_html
+from salesplan_nb.data.workspace import PLAN_FILE, Workspace, init_plan
+from salesplan_nb.steps import registry as step_registry
+from salesplan_nb.steps.segments import scope_accounts
 
 __all__ = ["StepWidget", "account_territory", "asset_path", "html_table", "svg_bundle", "static_chart", "show",
            "scope_of", "output_name", "open_plan", "measured_period", "decisions_table",
@@ -167,15 +171,12 @@ def open_plan(plan_dir: str | Path, *, data: str | None = None, mapping: str | N
     """Open the plan at ``plan_dir``; when it holds no plan yet create one - from ``data`` (a
     source folder/file, with ``mapping``) or else from the seeded sample - so every step
     notebook runs standalone."""
-    from salesplan_nb.data.workspace import PLAN_FILE, Workspace
 
     path = Path(plan_dir)
     if (path / PLAN_FILE).exists():
         return Workspace.open(path)
     if data:
         import fcntl
-
-        from salesplan_nb.data.workspace import init_plan
 
         path.mkdir(parents=True, exist_ok=True)
         with open(path / ".create.lock", "w") as lock:
@@ -190,8 +191,6 @@ def account_territory(ws, scope: Scope) -> tuple[str, Scope]:
     """(note, territory scope) for an account scope in widgets that plan by territory and
     rep (quotas, scenarios): the account's territory, filled from its deals when blank
     (:func:`segments.scope_accounts`). A ConfigError when it has none."""
-    from salesplan_nb.steps.segments import scope_accounts
-
     terr = scope_accounts(ws.data, scope)["territory"].dropna()
     if not len(terr):
         raise ConfigError(f"{scope.label} has no territory to show; open this widget for the "
@@ -418,17 +417,8 @@ class StepWidget:
         return self
 
 
-WIDGET_MODULES = ("data", "goals", "swot", "plan", "quotas", "scenarios", "timeline", "actions")
-
-
 def widget_classes() -> dict[str, type]:
-    """Every widget class by name (imports the ``salesplan_nb.ui.*`` widget modules)."""
-    import importlib
-
-    out: dict[str, type] = {}
-    for mod in WIDGET_MODULES:
-        m = importlib.import_module(f"salesplan_nb.ui.{mod}")
-        for name in getattr(m, "__all__", []):
-            out[name] = getattr(m, name)
-    return out
+    """Every step's widget class by name, from the step registry
+    (:func:`salesplan_nb.steps.registry.widget_refs`; importing a class imports its module)."""
+    return {name: resolve(ref) for name, ref in step_registry.widget_refs().items()}
 

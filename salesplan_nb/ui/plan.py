@@ -1,8 +1,5 @@
-"""Widgets for steps 5-8: capacity sliders, ICP weights and segment ranking, tactics editor.
-
-Each widget imports its planning module lazily, so this module loads while engineer D's
-modules are still being written.
-"""
+"""Widgets for steps 5, 6 and 8: capacity sliders, ICP weights and segment ranking, tactics
+editor."""
 
 from __future__ import annotations
 
@@ -12,6 +9,8 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.formats import money
+from salesplan_nb.steps import capacity, segments, strategy
+from salesplan_nb.steps.capacity import vega_records
 from salesplan_nb.ui import StepWidget
 
 __all__ = ["CapacitySliders", "IcpSegments", "TacticsEditor"]
@@ -31,7 +30,6 @@ class CapacitySliders(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import capacity
         self.capacity = capacity
         s = capacity.load_capacity_settings(self.ws)
         pct = {"readout_format": ".0%", "continuous_update": False, "step": 0.01}
@@ -155,7 +153,6 @@ class IcpSegments(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import segments
         self.segments = segments
         self.att = _weight_sliders(W, segments.CRITERIA, segments.load_weights(self.ws), 1.0,
                                    0.05, ".2f")
@@ -216,7 +213,6 @@ class IcpSegments(StepWidget):
     def _datasets(self, result: dict) -> dict[str, list]:
         """The charts' named datasets: ``segments`` (ranking) and ``fit`` (top accounts),
         each only when it has rows."""
-        from salesplan_nb.steps.capacity import vega_records
 
         seg, out = self.segments, {}
         if len(result["ranking"]):
@@ -273,7 +269,6 @@ class TacticsEditor(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import strategy
         self.strategy = strategy
         first = self.period.start.date().isoformat()
         last = (self.period.end - pd.Timedelta(days=1)).date().isoformat()

@@ -1,7 +1,4 @@
-"""Widgets for steps 9-11: quota allocator, territory balancer, budget allocator.
-
-Planning modules are imported lazily (engineer E's modules land independently).
-"""
+"""Widgets for steps 9-11: quota allocator, territory balancer, budget allocator."""
 
 from __future__ import annotations
 
@@ -12,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
+from salesplan_nb.steps import quotas, resources, territories
+from salesplan_nb.steps.capacity import vega_records
 from salesplan_nb.ui import StepWidget, account_territory
 
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
@@ -71,7 +70,6 @@ class QuotaAllocator(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import quotas
         self.quotas = quotas
         dec = quotas.load_quotas(self.ws)
         self.account_note = ""
@@ -262,7 +260,6 @@ class TerritoryBalancer(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import territories
         self.territories = territories
         saved = territories.load_territories(self.ws)
         self.bind("tolerance", W.FloatSlider(value=saved["tolerance"], min=0.01, max=0.5,
@@ -335,7 +332,6 @@ class TerritoryBalancer(StepWidget):
         """The shown spec with the bars' data (``plan.balance``), the tolerance band's and the
         title swapped (~1 ms instead of ~35 ms of Altair). The datasets keep the names
         Altair gave them in the first spec."""
-        from salesplan_nb.steps.capacity import vega_records
 
         spec = getattr(self, "_spec", None)
         if spec is None or not len(plan.balance) or self.chart_view is None \
@@ -369,7 +365,6 @@ class BudgetAllocator(StepWidget):
     def build(self) -> None:
         import ipywidgets as W
 
-        from salesplan_nb.steps import resources
         self.resources = resources
         saved = resources.load_resources(self.ws)
         self.bind("budget", W.FloatText(value=float(saved["budget"] or 1_000_000.0),

@@ -1,59 +1,56 @@
 """Section builders of the plan document, one module per step, and which sections each plan
 type shows.
 
-A builder is ``function(ctx: PlanContext) -> Section``. :data:`SECTION_BUILDERS` names them;
-:data:`PLAN_SECTIONS` (plan type -> section keys in order) is the one list the step registry
-replaces. :func:`build` runs them for a context.
+A builder is ``function(ctx: PlanContext) -> Section``. :data:`SECTION_BUILDERS` (key -> builder) and
+:data:`PLAN_SECTIONS` (plan type -> section keys in order) are read from the step registry
+(:mod:`salesplan_nb.steps.registry`: each ``PlanSection`` names its builder here and its
+position per plan type; plug-ins add theirs). :func:`build` runs them for a context.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from salesplan_nb.core.errors import SalesplanError
 from salesplan_nb.render.blocks import Missing, Section
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.sections.account import (
-    account_actions,
-    account_history,
-    account_profile,
-    account_risks,
-    whitespace,
-)
-from salesplan_nb.render.sections.forecast import growth_forecast
-from salesplan_nb.render.sections.goals import sales_goals
-from salesplan_nb.render.sections.kpis import metrics_kpis
-from salesplan_nb.render.sections.market import market_potential, market_trends
-from salesplan_nb.render.sections.quotas import quotas_section
-from salesplan_nb.render.sections.resources import resource_allocation
-from salesplan_nb.render.sections.scenarios import scenarios_section
-from salesplan_nb.render.sections.segments import target_segments
-from salesplan_nb.render.sections.strategy import strategy_tactics
-from salesplan_nb.render.sections.summary import executive_summary
-from salesplan_nb.render.sections.timeline import timeline
+from salesplan_nb.steps import registry as step_registry
 
 __all__ = ["SECTION_BUILDERS", "PLAN_SECTIONS", "build", "builder"]
 
-SECTION_BUILDERS: dict[str, Callable[[PlanContext], Section]] = {
-    f.__name__: f for f in (
-        executive_summary, sales_goals, target_segments, strategy_tactics, resource_allocation,
-        metrics_kpis, quotas_section, growth_forecast, timeline, market_potential,
-        market_trends, scenarios_section, account_profile, account_history, whitespace,
-        account_actions, account_risks)}
+class _PlanSections(Mapping):
+    """Plan type -> its section keys in order, from the step registry
+    (:func:`salesplan_nb.steps.registry.plan_sections`; plug-in sections included)."""
 
-PLAN_SECTIONS: Mapping[str, list[str]] = {
-    "annual": ["executive_summary", "sales_goals", "target_segments", "strategy_tactics",
-               "resource_allocation", "metrics_kpis", "quotas_section", "growth_forecast",
-               "timeline"],
-    "territory": ["executive_summary", "market_potential", "sales_goals", "target_segments",
-                  "strategy_tactics", "quotas_section", "resource_allocation", "metrics_kpis",
-                  "timeline"],
-    "account": ["executive_summary", "account_profile", "account_history", "whitespace",
-                "growth_forecast", "account_actions", "account_risks", "timeline"],
-    "long-term": ["executive_summary", "sales_goals", "market_trends", "scenarios_section",
-                  "target_segments", "strategy_tactics", "resource_allocation", "metrics_kpis",
-                  "timeline"],
-}
+    def __getitem__(self, plan_type: str) -> list[str]:
+        if plan_type not in step_registry.PLAN_TYPES:
+            raise KeyError(plan_type)
+        return step_registry.plan_sections(plan_type)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(step_registry.PLAN_TYPES)
+
+    def __len__(self) -> int:
+        return len(step_registry.PLAN_TYPES)
+
+
+class _Builders(Mapping):
+    """Section key -> its builder, resolved from the step registry's :class:`PlanSection`."""
+
+    def __getitem__(self, name: str) -> Callable[[PlanContext], Section]:
+        if name not in step_registry.SECTIONS:
+            raise KeyError(name)
+        return step_registry.SECTIONS.get(name).builder()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(step_registry.SECTIONS.keys())
+
+    def __len__(self) -> int:
+        return len(step_registry.SECTIONS)
+
+
+SECTION_BUILDERS: Mapping[str, Callable[[PlanContext], Section]] = _Builders()
+PLAN_SECTIONS: Mapping[str, list[str]] = _PlanSections()
 
 
 def builder(name: str) -> Callable[[PlanContext], Section]:

@@ -8,6 +8,7 @@ import pandas as pd
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.steps import strategy as strategy_step
+from salesplan_nb.steps.timeline import standard_milestones
 
 
 def timeline(ctx: PlanContext) -> Section:
@@ -19,13 +20,9 @@ def timeline(ctx: PlanContext) -> Section:
             if str(m.get("scope", "company")) in (str(ctx.scope), "company")]
     source = "recorded milestones"
     if not rows:
-        try:
-            from salesplan_nb.ui.timeline import standard_milestones
-            rows = [dict(r, kind="milestone", owner="", status="planned")
-                    for r in standard_milestones(ctx.period)]
-            source = "standard plan cycle (no milestones recorded in plan.yaml)"
-        except ImportError:
-            pass
+        rows = [dict(r, kind="milestone", owner="", status="planned")
+                for r in standard_milestones(ctx.period)]
+        source = "standard plan cycle (no milestones recorded in plan.yaml)"
     for t in strategy_step.load_tactics(ctx.ws):
         if str(t.scope) in (str(ctx.scope), "company"):
             rows.append({"name": t.name, "kind": "tactic", "owner": t.owner,
