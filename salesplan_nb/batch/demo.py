@@ -24,7 +24,6 @@ import pandas as pd
 from salesplan_nb.core.errors import DataError, WorkspaceError
 from salesplan_nb.core.periods import last_full_year, trailing_12_months, year_to_date
 from salesplan_nb.core.scope import Period
-from salesplan_nb.core.seats import employed_mask, quota_seat_mask
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.sample import generate, write_dataset_csv
 from salesplan_nb.data.workspace import PLAN_FILE, Workspace
@@ -371,20 +370,23 @@ def _step_strategy(ws: Workspace) -> str:
 
 
 def _step_quotas(ws: Workspace) -> str:
-    from salesplan_nb.steps import (
-        quotas,  # over-assignment 5% at territory and 10% at rep level: reps carry 115.5% of the target
-    )
+    from salesplan_nb.steps import quotas
+
+    # over-assignment totals (not compounding): territories 5%, reps 10% above the target;
+    # the hiring plan's seats carry ramped quota (issue 10)
     dec = quotas.QuotaDecisions(method="blend", weights={"history": 0.6, "potential": 0.4},
                                 over_assignment={"region": 0.0, "territory": 0.05, "rep": 0.10},
                                 target=_bookings_goal(ws))
     quotas.save_quotas(ws, dec, by=BY)
-    plan = quotas.quotas_from(ws.data, quotas.load_quotas(ws), period=ws.period)
+    plan = quotas.quotas_from_workspace(ws)
     ws.save_output("quotas", "table", plan.table)
     fair = quotas.fairness(plan)
     reps = plan.level("rep")
     return (f"target ${plan.target:,.0f} split by blend (60% history, 40% potential) to "
-            f"{len(reps)} reps, rep quotas total ${reps['quota'].sum():,.0f}; expected to reach "
-            f"100%: {fair.share_100_normal:.0%} of reps, 80%: {fair.share_80_normal:.0%}")
+            f"{len(reps)} seats ({plan.tbh_seats} to be hired), rep quotas total "
+            f"${reps['quota'].sum():,.0f}; expected to reach 100% (planned productivity): "
+            f"{fair.share_100_normal:.0%} of seats, 80%: {fair.share_80_normal:.0%}"
+            + (f"; WARNING: {fair.flag}" if fair.flag else ""))
 
 
 def _step_territories(ws: Workspace) -> str:
@@ -447,19 +449,13 @@ def _step_forecast(ws: Workspace) -> str:
 
 def _step_scenarios(ws: Workspace) -> str:
     from salesplan_nb.steps import scenarios
-    data, period = ws.data, ws.period
-    model = scenarios.build(data, period)
+    period = ws.period
+    # the workspace's model: the plan's quotas, seats, ramp and attrition (issue 10)
+    model = scenarios.from_workspace(ws, period)
     chosen = dict(scenarios.presets(model))
-    # "plan": the base drivers plus step 5's hiring plan as extra headcount from its month
-    reps = data.reps
-    aes = int((quota_seat_mask(reps) & employed_mask(reps, data.as_of)).sum())
-    hires = [h for h in (ws.get("capacity", "hires") or []) if h.get("count")] if aes else []
-    tactics = scenarios.tactic_changes(ws, period) if ws.get("tactics") else []
-    if hires or tactics:
-        plan = scenarios.Scenario("plan", list(tactics),
-                                  "base + the hiring plan (step 5) + tactics (step 8)")
-        for h in hires:
-            plan = plan.with_change("headcount", float(h["count"]) / aes, start=h["month"])
+    # "plan": the base drivers plus step 5's hiring plan and step 8's tactics
+    plan = scenarios.plan_scenario(model, ws)
+    if plan.changes:
         chosen["plan"] = plan
     for sc in chosen.values():
         scenarios.save_scenario(ws, sc, by=BY)
@@ -501,8 +497,9 @@ def _step_evaluate(ws: Workspace) -> str:
     defaults = evaluate.next_plan_defaults(data, year, ws=ws)
     evaluate.save_next_plan_defaults(ws, defaults, by=BY)
     s = att.summary
-    return (f"{year} attainment: median {s['median']:.0%}, {s['share_100']:.0%} of "
-            f"{s['reps']} reps at 100%+ ({att.quota_source}); "
+    measured = (f"median {s['median']:.0%}, {s['share_100']:.0%} of {s['reps']} reps at "
+                f"100%+ ({att.quota_source})" if s["reps"] else att.quota_source)
+    return (f"{year} attainment: {measured}; "
             f"{len(evaluate.lessons(ws))} lessons, next-plan defaults saved")
 
 

@@ -297,7 +297,7 @@ def company_quota_plan(ctx: PlanContext):
         if hit and hit[0] == stamp:
             return hit[1]
         try:
-            plan = q.quotas_from(ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period)
+            plan = q.quotas_from_workspace(ctx.ws, None, ctx.period)  # with to-be-hired seats
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)
@@ -333,6 +333,48 @@ def _quota_plan(ctx: PlanContext):
         sub.scope = str(ctx.scope)
         return sub
     return ctx.once("quota_plan", build)
+
+
+def _forecast(ctx: PlanContext):
+    """The scope's forecast for the plan period, computed once per context (the growth
+    forecast section and the plan figures print the same number)."""
+    from salesplan_nb.steps import forecast as fc
+
+    return ctx.once("forecast", lambda: fc.forecast(ctx.data, ctx.scope, ctx.period,
+                                                    n_origins=3))
+
+
+_MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}
+
+
+def plan_figures(ctx: PlanContext, target: float | None) -> dict:
+    """The reconciled plan figures of the context's scope (:mod:`salesplan_nb.steps.
+    plan_model`), JSON-ready; the scenario model is built once per plan folder and period."""
+    from salesplan_nb.core.errors import SalesplanError
+    from salesplan_nb.steps import plan_model, scenarios
+
+    def model():
+        key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
+        stamp = _stamp(Path(key[0]))
+        hit = _MODELS.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+        m = scenarios.from_workspace(ctx.ws, ctx.period)
+        _MODELS[key] = (stamp, m)
+        return m
+
+    qp = _quota_plan(ctx) if ctx.scope.level in plan_model.SEAT_LEVELS else None
+    r = _forecast(ctx)
+    total = float(r.table["blend"].fillna(0).sum()) if len(r.table) else None
+    try:
+        f = plan_model.plan_figures(
+            ctx.ws, ctx.scope, ctx.period, target=target,
+            quota_plan=None if isinstance(qp, Exception) else qp,
+            model=model() if ctx.scope.level in plan_model.SEAT_LEVELS else None,
+            forecast_total=total)
+    except SalesplanError as exc:
+        return {"error": str(exc)}
+    return f.as_dict()
 
 
 def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
@@ -454,6 +496,7 @@ def headline(ctx: PlanContext) -> dict:
         "closed_deals": int(len(closed)),
         "open_pipeline": float(d.loc[d["status"] == "open", "amount"].sum()),
         "reps": int(reps),
+        "figures": plan_figures(ctx, target),
     }
 
 
@@ -495,6 +538,41 @@ def executive_summary(ctx: PlanContext) -> Section:
                      + (f" (about {need:.1f}x is needed at the current win rate)." if need
                         else "."))
     s.add(" ".join(lines))
+    return _add_figures(s, h.get("figures") or {})
+
+
+#: the plan figures shown in the executive summary (name, label, format)
+FIGURES = [("target", "Target (USD)", "money"), ("baseline", "Last year's bookings (USD)",
+                                                 "money"),
+           ("forecast", "Forecast (USD)", "money"), ("capacity", "Capacity (USD)", "money"),
+           ("quota_total", "Sum of quotas (USD)", "money"),
+           ("tbh_seats", "To-be-hired seats", "int"),
+           ("reps_expected_at_100", "Reps expected at 100%+", "pct"),
+           ("base_scenario", "Base scenario (USD)", "money"),
+           ("plan_scenario", "Plan scenario (USD)", "money"),
+           ("p_reach_target", "P(reach target)", "pct")]
+
+
+def _add_figures(s: Section, f: dict) -> Section:
+    """The plan figures, the bridge (summing to the target) and the biggest gap."""
+    if not f or f.get("error"):
+        return s.add(Missing(f"the plan figures ({f.get('error', 'no target')})")) if f else s
+    rows = [(label, f.get(k)) for k, label, _ in FIGURES if f.get(k) is not None]
+    kinds = {label: kind for k, label, kind in FIGURES}
+    tab = pd.DataFrame({"Figure": [r[0] for r in rows],
+                        "Value": [_fmt(v, kinds[n]) for n, v in rows]})
+    s.add(Table(tab, caption="Plan figures (one model: every section reads these)"))
+    if f.get("bridge"):
+        b = pd.DataFrame(f["bridge"]).rename(columns={"step": "Step", "amount": "Amount (USD)"})
+        s.add(Table(b, {"Amount (USD)": "money"},
+                    caption=f"Plan bridge: last year's bookings to the target "
+                            f"({money(f['target'])})"))
+    if f.get("biggest_gap"):
+        g = next(x for x in f["gaps"] if x["figure"] == f["biggest_gap"])
+        s.add(f"Biggest gap: target vs {g['figure']}, {money(g['gap'])}: {g['reason']}; "
+              f"closed by {g['closes_it']}.")
+    if f.get("flag"):
+        s.add(f"Warning: {f['flag']}.")
     return s
 
 
@@ -506,7 +584,11 @@ def sales_goals(ctx: PlanContext) -> Section:
         return s.add(_need("goals", "the goals"))
     goals = [x for x in g.load_goals(ctx.ws) if str(x.scope) in (str(ctx.scope), "company")]
     if goals:
-        chk = g.check_goals(goals, ctx.data, ctx.period)
+        f = ctx.once("headline", lambda: headline(ctx)).get("figures") or {}
+        own = str(ctx.scope)  # the unit's goals are checked against its capacity / forecast
+        chk = g.check_goals(goals, ctx.data, ctx.period,
+                            capacity={own: f["capacity"]} if f.get("capacity") else None,
+                            forecast={own: f["forecast"]} if f.get("forecast") else None)
         chk = chk.assign(deadline=[x.deadline or "" for x in goals],
                          owner=[x.owner for x in goals],
                          name=[x.name or x.metric for x in goals])
@@ -686,6 +768,11 @@ def quotas_section(ctx: PlanContext) -> Section:
 
 def _fairness_text(f) -> str:
     """Fairness in words: CV of quota / potential and shares expected at 100% / 80%."""
+    if getattr(f, "basis", "") == "planned productivity":  # the plan figure, same number
+        return (f"{f.n} seats; quota/potential varies by {pct(f.cv_quota_per_potential)} "
+                f"(CV); {pct(f.share_100_normal)} expected to reach 100% of quota and "
+                f"{pct(f.share_80_normal)} to reach 80%, from each seat's planned "
+                "productivity and its spread" + (f". Warning: {f.flag}" if f.flag else ""))
     return (f"{f.n} units; quota/potential varies by {pct(f.cv_quota_per_potential)} (CV); "
             f"{pct(f.share_100)} expected to reach 100% of quota and {pct(f.share_80)} to "
             f"reach 80% on trailing bookings")
@@ -697,7 +784,7 @@ def growth_forecast(ctx: PlanContext) -> Section:
     fc = _module("forecast")
     if fc is None:
         return s.add(_need("forecast", "the forecast"))
-    r = fc.forecast(ctx.data, ctx.scope, ctx.period, n_origins=3)
+    r = _forecast(ctx)
     t = r.table
     if not len(t) or t["blend"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"
