@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import inside, unique_names
 from salesplan_nb.core.scope import PLAN_TYPES
@@ -441,7 +442,8 @@ def write_result(out: Path, r: Result, job: Job) -> None:
     head = dict(r.headline or {})
     figures = head.pop("figures", None)  # the reconciled plan figures (steps.plan_model)
     rec = {"unit": asdict(r.unit), "status": r.status, "error": r.error,
-           "headline": head, "figures": figures, "parameters": job.parameters, "seconds": round(r.seconds, 3),
+           "headline": head, "figures": figures, "parameters": job.parameters,
+           "seconds": round(r.seconds, 3),
            "notebook": job.notebook, "at": dt.datetime.now(dt.UTC).isoformat()}
     atomic_write(p["json"], json.dumps(rec, indent=1, default=str))
 
@@ -464,8 +466,6 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
-    from salesplan_nb.render.report import money, pct
-
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""

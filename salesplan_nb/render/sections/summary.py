@@ -1,0 +1,88 @@
+"""The executive summary, written from the headline numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from salesplan_nb.core.formats import cell, money, pct
+from salesplan_nb.render.blocks import Missing, Section, Table
+from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.figures import headline_of
+
+
+def executive_summary(ctx: PlanContext) -> Section:
+    """Summary paragraphs written from the headline numbers."""
+    h = headline_of(ctx)
+    s = Section("executive_summary", "Executive summary")
+    lines = [f"This {ctx.plan_type} plan covers {ctx.unit_label} for {ctx.period.label} "
+             f"(data as of {ctx.data.as_of.date()})."]
+    if h["baseline_bookings"] > 0:
+        g = h["baseline_growth"]
+        lines.append(
+            f"Bookings in {h['baseline_period']} were {money(h['baseline_bookings'])}"
+            + (f", {'up' if g >= 0 else 'down'} {pct(abs(g))} on the year before "
+               f"({money(h['prior_bookings'])})." if g is not None else "."))
+    else:
+        lines.append(f"There were no won bookings in {h['baseline_period']}.")
+    if h["target"] is not None:
+        ig, it = h["implied_growth"], h["growth_vs_ttm"]
+        growth = [f"{pct(ig)} on the {h['baseline_period']} run-rate" if ig is not None else "",
+                  f"{pct(it)} on the last 12 months ({money(h['ttm_bookings'])})"
+                  if it is not None else ""]
+        growth = [g for g in growth if g]
+        lines.append(f"The plan target is {money(h['target'])} ({h['target_source']})"
+                     + (", growth of " + " and ".join(growth) + "." if growth else "."))
+    else:
+        lines.append("No bookings target is recorded or derivable for this unit yet"
+                     + (f" ({h['target_note']})." if h.get("target_note") else "."))
+    if h["win_rate"] is not None:
+        lines.append(f"{h['closed_deals']} deals closed in {h['baseline_period']} with a win "
+                     f"rate of {pct(h['win_rate'])}; open pipeline stands at "
+                     f"{money(h['open_pipeline'])}.")
+    cover = None
+    if h["target"] and h["open_pipeline"]:
+        cover = h["open_pipeline"] / h["target"]
+        need = 1 / h["win_rate"] if h["win_rate"] else None
+        lines.append(f"Pipeline covers {cover:.2f}x the target"
+                     + (f" (about {need:.1f}x is needed at the current win rate)." if need
+                        else "."))
+    s.add(" ".join(lines))
+    return _add_figures(s, h.get("figures") or {})
+
+
+#: the plan figures shown in the executive summary (key, label, format)
+FIGURES = [("target", "Target (USD)", "money"),
+           ("baseline", "Last year's bookings (USD)", "money"),
+           ("forecast", "Forecast (USD)", "money"), ("capacity", "Capacity (USD)", "money"),
+           ("quota_total", "Sum of quotas (USD)", "money"),
+           ("tbh_seats", "To-be-hired seats", "int"),
+           ("reps_expected_at_100", "Reps expected at 100%+", "pct"),
+           ("base_scenario", "Base scenario (USD)", "money"),
+           ("plan_scenario", "Plan scenario (USD)", "money"),
+           ("p_reach_target", "P(reach target)", "pct")]
+
+
+def _add_figures(s: Section, f: dict) -> Section:
+    """The plan figures (steps.plan_model), the bridge (summing to the target) and the
+    biggest gap."""
+    if f.get("error"):
+        return s.add(Missing(f"the plan figures ({f['error']})"))
+    rows = [(label, cell(f[k], kind)) for k, label, kind in FIGURES if f.get(k) is not None]
+    if rows:
+        s.add(Table(pd.DataFrame({"figure": [r[0] for r in rows],
+                                  "value": [r[1] for r in rows]}),
+                    caption="Plan figures (one plan model: every section reads these)",
+                    labels={"figure": "Figure", "value": "Value"}))
+    if f.get("bridge"):
+        b = pd.DataFrame(f["bridge"])
+        s.add(Table(b, {"amount": "money"},
+                    caption=f"Plan bridge: last year's bookings to the target "
+                            f"({money(f['target'])})",
+                    labels={"step": "Step", "amount": "Amount (USD)"}))
+    if f.get("biggest_gap"):
+        g = next(x for x in f["gaps"] if x["figure"] == f["biggest_gap"])
+        s.add(f"Biggest gap: target vs {g['figure']}, {money(g['gap'])}: {g['reason']}; "
+              f"closed by {g['closes_it']}.")
+    if f.get("flag"):
+        s.add(f"Warning: {f['flag']}.")
+    return s
