@@ -167,3 +167,27 @@ def test_goal_achievability_uses_the_baseline_window_and_capacity(sample_data):
     # above capacity fails with the gap; above the forecast says what must close it
     assert r.status("A") == "fail" and "above what the seats can deliver" in r.reason("A")
     assert "of the forecast" in r.reason("A")
+
+
+def test_sections_print_the_same_plan_figures(tmp_path, sample_data):
+    """The executive summary's figures and the quota section's fairness text come from one
+    model: the rendered HTML shows the same share of reps expected at 100% and a bridge that
+    ends at the target."""
+    import re
+
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.render import report
+
+    ws = Workspace.create(tmp_path / "plan", data=sample_data, period="2027")
+    ws.record("capacity", "hires", [{"month": "2027-02", "count": 2}])
+    quotas.save_quotas(ws, quotas.QuotaDecisions(target=20_000_000.0))
+    ctx = report.context(ws.path, "region", "EMEA")
+    h = report.headline_of(ctx)
+    f = h["figures"]
+    summary = "".join(report.block_html(b) for b in report.executive_summary(ctx).blocks)
+    quota = "".join(report.block_html(b) for b in report.quotas_section(ctx).blocks)
+    shown = re.search(r"Reps expected at 100%\+</td><td>([0-9.]+%)", summary).group(1)
+    assert shown == report.pct(f["reps_expected_at_100"])
+    assert f"{shown} expected to reach 100% of quota" in quota
+    assert sum(x["amount"] for x in f["bridge"]) == pytest.approx(h["target"], abs=1.0)
+    assert f["quota_total"] / h["target"] <= 1 + f["over_assignment"] + 1e-9
