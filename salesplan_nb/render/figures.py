@@ -15,6 +15,7 @@ from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.context import PlanContext, _stamp
 from salesplan_nb.steps import forecast as forecast_step
 from salesplan_nb.steps import goals as goals_step
@@ -35,7 +36,8 @@ def company_quota_plan(ctx: PlanContext):
     (``quotas.quotas_from_workspace``: the saved decisions, the hiring plan's to-be-hired
     seats; the saved ``target`` is the company's), or the SalesplanError the
     decisions raise. Cached per plan folder and period while plan.yaml and the snapshot are
-    unchanged (a batch run renders many units from one split)."""
+    unchanged (a batch run renders many units from one split), and in the workspace's results
+    cache (:mod:`salesplan_nb.data.resultcache`) across runs."""
     q = quotas_step
 
     def build():
@@ -45,7 +47,10 @@ def company_quota_plan(ctx: PlanContext):
         if hit and hit[0] == stamp:
             return hit[1]
         try:
-            plan = q.quotas_from_workspace(ctx.ws, None, ctx.period)  # with to-be-hired seats
+            plan = resultcache.cached(  # with the hiring plan's to-be-hired seats
+                ctx.ws, "company_quota_plan", lambda: q.quotas_from_workspace(
+                    ctx.ws, None, ctx.period),
+                args=(ctx.period.label,), sections=(q.SECTION, "capacity"))
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)
@@ -82,8 +87,10 @@ def _quota_plan(ctx: PlanContext):
 def forecast_of(ctx: PlanContext):
     """The scope's forecast for the plan period, computed once per context (the growth
     forecast section and the plan figures print the same number)."""
-    return ctx.once("forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period,
-                                                               n_origins=3))
+    return ctx.once("forecast", lambda: resultcache.cached(
+        ctx.ws, "forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period,
+                                                           n_origins=3),
+        args=(ctx.scope, ctx.period.label, 3)))
 
 
 _MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}

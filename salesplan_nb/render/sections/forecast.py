@@ -10,7 +10,8 @@ from salesplan_nb.steps import forecast as forecast_step
 
 
 def growth_forecast(ctx: PlanContext) -> Section:
-    """Monthly bookings forecast for the plan period (forecast.py, backtested blend)."""
+    """Monthly bookings forecast for the plan period (forecast.py, backtested blend; kept in
+    the workspace's results cache)."""
     s = Section("growth_forecast", "Growth forecast")
     fc = forecast_step
     r = forecast_of(ctx)
