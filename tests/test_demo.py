@@ -235,7 +235,7 @@ def test_cli_demo_registered(tmp_path, capsys, monkeypatch):
     monkeypatch.undo()
     (tmp_path / "file").write_text("x")
     rc = cli.main(["demo", "--plan", str(tmp_path / "file"), "--no-render"])
-    assert rc == 2 and "is a file" in capsys.readouterr().err
+    assert rc == 1 and "is a file" in capsys.readouterr().err
 
 
 def test_readme_commands_and_links_exist():

@@ -127,12 +127,11 @@ class WorkerDied(RuntimeError):
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this process when its parent dies (no-op elsewhere)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
+    """This worker dies with its parent, even on SIGKILL (:mod:`salesplan_nb.batch.lifetime`:
+    the one definition of the rule; no-op off Linux)."""
+    from salesplan_nb.batch import lifetime
 
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    lifetime.die_with_parent()
 
 
 def _rss_mb(field: str = "VmRSS") -> float:

@@ -40,7 +40,8 @@ from typing import Any
 
 import pandas as pd
 
-from salesplan_nb.batch import executors, speedups
+from salesplan_nb.batch import executors, lifetime, speedups
+from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
@@ -249,7 +250,8 @@ class WarmKernel:
             km = KernelManager(kernel_name=self.kernel_name)
             try:
                 km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"],
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL,
+                                preexec_fn=lifetime.preexec_die_with_parent)
                 kc = km.client()
                 kc.start_channels()
                 kc.wait_for_ready(timeout=self.start_timeout)
@@ -409,7 +411,8 @@ class Renderer:
         if error:
             return Result(job.unit, "failed", None, ipynb, head, error,
                           time.perf_counter() - t0)
-        title = head.get("title") or f"{job.unit.level} {job.unit.label}"
+        title = display.label(head.get("title") or f"{job.unit.level} {job.unit.label}",
+                              limit=2 * display.LABEL_MAX)
         try:
             body = self.exporter.export(nb, title)
         except Exception as exc:  # noqa: BLE001
@@ -538,7 +541,8 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
         rec = json.loads(p["json"].read_text())
     except (OSError, ValueError):
         return False
-    if rec.get("status") != "ok" or rec.get("parameters") != job.parameters:
+    if not isinstance(rec, dict) or rec.get("status") != "ok" \
+            or rec.get("parameters") != job.parameters:
         return False
     deps = [plan_dir / "plan.yaml", Path(job.notebook), *(plan_dir / "data").glob("*")]
     newest = max(f.stat().st_mtime for f in deps if f.exists())
@@ -561,6 +565,27 @@ def _fmt_head(h: dict) -> dict:
             "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
 
 
+def _run_record(f: Path) -> dict | None:
+    """The run record in ``f``, or ``None`` (with a warning) for any other JSON file: a
+    foreign file in the output folder never breaks the index."""
+    try:
+        rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        rec = None
+    ok = (isinstance(rec, dict) and isinstance(rec.get("unit"), dict)
+          and all(isinstance(rec["unit"].get(k), str) for k in ("id", "label"))
+          and rec.get("status") in ("ok", "failed") and isinstance(rec.get("parameters"), dict)
+          and isinstance(rec.get("headline") or {}, dict)
+          and isinstance(rec.get("error") or {}, dict))
+    if not ok:
+        import logging
+
+        logging.getLogger(__name__).warning("%s is not a salesplan run record; left out of "
+                                            "the index (move it out of the output folder)", f)
+        return None
+    return rec
+
+
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:
     """DIR/index.html listing every unit with a run record in DIR (escaped by Jinja)."""
     import jinja2
@@ -570,9 +595,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     for level in LEVELS:
         for f in sorted((out / level).glob("*.json")) if (out / level).is_dir() else []:
-            try:
-                rec = json.loads(f.read_text())
-            except (OSError, ValueError):
+            rec = _run_record(f)
+            if rec is None:
                 continue
             u = rec["unit"]
             status = rec["status"]
@@ -580,7 +604,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
             shown = "skipped" if (key in skipped and status == "ok") else status
             counts[shown] = counts.get(shown, 0) + 1
             groups.setdefault(level, []).append({
-                "id": u["id"], "label": u["label"], "status": shown, "error": rec.get("error"),
+                "id": display.label(u["id"]), "label": display.label(u["label"]),
+                "status": shown, "error": rec.get("error"),
                 "plan_type": rec["parameters"].get("plan_type", ""),
                 "period": rec["parameters"].get("period") or "",
                 "h": _fmt_head(rec.get("headline") or {}),
@@ -630,6 +655,8 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
     t0 = time.perf_counter()
     plan_dir = Path(plan_dir).resolve()
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the reports")
     if engine not in ENGINES:
         raise ConfigError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     if isinstance(executor, str):
@@ -653,7 +680,11 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         raise ConfigError(f"no {by} units in the plan data of {plan_dir}")
     ptype = plan_type or default_plan_type(by, ws.plan_type)
     nb = str(notebook_for(ptype, Path(notebook_dir) if notebook_dir else None))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror}); give a "
+                          "folder you can write to") from None
     per = period or ws.period.label
     jobs = [Job(u, nb, {"plan_dir": str(plan_dir), "scope_level": u.level, "unit": u.id,
                         "period": per, "plan_type": ptype}, timeout, engine)
