@@ -276,6 +276,9 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     # one new seat in T2 ramping 50% for 2 months then 100%: 11 seat-months x 1,000 USD
     assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(11_000)
     q = pytest.importorskip("salesplan_nb.steps.quotas")
-    expected = q.quotas_from(_flat(), q.load_quotas(ws), period="2025").level("rep")
+    # the workspace's quota plan: its to-be-hired seat's quota rides on its territory's seats,
+    # so the model's quota is the plan's whole quota total (issue 10)
+    expected = q.quotas_from_workspace(ws).level("rep")
+    assert expected["unit_id"].str.startswith("TBH-").sum() == 1
     assert m.recompute().total("company", "quota") == pytest.approx(expected["quota"].sum())
     assert any("quotas.py" in n for n in m.notes)

@@ -439,9 +439,11 @@ def write_result(out: Path, r: Result, job: Job) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             p["html"].unlink()  # never leave a stale report beside a failed run
+    head = dict(r.headline or {})
+    figures = head.pop("figures", None)  # the reconciled plan figures (steps.plan_model)
     rec = {"unit": asdict(r.unit), "status": r.status, "error": r.error,
-           "headline": r.headline, "parameters": job.parameters, "seconds": round(r.seconds, 3),
-           "peak_rss_mb": round(r.peak_rss_mb, 1),
+           "headline": head, "figures": figures, "parameters": job.parameters,
+           "seconds": round(r.seconds, 3), "peak_rss_mb": round(r.peak_rss_mb, 1),
            "notebook": job.notebook, "at": dt.datetime.now(dt.UTC).isoformat()}
     atomic_write(p["json"], json.dumps(rec, indent=1, default=str))
 

@@ -17,11 +17,15 @@ from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
 from salesplan_nb.data import resultcache
 from salesplan_nb.render.context import PlanContext, _stamp
+from salesplan_nb.steps import forecast as forecast_step
 from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
+from salesplan_nb.steps import plan_model
 from salesplan_nb.steps import quotas as quotas_step
+from salesplan_nb.steps import scenarios as scenarios_step
 
-__all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of"]
+__all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of",
+           "plan_figures", "forecast_of"]
 
 
 _COMPANY_PLANS: dict[tuple[str, str], tuple[tuple, Any]] = {}
@@ -29,7 +33,8 @@ _COMPANY_PLANS: dict[tuple[str, str], tuple[tuple, Any]] = {}
 
 def company_quota_plan(ctx: PlanContext):
     """The company quota split for the plan period with the saved decisions
-    (``quotas.quotas_from``; the saved ``target`` is the company's), or the SalesplanError the
+    (``quotas.quotas_from_workspace``: the saved decisions, the hiring plan's to-be-hired
+    seats; the saved ``target`` is the company's), or the SalesplanError the
     decisions raise. Cached per plan folder and period while plan.yaml and the snapshot are
     unchanged (a batch run renders many units from one split), and in the workspace's results
     cache (:mod:`salesplan_nb.data.resultcache`) across runs."""
@@ -42,10 +47,10 @@ def company_quota_plan(ctx: PlanContext):
         if hit and hit[0] == stamp:
             return hit[1]
         try:
-            plan = resultcache.cached(
-                ctx.ws, "company_quota_plan", lambda: q.quotas_from(
-                    ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period),
-                args=(ctx.period.label,), sections=(q.SECTION,))
+            plan = resultcache.cached(  # with the hiring plan's to-be-hired seats
+                ctx.ws, "company_quota_plan", lambda: q.quotas_from_workspace(
+                    ctx.ws, None, ctx.period),
+                args=(ctx.period.label,), sections=(q.SECTION, "capacity"))
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)
@@ -77,6 +82,45 @@ def _quota_plan(ctx: PlanContext):
         sub.scope = str(ctx.scope)
         return sub
     return ctx.once("quota_plan", build)
+
+
+def forecast_of(ctx: PlanContext):
+    """The scope's forecast for the plan period, computed once per context (the growth
+    forecast section and the plan figures print the same number)."""
+    return ctx.once("forecast", lambda: resultcache.cached(
+        ctx.ws, "forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period,
+                                                           n_origins=3),
+        args=(ctx.scope, ctx.period.label, 3)))
+
+
+_MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}
+
+
+def plan_figures(ctx: PlanContext, target: float | None) -> dict:
+    """The reconciled plan figures of the context's scope (:mod:`salesplan_nb.steps.
+    plan_model`), JSON-ready; the scenario model is built once per plan folder and period."""
+    def model():
+        key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
+        stamp = _stamp(Path(key[0]))
+        hit = _MODELS.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+        m = scenarios_step.from_workspace(ctx.ws, ctx.period)
+        _MODELS[key] = (stamp, m)
+        return m
+
+    seats = ctx.scope.level in plan_model.SEAT_LEVELS
+    qp = _quota_plan(ctx) if seats else None
+    r = forecast_of(ctx)
+    total = float(r.table["blend"].fillna(0).sum()) if len(r.table) else None
+    try:
+        f = plan_model.plan_figures(
+            ctx.ws, ctx.scope, ctx.period, target=target,
+            quota_plan=None if isinstance(qp, Exception) else qp,
+            model=model() if seats else None, forecast_total=total)
+    except SalesplanError as exc:
+        return {"error": str(exc)}
+    return f.as_dict()
 
 
 def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
@@ -191,6 +235,7 @@ def headline(ctx: PlanContext) -> dict:
         "closed_deals": int(len(closed)),
         "open_pipeline": float(d.loc[d["status"] == "open", "amount"].sum()),
         "reps": int(reps),
+        "figures": plan_figures(ctx, target),
     }
 
 

@@ -2,8 +2,10 @@
 
 - **attainment** per rep = won bookings in the period (USD) / quota (USD). Quotas: given
   (``rep_id, quota``), else rep-level targets for the period, else the finest target level
-  split to its reps by their prior-year bookings share, else 110% of each rep's prior-year
-  bookings. Reps without a quota are listed with NaN attainment and left out of the summary.
+  split to its reps by their prior-year bookings share. Without any recorded quota or target
+  nothing is invented: every rep is listed with NaN attainment, the summary is empty and no
+  quota lesson is drawn. Reps without a quota are listed with NaN attainment and left out of
+  the summary.
 - **forecast accuracy**: a saved forecast table (``month`` + forecast columns, USD) against the
   actual won bookings of complete months: ``WAPE = sum|F-A| / sum A``, ``MAPE = mean |F-A|/A``
   (months with A > 0), ``bias = sum(F-A) / sum A``.
@@ -40,6 +42,8 @@ from salesplan_nb.steps.monitor import variance_explained
 from salesplan_nb.steps.scenarios import Scenario
 
 GROWTH = DEFAULT_GROWTH
+#: the quota source when nothing was recorded: attainment is not measured (never invented)
+NO_QUOTAS = "no recorded quotas or targets: attainment not measured"
 SECTION = "lessons"
 BINS = (0, 0.5, 0.8, 1.0, 1.2, np.inf)
 BIN_LABELS = ("<50%", "50-80%", "80-100%", "100-120%", ">=120%")
@@ -89,7 +93,7 @@ def rep_quotas(data: Dataset, period: Period | str,
         q = share * parent.map(amt).astype(float).fillna(0.0)
         return q[q > 0].astype(float), (f"{level} targets {period.label} split by prior-year "
                                         "bookings share")
-    return (GROWTH * py).astype(float), f"{GROWTH:.0%} of each rep's prior-year bookings"
+    return pd.Series(dtype=float), NO_QUOTAS
 
 
 def _rep_targets_any_grain(data: Dataset, period: Period) -> pd.Series | None:
@@ -331,7 +335,7 @@ def suggest_lessons(data: Dataset, period: Period | str, scope: Scope | str = "c
                         "adjustment": None, "evidence": f"variance explained {period}"})
     att = attainment_distribution(data, scope, period)
     s = att.summary
-    if s["reps"] and s["share_100"] < 0.5:
+    if s["reps"] and s["share_100"] < 0.5 and att.quota_source != NO_QUOTAS:
         out.append({"text": f"only {s['share_100']:.0%} of reps reached 100% of quota "
                             f"(median {s['median']:.0%}); review quota setting",
                     "driver": None, "adjustment": None,
@@ -488,6 +492,7 @@ def demo_decision(ws, by: str = "demo") -> str:
     defaults = next_plan_defaults(data, year, ws=ws)
     save_next_plan_defaults(ws, defaults, by=by)
     s = att.summary
-    return (f"{year} attainment: median {s['median']:.0%}, {s['share_100']:.0%} of "
-            f"{s['reps']} reps at 100%+ ({att.quota_source}); "
+    measured = (f"median {s['median']:.0%}, {s['share_100']:.0%} of {s['reps']} reps at "
+                f"100%+ ({att.quota_source})" if s["reps"] else att.quota_source)
+    return (f"{year} attainment: {measured}; "
             f"{len(lessons(ws))} lessons, next-plan defaults saved")

@@ -36,7 +36,6 @@ SECTION = "goals"
 RANK = {"pass": 0, "warn": 1, "fail": 2}
 PASS_PERCENTILE = 0.75
 WARN_PERCENTILE = 0.95
-CAPACITY_TOLERANCE = 1.10
 MAX_SCOPES = 30  # comparable scopes evaluated for non-bookings metrics
 
 
@@ -211,12 +210,16 @@ def percentile_of(value: float, rates: pd.Series) -> float:
 def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | None = None,
                 capacity: float | None = None, objectives: list[str] | None = None,
                 history: pd.DataFrame | None = None,
-                baseline_period: Period | str | None = None) -> SmartCheck:
+                baseline_period: Period | str | None = None,
+                forecast: float | None = None) -> SmartCheck:
     """Check ``goal`` letter by letter (see the module doc). ``period`` is the plan period
     (default: the year after ``data.as_of``); ``capacity`` (USD per period) is what the sales
     team can deliver, e.g. from :func:`capacity_from_plan`; ``history`` overrides the
     historical growth table; ``baseline_period`` is the period the baseline describes
-    (default: the latest period like the plan period, whole years earlier, that is over).
+    (default: the latest period like the plan period, whole years earlier, that is over); the
+    goal's recorded baseline is used only with an explicit ``baseline_period`` (the window it
+    describes), else the baseline is measured on the default window. A target above ``capacity`` fails with the gap; ``forecast`` (USD, no plan
+    change) is compared too (above it: warn, hires and tactics must close the rest).
     Implied growth is annualised over the years between baseline and plan period before it is
     compared with historical YoY growth."""
     rows: list[tuple[str, str, str, str]] = []
@@ -274,7 +277,10 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
             measured = float(kpi.compute(ctx))
             rows.append(("M", "Measurable", "pass", f"{base_period.label} actual "
                          f"{kpis.format_value(measured, kpi.unit)} computed from the data"))
-            if baseline is None:
+            # growth is judged on the window the years are counted from: a recorded baseline
+            # counts only with the window it describes (baseline_period=), else the value
+            # measured on the baseline period (issue 10)
+            if baseline is None or baseline_period is None:
                 baseline = measured
         except kpis.NotAvailable as exc:
             rows.append(("M", "Measurable", "fail", f"cannot compute {kpi.label} for "
@@ -317,8 +323,16 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
             checks.append(("fail", f"capacity is {capacity:,.0f} USD"))
         else:
             ratio = goal.target / capacity
-            st = "pass" if ratio <= 1 else "warn" if ratio <= CAPACITY_TOLERANCE else "fail"
-            checks.append((st, f"target is {ratio:.0%} of capacity ({capacity:,.0f} USD)"))
+            st = "pass" if ratio <= 1 else "fail"
+            gap = goal.target - capacity
+            checks.append((st, f"target is {ratio:.0%} of capacity ({capacity:,.0f} USD)"
+                           + (f": {gap:,.0f} USD above what the seats can deliver; add hires "
+                              "or lower the target" if gap > 0 else "")))
+    if forecast is not None and kpi is not None and kpi.unit == "USD" and target_ok:
+        ratio = goal.target / forecast if forecast > 0 else float("inf")
+        checks.append(("pass" if ratio <= 1 else "warn",
+                       f"target is {ratio:.0%} of the forecast ({forecast:,.0f} USD)"
+                       + ("; hires and tactics must close the rest" if ratio > 1 else "")))
     a_status = max((c[0] for c in checks), key=RANK.__getitem__)
     rows.append(("A", "Achievable", a_status, "; ".join(c[1] for c in checks)))
 
@@ -357,13 +371,16 @@ def smart_check(goal: Goal, data: Dataset | None = None, period: Period | str | 
 
 def check_goals(goals: list[Goal], data: Dataset | None = None,
                 period: Period | str | None = None, capacity: dict[str, float] | None = None,
-                objectives: list[str] | None = None) -> pd.DataFrame:
-    """SMART status of many goals as one table (``capacity`` maps scope -> USD):
+                objectives: list[str] | None = None,
+                forecast: dict[str, float] | None = None) -> pd.DataFrame:
+    """SMART status of many goals as one table (``capacity`` / ``forecast`` map scope ->
+    USD):
     ``name, metric, scope, baseline, target, implied_growth, S, M, A, R, T, overall``."""
     rows = []
     for goal in goals:
         cap = (capacity or {}).get(goal.scope)
-        r = smart_check(goal, data, period, cap, objectives)
+        r = smart_check(goal, data, period, cap, objectives,
+                        forecast=(forecast or {}).get(goal.scope))
         rows.append({"name": goal.name, "metric": goal.metric, "scope": goal.scope,
                      "baseline": r.baseline, "target": goal.target,
                      "implied_growth": r.implied_growth,

@@ -1,8 +1,15 @@
 """Step 9 - quotas: split a top-down target down company -> region -> territory -> rep.
 
-Every unit's quota is ``parent quota x (1 + over-assignment of the child level) x weight``,
-then ramp-adjusted (reps), overridden (locked units) and redistributed, and rounded to cents so
-that **each parent's children sum exactly to the parent x (1 + factor)** (largest remainder).
+Over-assignment is stated as **one total per level**: ``over_assignment[level] = F`` means the
+units of that level sum to the plan target x (1 + F) (region 5%, territory 10%, rep 15% ->
+reps carry 115% of the target, never 1.05 x 1.10 x 1.15). Each child level's factor relative
+to its parent is ``f = (1 + F_child) / (1 + F_parent) - 1`` (the root's ``F`` is its own
+level's total, 0 for the company). ``compound=True`` reads the figures as per-level factors
+instead (``f = F``), which multiplies them down the levels.
+
+Every unit's quota is ``parent quota x (1 + f) x weight``, then ramp-adjusted (reps),
+overridden (locked units) and redistributed, and rounded to cents so that **each parent's
+children sum exactly to the parent x (1 + f)** (largest remainder).
 
 Weights (``method``), all shares within the parent:
 
@@ -34,6 +41,7 @@ product of the weights down the path; the other drivers accumulate each level's 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -44,16 +52,25 @@ import pandas as pd
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period, Scope
-from salesplan_nb.core.seats import DEFAULT_GROWTH, quota_seat_mask, ramp_factors
+from salesplan_nb.core.seats import (
+    DEFAULT_ATTRITION,
+    DEFAULT_BACKFILL_LAG,
+    DEFAULT_GROWTH,
+    RampCurve,
+    quota_seat_mask,
+    ramp_factors,
+)
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
+from salesplan_nb.steps import capacity
 from salesplan_nb.steps.kpis import goal_target
 
 LEVELS = ("company", "region", "territory", "rep")
 METHODS = ("history", "potential", "blend", "growth")
 DRIVERS = ("base_share", "over_assignment", "ramp_adjustment", "override", "redistribution",
            "rounding")
-DEFAULT_OVER_ASSIGNMENT = {"region": 0.05, "territory": 0.10, "rep": 0.10}
+#: total over-assignment per level vs the plan target (not compounding): reps carry 115%
+DEFAULT_OVER_ASSIGNMENT = {"region": 0.05, "territory": 0.10, "rep": 0.15}
 MIN_HISTORY_MONTHS = 3.0
 TABLE_COLUMNS = ["level", "unit_id", "name", "parent", "history", "potential", "weight",
                  "ramp", "locked", *DRIVERS, "quota"]
@@ -215,8 +232,9 @@ class QuotaDecisions:
     over_assignment: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_OVER_ASSIGNMENT))
     overrides: dict[str, float] = field(default_factory=dict)
-    redistribute_ramp: bool = True
+    redistribute_ramp: bool = False
     target: float | None = None
+    compound: bool = False
 
 
 @dataclass
@@ -232,6 +250,18 @@ class QuotaPlan:
     period: str
     ramp_gap: float = 0.0
     notes: list[str] = field(default_factory=list)
+    planned: pd.Series | None = None  # reps: planned bookings (USD) by unit_id
+    sigma: float = float("nan")  # log sd of a seat's bookings around its plan
+
+    @property
+    def tbh_seats(self) -> int:
+        """To-be-hired seats in the plan (rep units from the hiring plan)."""
+        r = self.level("rep")
+        return int(r["unit_id"].astype(str).str.startswith(TBH_PREFIX).sum())
+
+    def quota_total(self, level: str = "rep") -> float:
+        """Sum of the ``level`` units' quotas (USD)."""
+        return float(self.level(level)["quota"].sum())
 
     @property
     def note(self) -> str:
@@ -283,6 +313,25 @@ def _check_decisions(dec: QuotaDecisions) -> None:
 
 
 # ---- the split -------------------------------------------------------------------------------
+def level_factor(dec: QuotaDecisions, level: str, above: float) -> float:
+    """The factor a ``level``'s units add to their parent (see the module doc): ``(1 + F) /
+    (1 + F_above) - 1`` for totals, ``F`` itself with ``compound``."""
+    total = float(dec.over_assignment.get(level, 0.0))
+    return total if dec.compound else (1 + total) / (1 + above) - 1
+
+
+def total_over_assignment(dec: QuotaDecisions, level: str = "rep") -> float:
+    """Total over-assignment of ``level`` vs the plan target (fraction): ``F`` itself, or the
+    product of the per-level factors down to ``level`` with ``compound``."""
+    if not dec.compound:
+        return float(dec.over_assignment.get(level, 0.0))
+    out = 1.0
+    for lvl in LEVELS[1:LEVELS.index(level) + 1]:
+        out *= 1 + float(dec.over_assignment.get(lvl, 0.0))
+    return out - 1
+
+
+
 @dataclass(frozen=True)
 class _Level:
     """One level's units below the root, everything the split needs that no decision changes:
@@ -299,6 +348,7 @@ class _Level:
     history: np.ndarray  # the table's history column (reps: annualised, NaN under 3 months)
     ramp: np.ndarray  # mean ramp over the period (1.0 above rep level)
     okey: np.ndarray  # override keys "level:id"
+    planned: np.ndarray | None = None  # reps: planned bookings (USD) = productivity x RRE
 
 
 @dataclass(frozen=True)
@@ -314,6 +364,7 @@ class _Prep:
     levels: tuple[_Level, ...]
     known: frozenset[str]
     orphans: str | None
+    sigma: float = float("nan")  # spread (log sd) of a seat's productivity around its plan
 
 
 def _readonly(a) -> np.ndarray:
@@ -351,16 +402,126 @@ def given_rep_targets(data: Dataset, period: Period, known: frozenset[str]) -> d
     return out
 
 
-def _prepare(data: Dataset, scope: Scope, period: Period) -> _Prep:
+TBH_PREFIX = "TBH-"  # unit ids of to-be-hired seats
+SHRINK_RRE_MONTHS = 6.0  # pseudo RRE-months of territory productivity in a seat's plan
+
+
+def _hire_key(hires) -> tuple:
+    """A hashable, canonical form of capacity hires (month, count, region, territory)."""
+    out = []
+    for h in hires or ():
+        h = h if isinstance(h, dict) else dict(vars(h))
+        out.append((str(pd.Period(str(h["month"]), "M")), float(h.get("count") or 0),
+                    h.get("region"), h.get("territory")))
+    return tuple(out)
+
+
+def tbh_seats(data: Dataset, reps: pd.DataFrame, hires: tuple, period: Period) -> pd.DataFrame:
+    """To-be-hired seats for the capacity step's hiring plan: ``ceil(count)`` seats per hire,
+    ``rep_id`` ``TBH-<month>-<n>``, ``hire_date`` the first day of the hire month. A hire with a
+    territory goes there; with a region (or none) its seats go, one by one, to the territory of
+    that region (or company) with the most potential per seat at that point (a new seat goes
+    where coverage is thinnest). Hires starting after the period are left out."""
+    rows = []
+    if not hires or reps.empty:
+        return reps.iloc[0:0]
+    _, pot, *_ = _dataset_bases(data)
+    terr = reps.groupby("territory").agg(region=("region", "first"), n=("rep_id", "size"))
+    terr["potential"] = terr.index.map(pot["territory"]).astype(float)
+    terr["potential"] = terr["potential"].fillna(0.0)
+    k = 0
+    for month, count, region, territory in hires:
+        start = pd.Period(month, "M").start_time
+        if start >= period.end or count <= 0:
+            continue
+        for _ in range(int(np.ceil(count - 1e-9))):
+            if territory is not None and territory in terr.index:
+                t = territory
+            else:
+                cand = terr if region is None else terr[terr["region"] == region]
+                if cand.empty:
+                    continue
+                t = (cand["potential"] / cand["n"]).idxmax()
+            terr.loc[t, "n"] += 1
+            k += 1
+            rows.append({"rep_id": f"{TBH_PREFIX}{month}-{k}",
+                         "name": f"To be hired {k} ({t}, from {month})",
+                         "region": terr.loc[t, "region"], "territory": t, "role": "AE",
+                         "hire_date": start, "end_date": pd.NaT})
+    if not rows:
+        return reps.iloc[0:0]
+    out = pd.DataFrame(rows)
+    return out.astype({c: reps[c].dtype for c in out.columns if c in reps.columns})
+
+
+def _planned_rre(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> np.ndarray:
+    """Expected RRE-months of each seat over ``period`` (capacity's model: ramp, attrition with
+    backfill of the seat; a to-be-hired seat from its start month): the denominator of a
+    seat's planned bookings."""
+    ramp, attrition, lag = cap
+    out = np.zeros(len(reps))
+    months = period.months()
+    for i, r in enumerate(reps.itertuples()):
+        if str(r.rep_id).startswith(TBH_PREFIX):
+            out[i] = capacity.hire_yield(period, f"{pd.Timestamp(r.hire_date):%Y-%m}",
+                                         ramp=ramp, attrition=attrition, backfill_lag=lag)
+        else:
+            df = capacity.rre_by_month(reps.iloc[[i]], months, ramp, as_of=data.as_of,
+                                       attrition=attrition, backfill_lag=lag)
+            out[i] = float(df["rre"].sum())
+    return out
+
+
+def seat_productivity(data: Dataset, reps: pd.DataFrame, period: Period,
+                      ramp=None) -> tuple[np.ndarray, float]:
+    """Planned productivity of each seat (USD per RRE-month): the rep's own measured record
+    shrunk toward its territory's, ``(bookings + k x territory) / (RRE-months + k)`` with
+    ``k`` = :data:`SHRINK_RRE_MONTHS` (capacity's productivity, on the history basis; the
+    company's without a territory figure; to-be-hired seats: the company's, as the capacity
+    step's hiring maths); and ``sigma``, the
+    spread of reps' own productivity around their territory's (sd of the log ratio over reps
+    with at least 6 RRE-months in the window; 0.25 when fewer than 5 such reps)."""
+    co = capacity.productivity(data, "company", period, ramp).value
+    terr = {}
+    for t in reps["territory"].dropna().unique():
+        v = capacity.productivity(data, f"territory:{t}", period, ramp).value
+        terr[t] = v if np.isfinite(v) and v > 0 else co
+    prod = np.array([co if str(i).startswith(TBH_PREFIX) else terr.get(t, co)
+                     for i, t in zip(reps["rep_id"], reps["territory"])], dtype=float)
+    logs = []
+    for i, r in enumerate(reps.itertuples()):
+        if str(r.rep_id).startswith(TBH_PREFIX):
+            continue
+        p = capacity.productivity(data, f"rep:{r.rep_id}", period, ramp)
+        if p.rre_months >= 6 and p.value > 0 and prod[i] > 0:
+            logs.append(np.log(p.value / prod[i]))
+        if p.rre_months > 0 and np.isfinite(prod[i]):  # own record, shrunk to the territory
+            prod[i] = (p.bookings + SHRINK_RRE_MONTHS * prod[i]) / (p.rre_months
+                                                                   + SHRINK_RRE_MONTHS)
+    sigma = float(np.std(logs, ddof=1)) if len(logs) >= 5 else 0.25
+    return prod, sigma
+
+
+def _planned(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> np.ndarray:
+    """Planned bookings of each seat (USD): :func:`seat_productivity` x :func:`_planned_rre`."""
+    prod, _ = seat_productivity(data, reps, period, cap[0])
+    return prod * _planned_rre(data, reps, period, cap)
+
+
+def _prepare(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
+             cap: tuple | None = None) -> _Prep:
     """The units, their parents, history / potential bases, ramp and root figures of
     ``scope`` in ``period``; memoised on the Dataset, so a change of over-assignment, weights,
     growth, target or overrides only redoes the split."""
-    return _memo(data, ("split", scope.level, scope.id, period),
-                 lambda: _build_prep(data, scope, period))
+    return _memo(data, ("split", scope.level, scope.id, period, hires, cap),
+                 lambda: _build_prep(data, scope, period, hires, cap))
 
 
-def _build_prep(data: Dataset, scope: Scope, period: Period) -> _Prep:
+def _build_prep(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
+                cap: tuple | None = None) -> _Prep:
     reps = quota_reps(data, period)
+    if hires:  # the capacity step's hires become to-be-hired seats with ramped quota
+        reps = pd.concat([reps, tbh_seats(data, reps, hires, period)], ignore_index=True)
     if scope.level in ("region", "territory", "rep"):
         col = {"region": "region", "territory": "territory", "rep": "rep_id"}[scope.level]
         reps = reps[reps[col] == scope.id].reset_index(drop=True)
@@ -397,6 +558,7 @@ def _build_prep(data: Dataset, scope: Scope, period: Period) -> _Prep:
     # the levels below the root and their units
     below = list(LEVELS[LEVELS.index(root_level) + 1:]) if root_level in LEVELS else []
     levels: list[_Level] = []
+    sigma = float("nan")
     parent_ids = np.array([root_id], dtype=object)
     orphans = None
     for lvl in below:
@@ -430,12 +592,16 @@ def _build_prep(data: Dataset, scope: Scope, period: Period) -> _Prep:
                               .to_numpy(dtype=float) if lvl == "rep" else hist_b),
             ramp=_readonly(ramp_factors(u["hire_date"], period) if lvl == "rep"
                            else np.ones(len(u))),
-            okey=_readonly((lvl + ":" + u["unit_id"].astype(str)).to_numpy())))
+            okey=_readonly((lvl + ":" + u["unit_id"].astype(str)).to_numpy()),
+            planned=_readonly(_planned(data, u, period, cap)) if lvl == "rep" and cap
+            else None))
+        if lvl == "rep" and cap:
+            sigma = seat_productivity(data, u, period, cap[0])[1]
         parent_ids = levels[-1].unit_id
     known = frozenset({f"{root_level}:{root_id}"} | {f"{lv.level}:{i}" for lv in levels
                                                      for i in lv.unit_id})
     return _Prep(None, root_level, root_id, root_name, root_hist,
-                 _table_target(data, scope, period), tuple(levels), known, orphans)
+                 _table_target(data, scope, period), tuple(levels), known, orphans, sigma)
 
 
 def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str | None = None,
@@ -443,13 +609,19 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
            weights: dict[str, float] | None = None, growth: float = DEFAULT_GROWTH,
            over_assignment: dict[str, float] | None = None,
            overrides: dict[str, float] | None = None,
-           redistribute_ramp: bool = True) -> QuotaPlan:
+           redistribute_ramp: bool = False, compound: bool = False,
+           hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
     """Split ``target`` (USD for the period; default: the targets table, else ``growth`` x
     trailing-12-month bookings) of ``scope`` down to its regions, territories and reps.
 
-    ``over_assignment`` per child level (fractions, default region 5%, territory 10%, rep 10%):
-    each parent's children sum to ``parent x (1 + factor)``. See the module docstring for the
-    methods, ramp, overrides and drivers. The units and their bases are memoised per
+    ``over_assignment``: the total over-assignment of each level vs the target (fractions,
+    default region 5%, territory 10%, rep 15%; ``compound=True``: per-level factors that
+    multiply). ``hires`` (capacity's hiring plan, :class:`salesplan_nb.steps.capacity.Hire`
+    or dicts) add to-be-hired seats with ramped quota (:func:`tbh_seats`).
+    ``capacity_settings``
+    (``ramp``, ``attrition``, ``backfill_lag``: capacity's settings) adds each seat's planned
+    bookings (its productivity x expected RRE-months) for :func:`fairness`. See the module
+    docstring for the methods, ramp, overrides and drivers. The units and their bases are memoised per
     (Dataset, scope, period): a second call with other decisions only redoes the split.
     """
     scope, period = resolve(data, scope, period)
@@ -457,12 +629,19 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
                          growth=growth,
                          over_assignment={**DEFAULT_OVER_ASSIGNMENT, **(over_assignment or {})},
                          overrides={str(k): v for k, v in (overrides or {}).items()},
-                         redistribute_ramp=bool(redistribute_ramp), target=target)
+                         redistribute_ramp=bool(redistribute_ramp), target=target,
+                         compound=bool(compound))
     _check_decisions(dec)
     if method == "growth" and target is not None:
         raise ConfigError("method 'growth' derives the target (growth x prior bookings); "
                           "drop target=, or use method 'history' with your target")
-    prep = _prepare(data, scope, period)
+    cap = None
+    if capacity_settings is not None:
+        cs = capacity_settings
+        cap = (RampCurve.parse(cs.get("ramp")),
+               float(cs.get("attrition", DEFAULT_ATTRITION)),
+               int(cs.get("backfill_lag", DEFAULT_BACKFILL_LAG)))
+    prep = _prepare(data, scope, period, _hire_key(hires), cap)
     if prep.empty_note is not None:
         return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
                          notes=[prep.empty_note])
@@ -497,8 +676,17 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
                              notes, frozenset(given))
     if ramp_gap > 0:
         notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
+    planned = None
+    reps_lvl = [lv for lv in prep.levels if lv.level == "rep" and lv.planned is not None]
+    if reps_lvl:
+        planned = pd.Series(np.asarray(reps_lvl[0].planned, dtype=float),
+                            index=pd.Index(reps_lvl[0].unit_id, dtype="string"))
+    n_tbh = sum(str(i).startswith(TBH_PREFIX) for lv in prep.levels if lv.level == "rep"
+                for i in lv.unit_id)
+    if n_tbh:
+        notes.append(f"{n_tbh} to-be-hired seat(s) from the hiring plan carry ramped quota")
     return QuotaPlan(table, tgt, dec, str(scope), period.label, ramp_gap=round(ramp_gap, 2),
-                     notes=notes)
+                     notes=notes, planned=planned, sigma=prep.sigma)
 
 
 def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
@@ -528,9 +716,11 @@ def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
     cols["quota_c"] = [par_q]
     pids = np.array([prep.root_id], dtype=object)
     ramp_gap = 0.0
+    above = float(dec.over_assignment.get(prep.root_level, 0.0))  # the root's own total
     for u in prep.levels:
         lvl, g, ng = u.level, u.g, u.n_parents
-        f = float(dec.over_assignment.get(lvl, 0.0))
+        f = level_factor(dec, lvl, above)
+        above = float(dec.over_assignment.get(lvl, 0.0))
         P = par_q.astype(float)[g] / 100.0
         if dec.method in ("history", "growth"):
             w = _shares(u.hist_b, g, ng)
@@ -716,14 +906,30 @@ def reconcile(plan: QuotaPlan, commits: dict | pd.Series | pd.DataFrame) -> pd.D
     return t.drop(columns="parent")
 
 
+#: a healthy plan expects this share of reps to reach 100% of quota (PRODUCT.md)
+HEALTHY_BAND = (0.50, 0.75)
+
+
 @dataclass
 class Fairness:
     """Spread of quota vs potential and the share of reps expected to reach 100% / 80%.
 
     ``table`` per unit: quota, potential, ``quota_per_potential``, ``history`` (annualised
-    trailing-12-month bookings) and ``expected_attainment`` = history / quota. Empirical shares
-    count units with history; the normal model fits mean/sd to those attainments and gives
-    ``P(attainment >= x) = 1 - Phi((x - mean) / sd)``."""
+    trailing-12-month bookings), ``planned`` and ``expected_attainment``.
+
+    With the seats' planned bookings (a plan built with ``capacity_settings``; rep level):
+    ``planned`` = the seat's productivity (its territory's USD per RRE-month) x its expected
+    RRE-months in the period (ramp, attrition and backfill; to-be-hired seats from their start
+    month), ``expected_attainment = planned / quota``, and each seat's bookings are lognormal
+    around ``planned`` with log sd ``sigma`` (reps' measured spread around their territory):
+    ``P_i(>= x) = 1 - Phi((ln(x / a_i) + sigma^2 / 2) / sigma)``; ``share_100_normal`` /
+    ``share_80_normal`` are the means of ``P_i``, ``share_100`` / ``share_80`` the shares of
+    seats whose expected attainment is at least 100% / 80%. ``basis = "planned productivity"``.
+
+    Without them (``basis = "trailing bookings"``) the old proxy: ``expected_attainment =
+    history / quota`` with a normal fit (it assumes no productivity growth, so any growth
+    target reads as failure). ``flag`` is a sentence when ``share_100_normal`` is outside
+    :data:`HEALTHY_BAND` (else empty)."""
 
     table: pd.DataFrame
     cv_quota_per_potential: float
@@ -736,6 +942,8 @@ class Fairness:
     sd: float
     n: int
     note: str = ""
+    basis: str = "trailing bookings"
+    flag: str = ""
 
 
 def _cv(x: np.ndarray) -> float:
@@ -743,21 +951,61 @@ def _cv(x: np.ndarray) -> float:
     return float(x.std() / x.mean()) if len(x) > 1 and x.mean() else float("nan")
 
 
+def band_flag(share: float, over_assignment: float | None = None) -> str:
+    """A loud sentence when ``share`` (reps expected at 100%+) is outside
+    :data:`HEALTHY_BAND`, naming what closes it; empty inside it."""
+    lo, hi = HEALTHY_BAND
+    if not np.isfinite(share) or lo <= share <= hi:
+        return ""
+    oa = f" (rep over-assignment now {over_assignment:.0%})" if over_assignment is not None \
+        else ""
+    if share < lo:
+        return (f"only {share:.0%} of reps are expected to reach 100% of quota, below the "
+                f"healthy {lo:.0%}-{hi:.0%}: quotas exceed planned productivity; lower the "
+                f"target or the over-assignment{oa}, or add hires")
+    return (f"{share:.0%} of reps are expected to reach 100% of quota, above the healthy "
+            f"{lo:.0%}-{hi:.0%}: quotas are below planned productivity; raise the target or "
+            f"the over-assignment{oa}")
+
+
 def fairness(plan: QuotaPlan, level: str | None = None) -> Fairness:
     """Fairness figures for the plan's ``level`` units (default the leaf level): coefficient of
     variation (population sd / mean) of quota / potential and of quota, and the share expected
-    to reach 100% and 80% of quota (empirical and normal model)."""
+    to reach 100% and 80% of quota (see :class:`Fairness` for the two bases)."""
     from scipy.stats import norm
 
-    u = plan.level(level or plan.leaf_level) if plan.leaf_level else plan.table
+    lvl = level or plan.leaf_level
+    u = plan.level(lvl) if lvl else plan.table
     t = u[["level", "unit_id", "name", "quota", "potential", "history"]].copy()
     t["quota_per_potential"] = t["quota"] / t["potential"].where(t["potential"] > 0)
-    t["expected_attainment"] = t["history"] / t["quota"].where(t["quota"] > 0)
+    q = t["quota"].where(t["quota"] > 0)
+    planned = plan.planned is not None and lvl == "rep"
+    t["planned"] = (t["unit_id"].astype("string").map(plan.planned).astype(float) if planned
+                    else np.nan)
+    t["expected_attainment"] = (t["planned"] if planned else t["history"]) / q
     a = t["expected_attainment"].to_numpy(dtype=float)
     a = a[np.isfinite(a)]
     n = len(a)
     mu = float(a.mean()) if n else float("nan")
     sd = float(a.std(ddof=1)) if n > 1 else float("nan")
+    over = total_over_assignment(plan.decisions, lvl) if lvl in LEVELS[1:] else None
+    cvs = (_cv(t["quota_per_potential"].to_numpy(dtype=float)),
+           _cv(t["quota"].to_numpy(dtype=float)))
+    if planned:
+        s = plan.sigma if np.isfinite(plan.sigma) and plan.sigma > 0 else 0.25
+        pos = a[a > 0]
+
+        def p_logn(x: float) -> float:
+            if not n:
+                return float("nan")
+            p = norm.sf((np.log(x / pos) + s * s / 2) / s) if len(pos) else np.zeros(0)
+            return float(np.concatenate([p, np.zeros(n - len(pos))]).mean())
+
+        p100 = p_logn(1.0)
+        note = "" if n else "no seats with a quota: attainment shares undefined"
+        return Fairness(t, *cvs, float((a >= 1).mean()) if n else float("nan"),
+                        float((a >= 0.8).mean()) if n else float("nan"), p100, p_logn(0.8),
+                        mu, sd, n, note, "planned productivity", band_flag(p100, over))
 
     def p_norm(x: float) -> float:
         if not np.isfinite(sd):
@@ -767,9 +1015,7 @@ def fairness(plan: QuotaPlan, level: str | None = None) -> Fairness:
         return float(norm.sf((x - mu) / sd))
 
     note = "" if n else "no units with history: attainment shares undefined"
-    return Fairness(t, _cv(t["quota_per_potential"].to_numpy(dtype=float)),
-                    _cv(t["quota"].to_numpy(dtype=float)),
-                    float((a >= 1).mean()) if n else float("nan"),
+    return Fairness(t, *cvs, float((a >= 1).mean()) if n else float("nan"),
                     float((a >= 0.8).mean()) if n else float("nan"),
                     p_norm(1.0), p_norm(0.8), mu, sd, n, note)
 
@@ -834,13 +1080,28 @@ def subtree(plan: QuotaPlan, level: str, unit_id: str,
         ids = list(kids["unit_id"])
     return QuotaPlan(pd.concat(parts, ignore_index=True), float(root["quota"].iloc[0]),
                      plan.decisions, f"{level}:{unit_id}", plan.period, ramp_gap=0.0,
-                     notes=list(notes or []))
+                     notes=list(notes or []), planned=plan.planned, sigma=plan.sigma)
 
 
-def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None) -> QuotaPlan:
-    """Re-run :func:`quotas` with saved decisions (a batch run reproduces the widget's)."""
+def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None, *,
+                hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
+    """Re-run :func:`quotas` with saved decisions (a batch run reproduces the widget's);
+    ``hires`` / ``capacity_settings`` as in :func:`quotas`."""
     d = asdict(decisions)
-    return quotas(data, scope, period, **d)
+    return quotas(data, scope, period, **d, hires=hires, capacity_settings=capacity_settings)
+
+
+def quotas_from_workspace(ws, scope=None, period=None, target: float | None = None
+                          ) -> QuotaPlan:
+    """The workspace's quota plan: its saved decisions (``target`` overrides the saved
+    target), the capacity step's hiring plan as to-be-hired seats and its capacity settings
+    for the seats' planned bookings."""
+    cs = capacity.load_capacity_settings(ws)
+    dec = load_quotas(ws)
+    if target is not None:
+        dec = dataclasses.replace(dec, target=float(target))
+    return quotas_from(ws.data, dec, scope, period or ws.period,
+                       hires=cs.pop("hires"), capacity_settings=cs)
 
 
 def chart_quotas(plan: QuotaPlan, level: str | None = None) -> alt.Chart:
@@ -856,19 +1117,21 @@ def chart_quotas(plan: QuotaPlan, level: str | None = None) -> alt.Chart:
 # ---- the demo's default decision ------------------------------------------------------------
 def demo_decision(ws, by: str = "demo") -> str:
     """Step 9 in ``salesplan demo``: the bookings goal split by blend (60% history, 40%
-    potential); over-assignment 5% at territory and 10% at rep level, so reps carry 115.5% of
-    the target."""
+    potential); over-assignment totals (not compounding): territories 5%, reps 10% above the
+    target; the hiring plan's seats carry ramped quota."""
     dec = QuotaDecisions(method="blend", weights={"history": 0.6, "potential": 0.4},
                          over_assignment={"region": 0.0, "territory": 0.05, "rep": 0.10},
                          target=goal_target(ws))
     save_quotas(ws, dec, by=by)
-    plan = quotas_from(ws.data, load_quotas(ws), period=ws.period)
+    plan = quotas_from_workspace(ws)
     ws.save_output("quotas", "table", plan.table)
     fair = fairness(plan)
     reps = plan.level("rep")
     return (f"target ${plan.target:,.0f} split by blend (60% history, 40% potential) to "
-            f"{len(reps)} reps, rep quotas total ${reps['quota'].sum():,.0f}; expected to reach "
-            f"100%: {fair.share_100_normal:.0%} of reps, 80%: {fair.share_80_normal:.0%}")
+            f"{len(reps)} seats ({plan.tbh_seats} to be hired), rep quotas total "
+            f"${reps['quota'].sum():,.0f}; expected to reach 100% (planned productivity): "
+            f"{fair.share_100_normal:.0%} of seats, 80%: {fair.share_80_normal:.0%}"
+            + (f"; WARNING: {fair.flag}" if fair.flag else ""))
 
 
 # ---- roll-out: per-rep quota letters (step 13) ------------------------------------------------

@@ -18,8 +18,11 @@ Model, per rep ``r`` (a seat) and plan month ``m`` (units in brackets):
   ``season_close`` = month-of-year index of decisions, ``season_create`` = it shifted back by
   the company's median cycle. Counting decided deals (not all created ones) keeps stale open
   deals out, so the base reproduces the last 12 months' run rate adjusted for capacity.
-- won deals ``W[r,m] = N(m - L) x win_rate``, ``L = cycle_days / 30.44`` months (fractional
-  lag, linear interpolation between months, at most 12).
+- won deals ``W[r,m] = D(m) x win_rate`` where the deals created in month ``j`` are decided
+  ``L(j) = cycle_days x (1 + cycle change at j) / 30.44`` months later (at most 12; a
+  fractional lag splits them between two months): each created deal is decided exactly once,
+  so a longer cycle moves decisions past the period end (fewer bookings in the period) and a
+  shorter one pulls them in; no month is counted twice or skipped when the cycle changes.
 - bookings [USD] ``= W x deal_size x (1 + price)``; ``win_rate x (1 + price_elasticity x
   price)`` (capped to 0..1).
 - quota [USD]: given quotas, else the period's targets (rep level, else the finest level split
@@ -51,7 +54,6 @@ from salesplan_nb.core.seats import (
     DEFAULT_GROWTH,
     DEFAULT_RAMP,
     RampCurve,
-    employed_mask,
     observed_attrition,
     quota_seat_mask,
 )
@@ -430,6 +432,12 @@ class ScenarioModel:
         self.quota = self._quotas(data, quotas, rb)
 
     # ------------------------------------------------------------------ quotas
+    def set_quotas(self, data: Dataset, quotas) -> None:
+        """Replace the model's quotas (a ``quotas.QuotaPlan`` or a frame ``rep_id, quota``),
+        so scenarios price the plan's own quota split."""
+        base = self.recompute(Scenario("base"), _quota=np.zeros((self.R, self.H)))
+        self.quota = self._quotas(data, quotas, base.levels["rep"][1]["bookings"])
+
     def _quotas(self, data: Dataset, quotas: pd.DataFrame | None, rb: np.ndarray) -> np.ndarray:
         """Rep x month quota (USD); see module doc for the order of sources."""
         R, H = rb.shape
@@ -438,9 +446,23 @@ class ScenarioModel:
         share_in = lambda mask: (rb.sum(1) * mask) / max((rb.sum(1) * mask).sum(), 1e-12)  # noqa: E731
         annual = None
         if quotas is not None and hasattr(quotas, "level") and hasattr(quotas, "table"):
-            reps_q = quotas.level("rep")  # a quotas.QuotaPlan (engineer E)
-            quotas = pd.DataFrame({"rep_id": reps_q["unit_id"].astype(str),
-                                   "quota": reps_q["quota"].astype(float)})
+            reps_q = quotas.level("rep")  # a quotas.QuotaPlan
+            ids = reps_q["unit_id"].astype(str)
+            tbh = ids.str.startswith("TBH-").to_numpy()
+            quotas = pd.DataFrame({"rep_id": ids[~tbh], "quota": reps_q["quota"][~tbh]
+                                   .astype(float)})
+            if tbh.any():  # to-be-hired seats: their quota rides on the seats of their
+                # territory (the hiring plan adds headcount there), so quota = the plan's
+                extra = reps_q[tbh].groupby(reps_q["parent"][tbh].astype(str))["quota"].sum()
+                known = quotas.set_index("rep_id")["quota"]
+                terr = pd.Series([self.terr_ids[i] for i in self.rep_terr], index=self.rep_ids)
+                add = []
+                for t, amt in extra.items():
+                    seats = terr.index[terr == t] if (terr == t).any() else terr.index
+                    w = known.reindex(seats).fillna(0.0)
+                    w = w / w.sum() if w.sum() > 0 else pd.Series(1 / len(seats), index=seats)
+                    add.append(pd.DataFrame({"rep_id": seats, "quota": amt * w.to_numpy()}))
+                quotas = pd.concat([quotas, *add], ignore_index=True)
         if quotas is not None:
             need = {"rep_id", "quota"}
             if not need <= set(quotas.columns):
@@ -573,13 +595,21 @@ class ScenarioModel:
         spend = d["spend"] ** a.spend_elasticity
         N = self.base_prod[:, None] * self.season[self._tl_moy][None, :] * cap \
             * d["pipeline"] * spend
-        # lagged closes: fractional lag L months, per rep and month
-        L = np.clip(self.base_cycle[:, None] * d["cycle"][:, p0:] / DAYS_PER_MONTH, 0, 11.999)
-        src = np.arange(p0, J)[None, :] - L
-        i0 = np.floor(src).astype(int)
-        f = src - i0
-        i1 = np.minimum(i0 + 1, J - 1)
-        Nsrc = (1 - f) * np.take_along_axis(N, i0, 1) + f * np.take_along_axis(N, i1, 1)
+        # lagged closes: the deals created in month j decide L(j) months later (fractional:
+        # split between two months), L from the cycle when they were created. Each cohort is
+        # decided exactly once: a longer cycle moves deals past the period end (never counts
+        # a month twice), a shorter one pulls them in (never skips one).
+        Lf = np.clip(self.base_cycle[:, None] * d["cycle"] / DAYS_PER_MONTH, 0, 11.999)
+        dest = np.arange(J)[None, :] + Lf
+        i0 = np.floor(dest).astype(int)
+        f = dest - i0
+        width = J + 13
+        rows = np.arange(self.R)[:, None] * width
+        dec = np.bincount((rows + i0).ravel(), weights=((1 - f) * N).ravel(),
+                          minlength=self.R * width)
+        dec += np.bincount((rows + i0 + 1).ravel(), weights=(f * N).ravel(),
+                           minlength=self.R * width)
+        Nsrc = dec.reshape(self.R, width)[:, p0:J]
         price = d["price"][:, p0:]
         win = np.clip(self.base_win[:, None] * d["win_rate"][:, p0:]
                       * (1 + a.price_elasticity * (price - 1)), 0, 1)
@@ -841,7 +871,7 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
             a.backfill_months = int(cap["backfill_lag"])
     quota_plan, note = None, ""
     try:
-        quota_plan = quota_step.quotas_from(data, quota_step.load_quotas(ws), period=period)
+        quota_plan = quota_step.quotas_from_workspace(ws, period=period)
     except SalesplanError as exc:
         note = f"quotas.py could not split the target ({exc}); default quotas used"
     model = ScenarioModel(data, period, quotas=quota_plan, assumptions=a)
@@ -916,17 +946,13 @@ __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioM
 def demo_decision(ws, by: str = "demo") -> str:
     """Scenarios in ``salesplan demo``: the presets plus "plan" = base + step 5's hiring plan
     (extra headcount from its month) + step 8's tactics."""
-    data, period = ws.data, ws.period
-    model = build(data, period)
+    period = ws.period
+    # the workspace's model: the plan's quotas, seats, ramp and attrition (issue 10)
+    model = from_workspace(ws, period)
     chosen = dict(presets(model))
-    reps = data.reps
-    aes = int((quota_seat_mask(reps) & employed_mask(reps, data.as_of)).sum())
-    hires = [h for h in (ws.get("capacity", "hires") or []) if h.get("count")] if aes else []
-    tactics = tactic_changes(ws, period) if ws.get("tactics") else []
-    if hires or tactics:
-        plan = Scenario("plan", list(tactics), "base + the hiring plan (step 5) + tactics (step 8)")
-        for h in hires:
-            plan = plan.with_change("headcount", float(h["count"]) / aes, start=h["month"])
+    # "plan": the base drivers plus step 5's hiring plan and step 8's tactics
+    plan = plan_scenario(model, ws)
+    if plan.changes:
         chosen["plan"] = plan
     for sc in chosen.values():
         save_scenario(ws, sc, by=by)

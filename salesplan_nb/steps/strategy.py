@@ -160,16 +160,31 @@ def effects_by_month(tactics, period: Period | str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["month", "scope", "driver", "effect", "unit", "tactics"])
 
 
-def _base_rates(data: Dataset, scope: Scope, period: Period) -> tuple[float, float]:
-    """Win rate (fraction) and mean won cycle (days) of the scope on the basis window."""
+def _segment_mask(deals: pd.DataFrame, segment: str | None) -> np.ndarray:
+    """Deals whose segment, industry or product family equals ``segment`` (blank / ``all``:
+    every deal)."""
+    if str(segment or "").strip().lower() in _ALL:
+        return np.ones(len(deals), dtype=bool)
+    hit = np.zeros(len(deals), dtype=bool)
+    for col in ("segment", "industry", "family"):
+        hit |= (deals[col] == segment).fillna(False).to_numpy()
+    return hit
+
+
+def _base_rates(data: Dataset, scope: Scope, period: Period,
+                segment: str | None = None) -> tuple[float, float]:
+    """Win rate (fraction) and median won cycle (days) of the deals a tactic moves (the
+    scope's, of its segment when it names one) on the basis window. The median is the cycle
+    the scenario model lags by, so a days effect converts on the same base."""
     basis = basis_period(data, period)
     d = scope.filter(data.deals)
+    d = d[_segment_mask(d, segment)]
     closed = d[basis.contains(d["close_date"]) & d["status"].isin(["won", "lost"]).fillna(False)]
     if not len(closed):
         closed = d[d["status"].isin(["won", "lost"]).fillna(False)]
     won = closed[closed["status"] == "won"]
     wr = len(won) / len(closed) if len(closed) else math.nan
-    cyc = (won["close_date"] - won["created_date"]).dt.days.mean() if len(won) else math.nan
+    cyc = (won["close_date"] - won["created_date"]).dt.days.median() if len(won) else math.nan
     return wr, float(cyc) if pd.notna(cyc) else math.nan
 
 
@@ -184,9 +199,7 @@ def segment_share(data: Dataset, scope: Scope, period: Period, segment: str) -> 
     total = float(won["amount"].fillna(0).sum())
     if total <= 0:
         return 0.0
-    hit = np.zeros(len(won), dtype=bool)
-    for col in ("segment", "industry", "family"):
-        hit |= (won[col] == segment).fillna(False).to_numpy()
+    hit = _segment_mask(won, segment)
     return float(won.loc[hit, "amount"].fillna(0).sum()) / total
 
 
@@ -197,9 +210,11 @@ def driver_effects(ws_or_tactics, period: Period | str | None = None,
     ``tactic`` (names).
 
     Conversion: ``deal_size`` / ``pipeline`` % -> ``effect = % / 100``; ``win_rate`` pp ->
-    ``pp / 100 / base win rate``; ``cycle`` days -> ``days / base cycle days`` (base rates of
-    the tactic's scope on the basis window). A tactic aimed at a segment is diluted by that
-    segment's share of the scope's won bookings. Without data (and no workspace), pp and days
+    ``pp / 100 / base win rate``; ``cycle`` days -> ``days / base median cycle days``. The base
+    rates are those of the deals the tactic moves: its scope's, of its segment when it names
+    one (+5 points on a segment winning 50% is +10% of that segment's wins, not +5 / the
+    company's 25%). A tactic aimed at a segment is then diluted by that segment's share of the
+    scope's won bookings (the scope-wide effect). Without data (and no workspace), pp and days
     cannot be converted and those rows are left out."""
     ws = None
     if hasattr(ws_or_tactics, "items") and not isinstance(ws_or_tactics, dict | list | tuple):
@@ -224,9 +239,9 @@ def driver_effects(ws_or_tactics, period: Period | str | None = None,
                 continue
             sc = Scope.parse(t.scope)
             if data is not None:
-                if t.scope not in cache:
-                    cache[t.scope] = _base_rates(data, sc, per)
-                wr, cyc = cache[t.scope]
+                if ("rates", t.scope, t.segment) not in cache:
+                    cache[("rates", t.scope, t.segment)] = _base_rates(data, sc, per, t.segment)
+                wr, cyc = cache[("rates", t.scope, t.segment)]
                 if (t.scope, t.segment) not in cache:
                     cache[(t.scope, t.segment)] = segment_share(data, sc, per, t.segment)
                 share = cache[(t.scope, t.segment)]

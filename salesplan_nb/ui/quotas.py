@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
-from salesplan_nb.steps import quotas, resources, territories
+from salesplan_nb.steps import capacity, quotas, resources, territories
 from salesplan_nb.steps.capacity import vega_records
 from salesplan_nb.ui import StepWidget, account_territory
 
@@ -173,7 +173,10 @@ class QuotaAllocator(StepWidget):
             dec.target = None  # growth derives the target
         # the decisions (target, overrides) are the company's: split the company, then show
         # this scope's part of it
-        company = self.quotas.quotas_from(self.ws.data, dec, None, self.period)
+        # with the hiring plan's to-be-hired seats and planned productivity, as the document
+        cs = capacity.load_capacity_settings(self.ws)
+        company = self.quotas.quotas_from(self.ws.data, dec, None, self.period,
+                                          hires=cs.pop("hires"), capacity_settings=cs)
         plan, only, own, lvl = company, None, None, self.scope.level
         if lvl != "company":
             sub = self.quotas.subtree(company, lvl, self.scope.id)

@@ -333,8 +333,13 @@ def plan_headline(ws, scope_level: str = "company", unit: str | None = None,
     with quiet():
         ctx = report.context(ws.path, scope_level, unit, period, plan_type)
         h = report.headline(ctx)
+    figures = h.pop("figures", None) or {}  # the plan model's figures (issue 10)
     print(ctx.title)
     show_pairs(h, "headline")
+    show_pairs({k: v for k, v in figures.items() if not isinstance(v, list | dict)},
+               "plan figures")
+    if figures.get("bridge"):
+        show(pd.DataFrame(figures["bridge"]))
     return ctx
 
 

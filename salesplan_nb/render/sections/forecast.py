@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from salesplan_nb.core.formats import money, pct
-from salesplan_nb.data import resultcache
 from salesplan_nb.render.blocks import Missing, Section
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.figures import forecast_of, headline_of
 from salesplan_nb.steps import forecast as forecast_step
 
 
@@ -15,8 +14,7 @@ def growth_forecast(ctx: PlanContext) -> Section:
     the workspace's results cache)."""
     s = Section("growth_forecast", "Growth forecast")
     fc = forecast_step
-    r = resultcache.cached(ctx.ws, "forecast", lambda: fc.forecast(
-        ctx.data, ctx.scope, ctx.period, n_origins=3), args=(ctx.scope, ctx.period.label, 3))
+    r = forecast_of(ctx)
     t = r.table
     if not len(t) or t["blend"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"

@@ -18,7 +18,11 @@ def sales_goals(ctx: PlanContext) -> Section:
     g = goals_step
     goals = [x for x in g.load_goals(ctx.ws) if str(x.scope) in (str(ctx.scope), "company")]
     if goals:
-        chk = g.check_goals(goals, ctx.data, ctx.period)
+        f = headline_of(ctx).get("figures") or {}
+        own = str(ctx.scope)  # the unit's goals are checked against its capacity / forecast
+        chk = g.check_goals(goals, ctx.data, ctx.period,
+                            capacity={own: f["capacity"]} if f.get("capacity") else None,
+                            forecast={own: f["forecast"]} if f.get("forecast") else None)
         chk = chk.assign(deadline=[x.deadline or "" for x in goals],
                          owner=[x.owner for x in goals],
                          name=[x.name or x.metric for x in goals])

@@ -37,6 +37,11 @@ def quotas_section(ctx: PlanContext) -> Section:
 
 def _fairness_text(f) -> str:
     """Fairness in words: CV of quota / potential and shares expected at 100% / 80%."""
+    if getattr(f, "basis", "") == "planned productivity":  # the plan figure, same number
+        return (f"{f.n} seats; quota/potential varies by {pct(f.cv_quota_per_potential)} "
+                f"(CV); {pct(f.share_100_normal)} expected to reach 100% of quota and "
+                f"{pct(f.share_80_normal)} to reach 80%, from each seat's planned "
+                "productivity and its spread" + (f". Warning: {f.flag}" if f.flag else ""))
     return (f"{f.n} units; quota/potential varies by {pct(f.cv_quota_per_potential)} (CV); "
             f"{pct(f.share_100)} expected to reach 100% of quota and {pct(f.share_80)} to "
             f"reach 80% on trailing bookings")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from salesplan_nb.core.formats import money, pct
+import pandas as pd
+
+from salesplan_nb.core.formats import cell, money, pct
 from salesplan_nb.data.schema import NO_PIPELINE
-from salesplan_nb.render.blocks import Section
+from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import headline_of
 
@@ -48,4 +50,42 @@ def executive_summary(ctx: PlanContext) -> Section:
                      + (f" (about {need:.1f}x is needed at the current win rate)." if need
                         else "."))
     s.add(" ".join(lines))
+    return _add_figures(s, h.get("figures") or {})
+
+
+#: the plan figures shown in the executive summary (key, label, format)
+FIGURES = [("target", "Target (USD)", "money"),
+           ("baseline", "Last year's bookings (USD)", "money"),
+           ("forecast", "Forecast (USD)", "money"), ("capacity", "Capacity (USD)", "money"),
+           ("quota_total", "Sum of quotas (USD)", "money"),
+           ("tbh_seats", "To-be-hired seats", "int"),
+           ("reps_expected_at_100", "Reps expected at 100%+", "pct"),
+           ("base_scenario", "Base scenario (USD)", "money"),
+           ("plan_scenario", "Plan scenario (USD)", "money"),
+           ("p_reach_target", "P(reach target)", "pct")]
+
+
+def _add_figures(s: Section, f: dict) -> Section:
+    """The plan figures (steps.plan_model), the bridge (summing to the target) and the
+    biggest gap."""
+    if f.get("error"):
+        return s.add(Missing(f"the plan figures ({f['error']})"))
+    rows = [(label, cell(f[k], kind)) for k, label, kind in FIGURES if f.get(k) is not None]
+    if rows:
+        s.add(Table(pd.DataFrame({"figure": [r[0] for r in rows],
+                                  "value": [r[1] for r in rows]}),
+                    caption="Plan figures (one plan model: every section reads these)",
+                    labels={"figure": "Figure", "value": "Value"}))
+    if f.get("bridge"):
+        b = pd.DataFrame(f["bridge"])
+        s.add(Table(b, {"amount": "money"},
+                    caption=f"Plan bridge: last year's bookings to the target "
+                            f"({money(f['target'])})",
+                    labels={"step": "Step", "amount": "Amount (USD)"}))
+    if f.get("biggest_gap"):
+        g = next(x for x in f["gaps"] if x["figure"] == f["biggest_gap"])
+        s.add(f"Biggest gap: target vs {g['figure']}, {money(g['gap'])}: {g['reason']}; "
+              f"closed by {g['closes_it']}.")
+    if f.get("flag"):
+        s.add(f"Warning: {f['flag']}.")
     return s
