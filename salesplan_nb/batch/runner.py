@@ -37,10 +37,9 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.safenames import inside, unique_names
 
-LEVELS = ("region", "territory", "account", "rep")
+LEVELS = ("company", "region", "territory", "account", "rep")  # index order: company first
 PLAN_TYPES = ("annual", "territory", "account", "long-term")
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -86,7 +85,10 @@ def list_units(data, level: str, only: list[str] | None = None,
     ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
     if level not in LEVELS:
         raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
-    if level == "region":
+    if level == "company":
+        units = [Unit("company", "company", "Company")]
+        col = None
+    elif level == "region":
         vals = pd.concat([data.territories["region"], data.reps["region"],
                           data.accounts["region"], data.deals["region"]]).dropna().unique()
         units = [Unit("region", str(v), str(v)) for v in sorted(vals)]
@@ -108,9 +110,10 @@ def list_units(data, level: str, only: list[str] | None = None,
         units = [Unit("rep", str(i), str(n) if pd.notna(n) else str(i))
                  for i, n in zip(active["rep_id"], active["name"])]
         col = "owner_id"
-    book = _trailing_bookings(data, col)
+    book = _trailing_bookings(data, col) if col else None
     for u in units:
-        u.bookings = float(book.get(u.id, 0.0))
+        u.bookings = float(book.get(u.id, 0.0)) if book is not None else float(
+            _trailing_bookings(data, "status").get("won", 0.0))
     if only:
         wanted = [str(o) for o in only]
         keep = [u for u in units if u.id in wanted or u.label in wanted]
@@ -296,6 +299,18 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle().replace("</script", "<\\/script")
 
 
+def css_string(text: Any) -> str:
+    """``text`` as the inside of a double-quoted CSS string in a ``<style>`` element: quotes,
+    backslashes, control characters and ``<`` / ``>`` / ``&`` as CSS escapes."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>&' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def chart_json(spec: Any) -> str:
     """JSON for a ``<script type=application/json>`` element (``<``, ``>``, ``&`` escaped)."""
     s = spec if isinstance(spec, str) else json.dumps(spec, separators=(",", ":"))
@@ -311,20 +326,25 @@ class PlanExporter:
         self.exporter = HTMLExporter(template_name="salesplan",
                                      extra_template_basedirs=[str(TEMPLATES)])
         self.exporter.register_filter("chart_json", chart_json)
+        self.exporter.register_filter("css_string", css_string)
         self.css = (TEMPLATES / "plan.css").read_text()
 
     def export(self, nb, title: str) -> str:
-        from salesplan_nb.render.report import CHART_MIME, SECTION_MIME
+        from salesplan_nb.render.report import CHART_MIME, HEADLINE_MIME, SECTION_MIME
 
-        toc, n_charts = [], 0
+        toc, n_charts, head = [], 0, {}
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 if SECTION_MIME in data:
                     toc.append(dict(data[SECTION_MIME]))
+                if HEADLINE_MIME in data:
+                    head = dict(data[HEADLINE_MIME])
                 n_charts += CHART_MIME in data
+        subtitle = [x for x in (head.get("subtitle") or []) if x]
         res = {"salesplan": {
-            "title": title, "toc": toc, "n_charts": n_charts, "css": self.css,
+            "title": title, "subtitle": subtitle, "headline_mime": HEADLINE_MIME,
+            "toc": toc, "n_charts": n_charts, "css": self.css,
             "vega_js": vega_bundle() if n_charts else "", "chart_mime": CHART_MIME,
             "rendered": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}}
         body, _ = self.exporter.from_notebook_node(nb, resources=res)
@@ -462,17 +482,43 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
     return p["html"].stat().st_mtime > newest
 
 
-def _fmt_head(h: dict) -> dict:
-    def m(k):
-        v = h.get(k)
-        return money(v) if isinstance(v, int | float) else ""
+def _index_view(level: str, rows: list[dict]) -> dict:
+    """The index table of one level through the one table renderer: unit, plan, status,
+    baseline bookings, growth (labelled with its years), target and the growth it implies,
+    win rate, open pipeline, coverage of the plan period, links."""
+    from salesplan_nb.core.tables import Table, table_view
 
-    def p(k):
-        v = h.get(k)
-        return pct(v) if isinstance(v, int | float) else ""
-
-    return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
-            "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
+    h0 = next((r["h"] for r in rows if r["h"]), {})
+    base = h0.get("baseline_period", "baseline")
+    period = rows[0]["period"] if rows else ""
+    df = pd.DataFrame([{
+        "unit": r["label"] + (f" ({r['id']})" if r["label"] != r["id"] else ""),
+        "plan": f"{r['plan_type']} {r['period']}".strip(), "status": r["status"],
+        "baseline": r["h"].get("baseline_bookings"), "growth": r["h"].get("baseline_growth"),
+        "target": r["h"].get("target"), "target_growth": r["h"].get("implied_growth"),
+        "win_rate": r["h"].get("win_rate"), "pipeline": r["h"].get("open_pipeline"),
+        "coverage": r["h"].get("coverage"), "report": "report" if r["html"] else "",
+        "notebook": "notebook" if r["ipynb"] else ""} for r in rows],
+        columns=["unit", "plan", "status", "baseline", "growth", "target", "target_growth",
+                 "win_rate", "pipeline", "coverage", "report", "notebook"])
+    df[["baseline", "growth", "target", "target_growth", "win_rate", "pipeline",
+        "coverage"]] = df[["baseline", "growth", "target", "target_growth", "win_rate",
+                           "pipeline", "coverage"]].apply(pd.to_numeric, errors="coerce")
+    prev = h0.get("growth_label", f"{base} vs the year before")
+    view = table_view(Table(df, {"baseline": "money", "growth": "pct", "target": "money",
+                                 "target_growth": "pct", "win_rate": "pct",
+                                 "pipeline": "money", "coverage": "num"}, labels={
+        "baseline": f"Bookings {base} (USD)", "growth": f"Growth {prev}",
+        "target": f"Target {period} (USD)", "target_growth": f"Target vs {base}",
+        "win_rate": f"Win rate {base}", "pipeline": "Open pipeline (USD)",
+        "coverage": f"Coverage {period} (x)"}))
+    for r, cells in zip(rows, view["rows"]):
+        cells[2]["css"] = f"status-{r['status']}"
+        if r.get("error"):
+            e = r["error"]
+            cells[2]["note"] = f"cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}"
+        cells[10]["href"], cells[11]["href"] = r["html"] or "", r["ipynb"] or ""
+    return view
 
 
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:
@@ -497,7 +543,7 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
                 "id": u["id"], "label": u["label"], "status": shown, "error": rec.get("error"),
                 "plan_type": rec["parameters"].get("plan_type", ""),
                 "period": rec["parameters"].get("period") or "",
-                "h": _fmt_head(rec.get("headline") or {}),
+                "h": rec.get("headline") or {},
                 "html": f"{level}/{f.stem}.html" if (out / level / f"{f.stem}.html").exists()
                 else None,
                 "ipynb": f"{level}/{f.stem}.ipynb" if (out / level / f"{f.stem}.ipynb").exists()
@@ -505,7 +551,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
     page = env.get_template("index.html.j2").render(
         title="Sales plans", plan_name=plan_name, counts=counts,
-        groups=[(k, sorted(v, key=lambda r: r["label"])) for k, v in groups.items()],
+        groups=[(k, _index_view(k, sorted(v, key=lambda r: r["label"])))
+                for k, v in groups.items()],
         css=(TEMPLATES / "plan.css").read_text(),
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     path = out / "index.html"
@@ -684,13 +731,14 @@ def register_cli(subparsers) -> None:
 
 def render_demo_reports(ws, out, *, top_accounts: int | None = None,
                         progress: bool = True) -> int:
-    """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
+    """Demo: the company's annual plan, every region's annual plan, every territory plan and the ``top_accounts`` account
     plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
     exit code (0 when every unit rendered)."""
     out = Path(out)
     if top_accounts is None:
         from salesplan_nb.batch.demo import ACCOUNT_PLANS as top_accounts
-    runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
+    runs = [run(ws.path, "company", out, plan_type="annual", progress=progress),
+            run(ws.path, "region", out, plan_type="annual", progress=progress),
             run(ws.path, "territory", out, plan_type="territory", progress=progress),
             run(ws.path, "account", out, top=top_accounts, plan_type="account",
                 progress=progress)]

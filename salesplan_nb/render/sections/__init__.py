@@ -23,13 +23,17 @@ from salesplan_nb.render.sections.account import (
 from salesplan_nb.render.sections.forecast import growth_forecast
 from salesplan_nb.render.sections.goals import sales_goals
 from salesplan_nb.render.sections.kpis import metrics_kpis
+from salesplan_nb.render.sections.longterm import year_by_year
 from salesplan_nb.render.sections.market import market_potential, market_trends
+from salesplan_nb.render.sections.monitoring import reviews_lessons
 from salesplan_nb.render.sections.quotas import quotas_section
 from salesplan_nb.render.sections.resources import resource_allocation
 from salesplan_nb.render.sections.scenarios import scenarios_section
 from salesplan_nb.render.sections.segments import target_segments
+from salesplan_nb.render.sections.stakeholders import stakeholders_section
 from salesplan_nb.render.sections.strategy import strategy_tactics
 from salesplan_nb.render.sections.summary import executive_summary
+from salesplan_nb.render.sections.swot import swot_section
 from salesplan_nb.render.sections.timeline import timeline
 
 __all__ = ["SECTION_BUILDERS", "PLAN_SECTIONS", "build", "builder"]
@@ -39,20 +43,25 @@ SECTION_BUILDERS: dict[str, Callable[[PlanContext], Section]] = {
         executive_summary, sales_goals, target_segments, strategy_tactics, resource_allocation,
         metrics_kpis, quotas_section, growth_forecast, timeline, market_potential,
         market_trends, scenarios_section, account_profile, account_history, whitespace,
-        account_actions, account_risks)}
+        account_actions, account_risks, swot_section, stakeholders_section, reviews_lessons,
+        year_by_year)}
 
 PLAN_SECTIONS: Mapping[str, list[str]] = {
-    "annual": ["executive_summary", "sales_goals", "target_segments", "strategy_tactics",
-               "resource_allocation", "metrics_kpis", "quotas_section", "growth_forecast",
-               "timeline"],
-    "territory": ["executive_summary", "market_potential", "sales_goals", "target_segments",
-                  "strategy_tactics", "quotas_section", "resource_allocation", "metrics_kpis",
-                  "timeline"],
-    "account": ["executive_summary", "account_profile", "account_history", "whitespace",
-                "growth_forecast", "account_actions", "account_risks", "timeline"],
-    "long-term": ["executive_summary", "sales_goals", "market_trends", "scenarios_section",
-                  "target_segments", "strategy_tactics", "resource_allocation", "metrics_kpis",
-                  "timeline"],
+    "annual": ["executive_summary", "sales_goals", "metrics_kpis", "swot_section",
+               "target_segments", "strategy_tactics", "resource_allocation", "quotas_section",
+               "growth_forecast", "scenarios_section", "stakeholders_section", "timeline",
+               "reviews_lessons"],
+    "territory": ["executive_summary", "market_potential", "sales_goals", "metrics_kpis",
+                  "swot_section", "target_segments", "strategy_tactics", "quotas_section",
+                  "resource_allocation", "growth_forecast", "scenarios_section",
+                  "stakeholders_section", "timeline", "reviews_lessons"],
+    "account": ["executive_summary", "account_profile", "sales_goals", "account_history",
+                "whitespace", "growth_forecast", "account_actions", "account_risks",
+                "timeline"],
+    "long-term": ["executive_summary", "sales_goals", "year_by_year", "market_trends",
+                  "scenarios_section", "metrics_kpis", "swot_section", "target_segments",
+                  "strategy_tactics", "resource_allocation", "stakeholders_section",
+                  "timeline", "reviews_lessons"],
 }
 
 
