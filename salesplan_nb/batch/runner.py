@@ -492,7 +492,8 @@ def _index_view(level: str, rows: list[dict]) -> dict:
     base = h0.get("baseline_period", "baseline")
     period = rows[0]["period"] if rows else ""
     df = pd.DataFrame([{
-        "unit": r["label"] + (f" ({r['id']})" if r["label"] != r["id"] else ""),
+        "unit": r["label"] + (f" ({r['id']})" if r["label"] != r["id"]
+                              and level != "company" else ""),
         "plan": f"{r['plan_type']} {r['period']}".strip(), "status": r["status"],
         "baseline": r["h"].get("baseline_bookings"), "growth": r["h"].get("baseline_growth"),
         "target": r["h"].get("target"), "target_growth": r["h"].get("implied_growth"),

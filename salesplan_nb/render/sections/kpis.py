@@ -7,6 +7,7 @@ import pandas as pd
 from salesplan_nb.core.scope import Period
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext, period_label
+from salesplan_nb.render.figures import headline_of
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import kpis as kpis_step
 
@@ -27,6 +28,16 @@ def metrics_kpis(ctx: PlanContext) -> Section:
     now = k.compute_kpis(ctx.data, ctx.scope, ytd, targets=targets or None)
     base = k.compute_kpis(ctx.data, ctx.scope, ctx.baseline).set_index("kpi")["value"]
     fmt = [(v, u) for v, u in zip(now["value"], now["unit"])]
+    plan_target = headline_of(ctx)["target"]
+
+    def target_text(kpi: str, unit: str) -> str:
+        # the recorded KPI targets; bookings: the plan's own bookings target for its period
+        if kpi in targets:
+            return k.format_value(float(targets[kpi]), unit)
+        if kpi == "bookings" and plan_target is not None:
+            return k.format_value(float(plan_target), unit)
+        return ""
+
     shown = pd.DataFrame({
         "KPI": now["label"],
         f"{ctx.baseline.label} actual": [k.format_value(base.get(kk), u)
@@ -34,9 +45,11 @@ def metrics_kpis(ctx: PlanContext) -> Section:
                                          for kk, u in zip(now["kpi"], now["unit"])],
         f"{as_of.year} to date": [k.format_value(v, u) if pd.notna(v) else "n/a"
                                   for v, u in fmt],
-        f"{period_label(ctx.period)} target": [k.format_value(v, u) if pd.notna(v) else ""
-                                               for v, u in zip(now["target"], now["unit"])],
-        "Status": now["status"], "Formula": now["formula"]})
+        f"{period_label(ctx.period)} target": [target_text(kk, u)
+                                               for kk, u in zip(now["kpi"], now["unit"])],
+        f"Status {as_of.year} to date": [st if kk in targets else ""
+                                         for kk, st in zip(now["kpi"], now["status"])],
+        "Formula": now["formula"]})
     src = ("targets recorded for this unit" if own else
            "company targets (no unit targets recorded)" if company else "")
     s.add(f"KPIs of {ctx.unit_label}: {ctx.baseline.label} actuals, {ytd.label} and the "
