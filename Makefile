@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lab lint bench system-deps clean
+.PHONY: setup demo test golden lab lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ system-deps:
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
 	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
+
+# Golden notebooks (tests/nbval, outputs kept in git): `make test` checks them with nbval;
+# `make golden` re-executes them in place when a change of numbers is intended.
+NBVAL := --nbval tests/nbval --nbval-kernel-name salesplan-nb \
+         --nbval-sanitize-with tests/nbval/sanitize.cfg
+golden: setup
+	$(BIN)/python tests/nbval/refresh.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

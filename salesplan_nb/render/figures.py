@@ -13,6 +13,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
 from salesplan_nb.render.context import PlanContext, _stamp, period_label
 from salesplan_nb.steps import goals as goals_step
@@ -170,9 +171,7 @@ def headline(ctx: PlanContext) -> dict:
     reps = d.loc[d["status"] == "open", "owner_id"].nunique() if ctx.scope.level == "account" \
         else int(d["owner_id"].nunique())
     years = ctx.period.n_months / 12
-    end = ctx.data.as_of + pd.Timedelta(days=1)
-    ttm = float(_won(ctx, Period(end - pd.DateOffset(years=1), end, "last 12 months"))
-                ["amount"].sum())
+    ttm = float(_won(ctx, trailing_12_months(ctx.data.as_of))["amount"].sum())
     return {
         "unit": ctx.unit_label, "scope": str(ctx.scope), "period": ctx.period.label,
         "baseline_period": ctx.baseline.label, "baseline_bookings": base,

@@ -6,7 +6,6 @@ from salesplan_nb.core.formats import money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import _quota_plan
-from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import quotas as quotas_step
 
 
@@ -30,11 +29,8 @@ def quotas_section(ctx: PlanContext) -> Section:
     except Exception as exc:  # noqa: BLE001
         s.add(Missing(f"quota fairness ({exc})"))
     moves = territory_moves(ctx)
-    if moves:
+    if moves:  # step 10's decision, when recorded (the quota split stands without it)
         s.add(moves)
-    elif ctx.scope.level in ("company", "region", "territory"):
-        s.add(to_decide("the territory balance (accounts to move, accounts locked)",
-                        "territories"))
     try:
         s.add(q.chart_quotas(plan))
     except Exception as exc:  # noqa: BLE001
