@@ -263,7 +263,8 @@ def test_environment_yml_lists_every_dependency():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {re.split(r"[<>=\[ ]", d)[0].lower() for d in env["dependencies"]
              if isinstance(d, str)}
-    assert "python=3.11" in env["dependencies"]
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert f"python{py}" in env["dependencies"], "environment.yml's python must match pyproject"
     assert {"pip": ["-e .[test]"]} in env["dependencies"]
     missing = {re.split(r"[<>=\[ ]", d)[0].lower() for d in deps} - conda
     assert not missing, f"environment.yml lacks {missing}"

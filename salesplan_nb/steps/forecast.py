@@ -40,6 +40,7 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import last_whole_month
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.schema import NO_PIPELINE
 
 METHODS = ("baseline", "model", "pipeline", "blend")
 DAYS_PER_MONTH = 365.25 / 12
@@ -488,7 +489,12 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     pipe = pipe_df["pipeline"].to_numpy()
     W = np.array([[blend_weights(bt, k + 1)[m] for m in ("baseline", "model", "pipeline")]
                   for k in range(steps)])
-    blend = W[:, 0] * base + W[:, 1] * model + W[:, 2] * pipe
+    if not data.has_pipeline:  # orders only: no pipeline forecast, the blend goes without it
+        W[:, 2] = 0.0
+        rest = W[:, :2].sum(axis=1, keepdims=True)
+        W = np.where(rest > 0, W / np.where(rest > 0, rest, 1.0), np.array([[0.0, 1.0, 0.0]]))
+        pipe = np.full(len(pipe), np.nan)
+    blend = W[:, 0] * base + W[:, 1] * model + W[:, 2] * np.nan_to_num(pipe)
     sl = slice(skip, skip + n)
     table = pd.DataFrame({"month": months, "baseline": base[sl], "model": model[sl],
                           "pipeline": pipe[sl], "blend": blend[sl]})
@@ -511,6 +517,9 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
             for h, w in bt.weights.items()) + " (min backtest WAPE)") if bt.weights else
             "model only (no backtest possible)",
     }
+    if not data.has_pipeline:
+        methods["pipeline"] = NO_PIPELINE
+        methods["blend"] = "baseline and model only (" + NO_PIPELINE + ")"
     note = "" if hist.sum() > 0 else f"no won deals in {scope.label}"
     return ForecastResult(scope, table, bt, methods, note)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.blocks import Missing, Section
 from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import headline_of
@@ -13,10 +14,12 @@ from salesplan_nb.steps import forecast as forecast_step
 
 
 def growth_forecast(ctx: PlanContext) -> Section:
-    """Monthly bookings forecast for the plan period (forecast.py, backtested blend)."""
+    """Monthly bookings forecast for the plan period (forecast.py, backtested blend; kept in
+    the workspace's results cache)."""
     s = Section("growth_forecast", "Growth forecast")
     fc = forecast_step
-    r = fc.forecast(ctx.data, ctx.scope, ctx.period, n_origins=3)
+    r = resultcache.cached(ctx.ws, "forecast", lambda: fc.forecast(
+        ctx.data, ctx.scope, ctx.period, n_origins=3), args=(ctx.scope, ctx.period.label, 3))
     t = r.table
     if not len(t) or t["blend"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"

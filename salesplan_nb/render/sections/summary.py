@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.render.blocks import Section
 from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import headline_of
@@ -37,7 +38,9 @@ def executive_summary(ctx: PlanContext) -> Section:
                      f"{money(h['open_pipeline'])}, of which "
                      f"{money(h['pipeline_in_period'])} is expected to close in "
                      f"{period_label(ctx.period)}.")
-    if h["coverage"] is not None:
+    elif not h.get("pipeline", True):
+        lines.append(f"Win rate and pipeline coverage: {NO_PIPELINE}.")
+    if h["coverage"] is not None and h.get("pipeline", True):
         need = 1 / h["win_rate"] if h["win_rate"] else None
         lines.append(f"Pipeline coverage {h['coverage']:.2f}x: open pipeline expected to close "
                      f"in {period_label(ctx.period)} / remaining target "
