@@ -49,3 +49,25 @@ def orders_only_dataset() -> Dataset:
                                                        "status"]),
                    reps=pd.DataFrame({"rep_id": ["R"], "name": ["r"]}),
                    products=pd.DataFrame({"product_id": ["P"]}), orders=orders)
+
+
+def render_plan_html(ctx) -> str:
+    """The plan document of ``ctx`` as ``salesplan run`` exports it - report.show_plan's display
+    outputs in one code cell through the runner's PlanExporter - without a kernel."""
+    import IPython.display
+    import nbformat
+
+    from salesplan_nb.batch.runner import PlanExporter
+    from salesplan_nb.render import report
+
+    outs = []
+    saved = IPython.display.display
+    IPython.display.display = lambda obj, raw=False, **_: outs.append(
+        nbformat.v4.new_output("display_data", data=obj))
+    try:
+        report.show_plan(ctx)
+    finally:
+        IPython.display.display = saved
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "report.show_plan(ctx)", outputs=outs, execution_count=1)])
+    return PlanExporter().export(nb, ctx.title)

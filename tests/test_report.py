@@ -66,7 +66,17 @@ def test_headline_matches_hand_computation(ws):
     if h["target"]:
         assert h["growth_vs_ttm"] == pytest.approx(
             h["target"] / (ttm["amount"].sum() * ctx.period.n_months / 12) - 1)
-        assert f"on the last 12 months ({report.money(h['ttm_bookings'])})" in text
+        # one baseline in the summary; coverage = open pipeline expected to close in the plan
+        # period / (target - bookings already won in it)
+        assert "last 12 months" not in text
+        yr = ctx.period.start.year
+        pipe = o.loc[(reg == region) & (o["status"] == "open")
+                     & (o["close_date"].dt.year == yr), "amount"].sum()
+        won_in = o.loc[(reg == region) & (o["status"] == "won")
+                       & (o["close_date"].dt.year == yr), "amount"].sum()
+        assert h["coverage"] == pytest.approx(pipe / (h["target"] - won_in))
+        assert f"Pipeline coverage {h['coverage']:.2f}x: open pipeline expected to close in " \
+            f"{yr} / remaining target" in text
 
 
 def test_sections_per_plan_type_and_missing_decisions(ws):
@@ -348,7 +358,7 @@ def test_rendered_plan_must_shows(hostile_ws, monkeypatch, level, plan_type):
         assert "&lt;img src=x onerror=alert(1)&gt;" in doc
     if plan_type == "account":  # the brief's account plan: profile, history, whitespace,
         titles = re.findall(r'href="#sec-[^"]+">([^<]+)<', toc)  # forecast, actions, risks
-        for want in ("Account profile", "History", "Whitespace by product", "Growth forecast",
+        for want in ("Account profile", "History", "Whitespace by product family", "Growth forecast",
                      "Actions", "Risks"):
             assert want in titles, want
         actions_html = doc[doc.index('id="sec-account_actions"'):

@@ -38,10 +38,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from salesplan_nb.batch import executors, lifetime, speedups
 from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.safenames import inside
 from salesplan_nb.core.scope import PLAN_TYPES, Period
 from salesplan_nb.data.units import LEVELS, Unit, list_units
@@ -246,6 +247,18 @@ def vega_bundle() -> str:
     return text
 
 
+def css_string(text: Any) -> str:
+    """``text`` as the inside of a double-quoted CSS string in a ``<style>`` element: quotes,
+    backslashes, control characters and ``<`` / ``>`` / ``&`` as CSS escapes."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>&' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def chart_json(spec: Any) -> str:
     """JSON for a ``<script type=application/json>`` element (``<``, ``>``, ``&`` escaped)."""
     s = spec if isinstance(spec, str) else json.dumps(spec, separators=(",", ":"))
@@ -261,18 +274,23 @@ class PlanExporter:
         self.exporter = HTMLExporter(template_name="salesplan",
                                      extra_template_basedirs=[str(TEMPLATES)])
         self.exporter.register_filter("chart_json", chart_json)
+        self.exporter.register_filter("css_string", css_string)
         self.css = (TEMPLATES / "plan.css").read_text()
 
     def export(self, nb, title: str) -> str:
-        toc, n_charts = [], 0
+        toc, n_charts, head = [], 0, {}
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 if SECTION_MIME in data:
                     toc.append(dict(data[SECTION_MIME]))
+                if HEADLINE_MIME in data:
+                    head = dict(data[HEADLINE_MIME])
                 n_charts += CHART_MIME in data
+        subtitle = [x for x in (head.get("subtitle") or []) if x]
         res = {"salesplan": {
-            "title": title, "toc": toc, "n_charts": n_charts, "css": self.css,
+            "title": title, "subtitle": subtitle, "headline_mime": HEADLINE_MIME,
+            "toc": toc, "n_charts": n_charts, "css": self.css,
             "vega_js": vega_bundle() if n_charts else "", "chart_mime": CHART_MIME,
             "rendered": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}}
         body, _ = self.exporter.from_notebook_node(nb, resources=res)
@@ -466,20 +484,47 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
     return p["html"].stat().st_mtime > newest
 
 
-def _fmt_head(h: dict) -> dict:
+def _index_view(level: str, rows: list[dict]) -> dict:
+    """The index table of one level through the one table renderer: unit, plan, status,
+    baseline bookings, growth (labelled with its years), target and the growth it implies,
+    win rate, open pipeline, coverage of the plan period, links."""
+    from salesplan_nb.core.tables import Table, table_view
     from salesplan_nb.data.schema import NO_PIPELINE
 
-    def m(k):
-        v = h.get(k)
-        return money(v) if isinstance(v, int | float) else ""
-
-    def p(k):
-        v = h.get(k)
-        return pct(v) if isinstance(v, int | float) else ""
-
-    return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
-            "target": m("target"), "open_pipeline": m("open_pipeline"),
-            "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
+    h0 = next((r["h"] for r in rows if r["h"]), {})
+    base = h0.get("baseline_period", "baseline")
+    period = rows[0]["period"] if rows else ""
+    df = pd.DataFrame([{
+        "unit": r["label"] + (f" ({r['id']})" if r["label"] != r["id"]
+                              and level != "company" else ""),
+        "plan": f"{r['plan_type']} {r['period']}".strip(), "status": r["status"],
+        "baseline": r["h"].get("baseline_bookings"), "growth": r["h"].get("baseline_growth"),
+        "target": r["h"].get("target"), "target_growth": r["h"].get("implied_growth"),
+        "win_rate": r["h"].get("win_rate"), "pipeline": r["h"].get("open_pipeline"),
+        "coverage": r["h"].get("coverage"), "report": "report" if r["html"] else "",
+        "notebook": "notebook" if r["ipynb"] else ""} for r in rows],
+        columns=["unit", "plan", "status", "baseline", "growth", "target", "target_growth",
+                 "win_rate", "pipeline", "coverage", "report", "notebook"])
+    df[["baseline", "growth", "target", "target_growth", "win_rate", "pipeline",
+        "coverage"]] = df[["baseline", "growth", "target", "target_growth", "win_rate",
+                           "pipeline", "coverage"]].apply(pd.to_numeric, errors="coerce")
+    prev = h0.get("growth_label", f"{base} vs the year before")
+    view = table_view(Table(df, {"baseline": "money", "growth": "pct", "target": "money",
+                                 "target_growth": "pct", "win_rate": "pct",
+                                 "pipeline": "money", "coverage": "num"}, labels={
+        "baseline": f"Bookings {base} (USD)", "growth": f"Growth {prev}",
+        "target": f"Target {period} (USD)", "target_growth": f"Target vs {base}",
+        "win_rate": f"Win rate {base}", "pipeline": "Open pipeline (USD)",
+        "coverage": f"Coverage {period} (x)"}))
+    for r, cells in zip(rows, view["rows"]):
+        if r["h"].get("pipeline") is False:  # a bookings-only source: no win rate
+            cells[7]["text"] = NO_PIPELINE
+        cells[2]["css"] = f"status-{r['status']}"
+        if r.get("error"):
+            e = r["error"]
+            cells[2]["note"] = f"cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}"
+        cells[10]["href"], cells[11]["href"] = r["html"] or "", r["ipynb"] or ""
+    return view
 
 
 def _run_record(f: Path) -> dict | None:
@@ -525,7 +570,7 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
                 "status": shown, "error": rec.get("error"),
                 "plan_type": rec["parameters"].get("plan_type", ""),
                 "period": rec["parameters"].get("period") or "",
-                "h": _fmt_head(rec.get("headline") or {}),
+                "h": rec.get("headline") or {},
                 "html": f"{level}/{f.stem}.html" if (out / level / f"{f.stem}.html").exists()
                 else None,
                 "ipynb": f"{level}/{f.stem}.ipynb" if (out / level / f"{f.stem}.ipynb").exists()
@@ -533,7 +578,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
     page = env.get_template("index.html.j2").render(
         title="Sales plans", plan_name=plan_name, counts=counts,
-        groups=[(k, sorted(v, key=lambda r: r["label"])) for k, v in groups.items()],
+        groups=[(k, _index_view(k, sorted(v, key=lambda r: r["label"])))
+                for k, v in groups.items()],
         css=(TEMPLATES / "plan.css").read_text(),
         updated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     path = out / "index.html"
@@ -725,13 +771,16 @@ def register_cli(subparsers) -> None:
 
 def render_demo_reports(ws, out, *, top_accounts: int | None = None,
                         progress: bool = True, workers: int | None = None) -> int:
-    """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
-    plans (most trailing bookings) into ``out``, one index.html over all of them, on one pool
-    of warm workers; returns the exit code (0 when every unit rendered)."""
+    """Demo: the company's annual plan, every region's annual plan, every territory plan and
+    the ``top_accounts`` account plans (most trailing bookings) into ``out``, one index.html
+    over all of them, on one pool of warm workers; returns the exit code (0 when every unit
+    rendered)."""
     out = Path(out)
     top_accounts = DEMO_ACCOUNT_PLANS if top_accounts is None else top_accounts
     with executors.create("local", workers=workers) as pool:
-        runs = [run(ws.path, "region", out, plan_type="annual", progress=progress,
+        runs = [run(ws.path, "company", out, plan_type="annual", progress=progress,
+                    executor=pool),
+                run(ws.path, "region", out, plan_type="annual", progress=progress,
                     executor=pool),
                 run(ws.path, "territory", out, plan_type="territory", progress=progress,
                     executor=pool),

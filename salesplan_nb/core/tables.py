@@ -52,7 +52,8 @@ def table_view(t: Table | pd.DataFrame, max_rows: int | None = None,
     shown = df if max_rows is None else df.head(max_rows)
     headers = [{"label": t.labels.get(c) or formats.column_label(c, kinds[c]),
                 "numeric": kinds[c] in formats.NUMERIC_KINDS} for c in df.columns]
-    rows = [[{"text": formats.cell(v, kinds[c]), "numeric": kinds[c] in formats.NUMERIC_KINDS}
+    rows = [[{"text": formats.cell(v, kinds[c]), "numeric": kinds[c] in formats.NUMERIC_KINDS,
+              "css": "", "href": "", "note": ""}
              for c, v in zip(df.columns, rec)]
             for rec in shown.itertuples(index=False, name=None)]
     return {"caption": t.caption, "headers": headers, "rows": rows,

@@ -14,7 +14,7 @@ import altair as alt
 
 from salesplan_nb.core.tables import Table
 
-__all__ = ["Text", "Table", "Missing", "Section", "is_chart"]
+__all__ = ["Text", "Table", "Missing", "ToDecide", "Section", "is_chart"]
 
 
 class Text(str):
@@ -31,6 +31,15 @@ class Missing:
 
     def text(self) -> str:
         return f"Not available: {self.what}." + (f" {self.how}" if self.how else "")
+
+
+@dataclass
+class ToDecide(Missing):
+    """A section's decision is not recorded yet: one line saying what to decide and in which
+    notebook (``how``)."""
+
+    def text(self) -> str:
+        return f"To decide: {self.what}" + (f" - in {self.how}." if self.how else ".")
 
 
 def is_chart(block: Any) -> bool:

@@ -18,7 +18,8 @@ from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
 from salesplan_nb.steps.goals import find_baseline_period
 
-__all__ = ["PlanContext", "open_workspace", "unit_label", "context", "default_plan_type"]
+__all__ = ["PlanContext", "open_workspace", "unit_label", "context", "default_plan_type",
+           "period_label"]
 
 
 _WS_CACHE: dict[str, tuple[tuple, Any]] = {}
@@ -67,14 +68,58 @@ class PlanContext:
     @property
     def title(self) -> str:
         kind = {"long-term": "Long-term", "annual": "Annual", "territory": "Territory",
-                "account": "Account"}[self.plan_type]
-        return f"{kind} sales plan {self.period.label}: {self.unit_label}"
+                "account": "Account", "company": "Company"}.get(self.plan_type, "Sales")
+        if self.scope.level == "company" and self.plan_type == "annual":
+            kind = "Company annual"
+        return f"{kind} sales plan {period_label(self.period)}: {self.unit_label}"
+
+    @property
+    def region(self) -> str | None:
+        """The region the unit belongs to (the region itself for a region; None for the
+        company or when the data does not say)."""
+        def first(table: str, key: str) -> str | None:
+            df = self.data.table(table)
+            hit = df.loc[df[key] == self.scope.id, "region"].dropna() \
+                if "region" in df.columns else []
+            return str(hit.iloc[0]) if len(hit) else None
+
+        lv = self.scope.level
+        if lv == "region":
+            return str(self.scope.id)
+        if lv in ("territory", "account", "rep"):
+            got = first(*{"territory": ("territories", "territory_id"),
+                          "account": ("accounts", "account_id"),
+                          "rep": ("reps", "rep_id")}[lv])
+            if got is None and len(self.deals):
+                regions = self.deals["region"].dropna()
+                got = str(regions.mode().iloc[0]) if len(regions) else None
+            return got
+        return None
+
+    @property
+    def segments(self) -> set[str]:
+        """Customer segments the unit sells to (segments of its deals; all for the company)."""
+        return set(self.deals["segment"].dropna().astype(str)) if "segment" in \
+            self.deals.columns else set()
 
     def once(self, key: str, fn):
         """Compute ``fn()`` once per context (sections share results)."""
         if key not in self.cache:
             self.cache[key] = fn()
         return self.cache[key]
+
+
+def period_label(period: Period) -> str:
+    """A readable period: ``2027``, ``2027-Q1``; whole calendar years as ``2027-2029`` (not
+    ``2027..2029`` or ``2027-01-01..2029-12-31``)."""
+    if ".." not in period.label:
+        return period.label
+    st, en = period.start, period.end
+    if (st.month, st.day, en.month, en.day) == (1, 1, 1, 1) and en.year - st.year > 1:
+        return f"{st.year}-{en.year - 1}"
+    if (st.month, st.day, en.month, en.day) == (1, 1, 1, 1) and en.year - st.year == 1:
+        return str(st.year)
+    return period.label.replace("..", " to ")
 
 
 def unit_label(data, scope: Scope) -> str:

@@ -9,7 +9,13 @@ import altair as alt
 
 from salesplan_nb.core.display import clean_spec
 from salesplan_nb.render.blocks import Section
-from salesplan_nb.render.context import PlanContext, context, default_plan_type, open_workspace
+from salesplan_nb.render.context import (
+    PlanContext,
+    context,
+    default_plan_type,
+    open_workspace,
+    period_label,
+)
 from salesplan_nb.render.figures import headline_of
 from salesplan_nb.render.html import block_html, contents, heading, title_html
 from salesplan_nb.render.sections import build
@@ -59,9 +65,29 @@ def show_headline(ctx: PlanContext) -> dict:
     from IPython.display import display
 
     h = headline_of(ctx)
-    display({"text/html": title_html(ctx.title),
-             HEADLINE_MIME: {**h, "title": ctx.title}, "text/plain": ctx.title}, raw=True)
+    sub = subtitle(ctx)
+    display({"text/html": title_html(ctx.title, " | ".join(sub)),
+             HEADLINE_MIME: {**h, "title": ctx.title, "subtitle": sub},
+             "text/plain": ctx.title}, raw=True)
     return h
+
+
+def subtitle(ctx: PlanContext) -> list[str]:
+    """Lines under the title: what the plan covers, its baseline and data date, and how far
+    sign-off has got (stakeholders step)."""
+    from salesplan_nb.steps import stakeholders
+
+    kind = {"long-term": "Long-term", "annual": "Annual", "territory": "Territory",
+            "account": "Account"}.get(ctx.plan_type, "")
+    lines = [f"{kind} plan for {ctx.unit_label} ({ctx.scope.level}), "
+             f"{period_label(ctx.period)}",
+             f"Baseline {ctx.baseline.label}; data as of {ctx.data.as_of.date()}"]
+    t = stakeholders.status_table(ctx.ws)
+    t = t[(t["scope"] == "company") & (t["status"] != "unassigned")]
+    if len(t):
+        lines.append(f"Sign-off: {int((t['status'] == 'approved').sum())} of {len(t)} plan "
+                     "sections approved")
+    return lines
 
 
 def show_plan(ctx: PlanContext, sections: list[str] | None = None,

@@ -16,7 +16,7 @@ from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
 from salesplan_nb.data import resultcache
-from salesplan_nb.render.context import PlanContext, _stamp
+from salesplan_nb.render.context import PlanContext, _stamp, period_label
 from salesplan_nb.steps import forecast as forecast_step
 from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
@@ -25,7 +25,7 @@ from salesplan_nb.steps import quotas as quotas_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
 __all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of",
-           "plan_figures", "forecast_of"]
+           "plan_figures", "forecast_of", "company_share"]
 
 
 _COMPANY_PLANS: dict[tuple[str, str], tuple[tuple, Any]] = {}
@@ -229,6 +229,9 @@ def headline(ctx: PlanContext) -> dict:
         "target_note": "" if target is not None else note,
         "implied_growth": ((target / (base * years)) - 1) if (target and base > 0) else None,
         "ttm_bookings": ttm,
+        "growth_label": f"{ctx.baseline.label} vs {ctx.baseline.previous().label}",
+        "target_growth_label": f"{period_label(ctx.period)} target vs {ctx.baseline.label}",
+        **_coverage(ctx, target),
         "growth_vs_ttm": ((target / (ttm * years)) - 1) if (target and ttm > 0) else None,
         "win_rate": (won_n / len(closed)) if len(closed) and ctx.data.has_pipeline else None,
         "pipeline": ctx.data.has_pipeline,
@@ -237,6 +240,36 @@ def headline(ctx: PlanContext) -> dict:
         "reps": int(reps),
         "figures": plan_figures(ctx, target),
     }
+
+
+def _coverage(ctx: PlanContext, target: float | None) -> dict:
+    """Pipeline coverage of the plan period: open pipeline expected to close in the period
+    (open deals whose expected close date falls in it, USD) / remaining target (target minus
+    bookings already won in the period up to as_of). ``None`` without a target or when the
+    target is already met."""
+    d = ctx.deals
+    in_period = d[(d["status"] == "open") & ctx.period.contains(d["close_date"])]
+    pipe = float(in_period["amount"].sum())
+    won = float(_won(ctx, ctx.period)["amount"].sum())
+    remaining = (target - won) if target else None
+    return {"pipeline_in_period": pipe, "won_in_period": won, "remaining_target": remaining,
+            "coverage": (pipe / remaining) if remaining and remaining > 0 else None}
+
+
+def company_share(ctx: PlanContext) -> float:
+    """The unit's share of the company, used to apportion company-wide figures (tactic and
+    investment budgets, hires): unit won bookings / company won bookings in the baseline
+    period (1 for the company; 0 when the company booked nothing)."""
+    if ctx.scope.level == "company":
+        return 1.0
+
+    def build() -> float:
+        d = ctx.data.deals
+        total = float(d.loc[(d["status"] == "won") & ctx.baseline.contains(d["close_date"]),
+                            "amount"].sum())
+        mine = float(_won(ctx, ctx.baseline)["amount"].sum())
+        return mine / total if total > 0 else 0.0
+    return ctx.once("company_share", build)
 
 
 def headline_of(ctx: PlanContext) -> dict:

@@ -18,7 +18,7 @@ A facade over the render package, one module per concern:
 from __future__ import annotations
 
 from salesplan_nb.core.formats import infer_format, money, pct
-from salesplan_nb.render.blocks import Missing, Section, Table, Text, is_chart
+from salesplan_nb.render.blocks import Missing, Section, Table, Text, ToDecide, is_chart
 from salesplan_nb.render.context import (
                                          PlanContext,
                                          context,
@@ -55,18 +55,22 @@ from salesplan_nb.render.sections.account import (
 from salesplan_nb.render.sections.forecast import growth_forecast
 from salesplan_nb.render.sections.goals import sales_goals
 from salesplan_nb.render.sections.kpis import metrics_kpis
+from salesplan_nb.render.sections.longterm import year_by_year
 from salesplan_nb.render.sections.market import market_potential, market_trends
+from salesplan_nb.render.sections.monitoring import reviews_lessons
 from salesplan_nb.render.sections.quotas import quotas_section
 from salesplan_nb.render.sections.resources import resource_allocation
 from salesplan_nb.render.sections.scenarios import scenarios_section
 from salesplan_nb.render.sections.segments import target_segments
+from salesplan_nb.render.sections.stakeholders import stakeholders_section
 from salesplan_nb.render.sections.strategy import strategy_tactics
 from salesplan_nb.render.sections.summary import executive_summary
+from salesplan_nb.render.sections.swot import swot_section
 from salesplan_nb.render.sections.timeline import timeline
 
 __all__ = [
     "CHART_MIME", "HEADLINE_MIME", "SECTION_MIME", "PLAN_SECTIONS", "SECTION_BUILDERS",
-    "Missing", "PlanContext", "Section", "Table", "Text", "account_actions", "account_history",
+    "Missing", "PlanContext", "Section", "Table", "Text", "ToDecide", "account_actions", "account_history",
     "account_profile", "account_risks", "account_share_target", "block_html", "build",
     "chart_spec", "company_quota_plan", "contents", "context", "default_plan_type",
     "executive_summary", "growth_forecast", "headline", "headline_of", "infer_format",
@@ -74,4 +78,5 @@ __all__ = [
     "open_workspace", "pct", "preview", "quotas_section", "resource_allocation",
     "sales_goals", "scenarios_section", "show", "show_headline", "show_plan",
     "strategy_tactics", "table_html", "target_segments", "timeline", "unit_label",
-    "whitespace", "_quota_plan"]
+    "whitespace", "_quota_plan", "year_by_year", "reviews_lessons", "stakeholders_section",
+    "swot_section"]

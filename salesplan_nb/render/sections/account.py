@@ -9,6 +9,7 @@ from salesplan_nb.core.formats import cell, money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import actions as actions_step
 
 
@@ -50,8 +51,7 @@ def account_history(ctx: PlanContext) -> Section:
     s.add(f"{len(won)} won and {int((closed['status'] == 'lost').sum())} lost deals; lifetime "
           f"bookings {money(float(won['amount'].sum()))}; first win "
           f"{won['close_date'].min().date() if len(won) else 'none'}.")
-    q = (won.assign(quarter=won["close_date"].dt.to_period("Q").astype(str))
-         .groupby("quarter", as_index=False)["amount"].sum())
+    q = quarterly_bookings(won, ctx.data.as_of)
     if len(q):
         s.add(alt.Chart(q).mark_bar().encode(
             x=alt.X("quarter:N", title=None), y=alt.Y("amount:Q", title="Bookings (USD)"),
@@ -67,38 +67,74 @@ def account_history(ctx: PlanContext) -> Section:
     return s
 
 
+def quarterly_bookings(won: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Won bookings per calendar quarter from the first win to the quarter of ``as_of``,
+    quarters without a win as 0 (columns quarter, amount)."""
+    if not len(won):
+        return pd.DataFrame(columns=["quarter", "amount"])
+    by_q = won.groupby(won["close_date"].dt.to_period("Q"))["amount"].sum()
+    quarters = pd.period_range(by_q.index.min(), max(by_q.index.max(),
+                                                     pd.Period(as_of, "Q")), freq="Q")
+    by_q = by_q.reindex(quarters, fill_value=0.0)
+    return pd.DataFrame({"quarter": by_q.index.astype(str), "amount": by_q.to_numpy(float)})
+
+
 def whitespace(ctx: PlanContext) -> Section:
-    """Products bought vs not yet bought by the account, with typical deal value elsewhere in
-    its segment (average won amount per product among same-segment accounts)."""
-    s = Section("whitespace", "Whitespace by product")
+    """Whitespace by product family: a family is *owned* when the account has won any of its
+    products, *in pipeline* when it has an open deal for one, else *whitespace*. For each
+    family: peer adoption (share of won-deal accounts in the account's segment that bought
+    it) and the typical deal (average won amount of the family among those peers, USD).
+    Whitespace value = sum of typical deals of the whitespace families."""
+    s = Section("whitespace", "Whitespace by product family")
     row = _account_row(ctx)
     deals = ctx.data.deals
     prods = ctx.data.products
     if row is None or not len(prods):
         return s.add(Missing("the account or the products table"))
-    mine = deals[(deals["account_id"] == ctx.scope.id) & (deals["status"] == "won")]
+    fam = prods.set_index("product_id")["family"] if "family" in prods.columns else \
+        pd.Series(dtype=object)
+    family_of = deals["product_id"].map(fam).fillna(deals["product_id"])
+    deals = deals.assign(_family=family_of)
+    mine = deals[deals["account_id"] == ctx.scope.id]
     peers = deals[(deals["status"] == "won") & (deals["segment"] == row["segment"])]
-    peer_acc = peers.groupby("product_id")["account_id"].nunique()
     n_peers = max(int(peers["account_id"].nunique()), 1)
+    names = {pid: (n if pd.notna(n) else pid) for pid, n in
+             zip(prods["product_id"], prods["name"] if "name" in prods.columns
+                 else prods["product_id"])}
     rows = []
-    for p in prods.itertuples(index=False):
-        bought = float(mine.loc[mine["product_id"] == p.product_id, "amount"].sum())
-        pw = peers[peers["product_id"] == p.product_id]
-        rows.append({"product": p.name if pd.notna(p.name) else p.product_id,
-                     "family": p.family, "bought": bought,
-                     "status": "owned" if bought > 0 else "whitespace",
-                     "peer_adoption": peer_acc.get(p.product_id, 0) / n_peers,
+    for family in sorted(set(fam.dropna().astype(str)) or set(prods["product_id"])):
+        won = mine[(mine["_family"] == family) & (mine["status"] == "won")]
+        open_ = mine[(mine["_family"] == family) & (mine["status"] == "open")]
+        pw = peers[peers["_family"] == family]
+        status = "owned" if len(won) else "in pipeline" if len(open_) else "whitespace"
+        rows.append({"family": family,
+                     "products owned": ", ".join(sorted({str(names.get(p, p))
+                                                         for p in won["product_id"]})),
+                     "open deals": int(len(open_)), "bought": float(won["amount"].sum()),
+                     "status": status,
+                     "peer_adoption": pw["account_id"].nunique() / n_peers,
                      "typical_deal": float(pw["amount"].mean()) if len(pw) else float("nan")})
-    df = pd.DataFrame(rows).sort_values(["status", "peer_adoption"], ascending=[False, False])
-    ws_total = float(df.loc[df["status"] == "whitespace", "typical_deal"].fillna(0).sum())
-    s.add(f"{int((df['status'] == 'whitespace').sum())} of {len(df)} products not yet bought; "
-          f"at typical {row['segment']} deal sizes that is {money(ws_total)} of whitespace.")
-    s.add(Table(df, {"bought": "money", "peer_adoption": "pct", "typical_deal": "money"}))
+    df = pd.DataFrame(rows)
+    order = {"whitespace": 0, "in pipeline": 1, "owned": 2}
+    df = df.sort_values(["status", "peer_adoption"], key=lambda c: c.map(order)
+                        if c.name == "status" else -c, ignore_index=True)
+    white = df[df["status"] == "whitespace"]
+    ws_total = float(white["typical_deal"].fillna(0).sum())
+    if len(white):
+        s.add(f"{len(white)} of {len(df)} product families are whitespace (not owned, no open "
+              f"deal): {', '.join(white['family'])}; at typical {row['segment']} deal sizes "
+              f"that is {money(ws_total)}.")
+    else:
+        s.add(f"No whitespace: {ctx.unit_label} owns or has an open deal in every product "
+              "family.")
+    s.add(Table(df, {"bought": "money", "peer_adoption": "pct", "typical_deal": "money",
+                     "open deals": "int"},
+                labels={"bought": "Bought (USD)"}))
     s.add(alt.Chart(df).mark_bar().encode(
-        y=alt.Y("product:N", sort="-x", title=None),
+        y=alt.Y("family:N", sort="-x", title=None),
         x=alt.X("typical_deal:Q", title="Typical deal (USD)"),
         color=alt.Color("status:N"),
-        tooltip=["product", "status", alt.Tooltip("typical_deal:Q", format=",.0f"),
+        tooltip=["family", "status", alt.Tooltip("typical_deal:Q", format=",.0f"),
                  alt.Tooltip("peer_adoption:Q", format=".0%")]).properties(width=460))
     return s
 
@@ -118,19 +154,38 @@ def account_actions(ctx: PlanContext) -> Section:
                     .rename(columns={"by": "recorded by", "at": "recorded at"}),
                     {"due": "date"}))
     else:
-        s.add(Missing("no actions are recorded for this account in plan.yaml "
-                      "(decisions.account_actions)",
-                      "Add them with salesplan_nb.steps.actions.add_action(ws, account_id, action, "
-                      "owner, due, status)."))
-    d = ctx.deals
-    open_ = d[d["status"] == "open"].sort_values("close_date")
+        s.add(to_decide("actions for this account with owners and due dates (no actions are "
+                        "recorded for this account in decisions.account_actions)", "actions"))
+    open_ = open_deals(ctx)
     if len(open_):
-        s.add(Table(open_[["opportunity_id", "product_id", "stage", "amount", "close_date",
-                           "rep_name"]].rename(columns={"rep_name": "owner",
-                                                        "close_date": "expected close"}),
-                    {"amount": "money", "expected close": "date"},
+        late = open_[open_["overdue"] != ""]
+        if len(late):
+            s.add(f"{len(late)} open deal(s) worth {money(float(late['amount'].sum()))} are past "
+                  "their expected close date: update the date with the buyer or close them out.")
+        s.add(Table(open_, {"amount": "money", "expected close": "date"},
+                    labels={"opportunity_id": "Opportunity"},
                     caption="Open opportunities to progress"))
     return s
+
+
+def open_deals(ctx: PlanContext) -> pd.DataFrame:
+    """The account's open deals by expected close: product name (not id), stage, amount,
+    owner and an ``overdue`` flag ("overdue N days" when the expected close is before
+    ``as_of``)."""
+    d = ctx.deals
+    open_ = d[d["status"] == "open"].sort_values("close_date")
+    p = ctx.data.products
+    names = dict(zip(p["product_id"], p["name"])) if "name" in p.columns else {}
+    as_of = ctx.data.as_of
+    return pd.DataFrame({
+        "opportunity_id": open_["opportunity_id"].astype(str),
+        "product": [str(names.get(x)) if pd.notna(names.get(x)) else str(x)
+                    for x in open_["product_id"]],
+        "stage": open_["stage"], "amount": open_["amount"].astype(float),
+        "expected close": open_["close_date"],
+        "overdue": [f"overdue {(as_of - c).days} days" if pd.notna(c) and c < as_of else ""
+                    for c in open_["close_date"]],
+        "owner": open_["rep_name"]}).reset_index(drop=True)
 
 
 def account_risks(ctx: PlanContext) -> Section:
@@ -140,22 +195,28 @@ def account_risks(ctx: PlanContext) -> Section:
     s = Section("account_risks", "Risks")
     h = headline_of(ctx)
     d = ctx.deals
-    risks = []
+    risks = []  # (risk, evidence, mitigation, source)
+    sug = "suggested"
     if h["baseline_growth"] is not None and h["baseline_growth"] < 0:
         risks.append(("declining bookings", f"{pct(h['baseline_growth'])} in "
-                      f"{h['baseline_period']}"))
+                      f"{h['baseline_period']}", "executive business review on the decline; "
+                      "pursue the whitespace families", sug))
     if h["baseline_bookings"] == 0 and h["prior_bookings"] > 0:
-        risks.append(("no bookings", f"nothing won in {h['baseline_period']}"))
+        risks.append(("no bookings", f"nothing won in {h['baseline_period']}",
+                      "re-qualify the account with its owner", sug))
     over = d[(d["status"] == "open") & (d["close_date"] < ctx.data.as_of)]
     if len(over):
         risks.append(("overdue pipeline", f"{len(over)} open deals past their close date "
-                      f"({money(float(over['amount'].sum()))})"))
+                      f"({money(float(over['amount'].sum()))})",
+                      "confirm new close dates with the buyer or close the deals out", sug))
     lost = d[(d["status"] == "lost") & ctx.baseline.contains(d["close_date"])]
     if len(lost):
         reasons = lost["loss_reason"].dropna()
         top = reasons.mode().iloc[0] if len(reasons) else "no reason recorded"
         risks.append(("losses", f"{len(lost)} deals lost in {ctx.baseline.label} "
-                      f"(most common reason: {top})"))
+                      f"(most common reason: {top})",
+                      f"answer '{top}' in the next proposal" if len(reasons) else
+                      "record loss reasons to learn from them", sug))
     row = _account_row(ctx)
     if row is not None and pd.notna(row["territory"]):
         all_d = ctx.data.deals
@@ -164,16 +225,20 @@ def account_risks(ctx: PlanContext) -> Section:
         tot = float(terr["amount"].sum())
         if tot > 0 and h["baseline_bookings"] / tot > 0.2:
             risks.append(("concentration", f"{pct(h['baseline_bookings'] / tot)} of territory "
-                          f"{row['territory']} bookings in {ctx.baseline.label}"))
+                          f"{row['territory']} bookings in {ctx.baseline.label}",
+                          "multi-thread the account (more contacts) and grow other accounts "
+                          "in the territory", sug))
     for a in actions_step.load_actions(ctx.ws, ctx.scope.id):
         if a.status == "blocked":
             risks.append(("blocked action", f"{a.action} (owner {a.owner or 'unassigned'}"
-                          + (f", due {a.due}" if a.due else "") + ")"))
+                          + (f", due {a.due}" if a.due else "") + ")",
+                          "escalate to the owner's manager", sug))
     for i in ctx.ws.items("account_risks"):
         if str(i.get("account_id", "")) == str(ctx.scope.id):
-            risks.append((str(i.get("risk", "")), str(i.get("mitigation", ""))))
+            risks.append((str(i.get("risk", "")), str(i.get("evidence", "")),
+                          str(i.get("mitigation", "")), "recorded"))
     if risks:
-        s.add(Table(pd.DataFrame(risks, columns=["risk", "evidence"])))
+        s.add(Table(pd.DataFrame(risks, columns=["risk", "evidence", "mitigation", "source"])))
     else:
         s.add("No risk signals in the data.")
     return s

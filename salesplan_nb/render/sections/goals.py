@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from salesplan_nb.core.formats import money
-from salesplan_nb.render.blocks import Missing, Section, Table
-from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.blocks import Section, Table
+from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
 
@@ -35,16 +36,27 @@ def sales_goals(ctx: PlanContext) -> Section:
                     else ("" if pd.isna(v) else f"{v:,.2f}") for v, u in zip(chk[col], units)]
 
         chk = chk.assign(baseline=shown("baseline"), target=shown("target"))
-        s.add(Table(chk[["name", "metric", "scope", "baseline", "target", "implied_growth",
-                         "deadline", "owner", "S", "M", "A", "R", "T", "overall"]],
-                    {"implied_growth": "pct"},
-                    caption="Goals and their SMART check"))
+        cols = ["name", "metric", "scope", "baseline", "target", "implied_growth", "deadline",
+                "owner", "S", "M", "A", "R", "T", "overall"]
+        own = chk[chk["scope"].astype(str) == str(ctx.scope)]
+        # company goals are context for regions, territories and reps; an account plan never
+        # shows the company's target (the account's own or derived target is its number)
+        company = chk[(chk["scope"].astype(str) == "company")
+                      & (ctx.scope.level not in ("company", "account"))]
+        if len(own):
+            s.add(Table(own[cols], {"implied_growth": "pct"},
+                        caption=f"Goals of {ctx.unit_label} and their SMART check"))
+        else:
+            s.add(to_decide(f"SMART goals for {ctx.unit_label} (decisions.goals)", "goals"))
+        if len(company):
+            s.add(Table(company[cols], {"implied_growth": "pct"},
+                        caption="Company goals (context, not this unit's own)"))
     else:
-        s.add(Missing("no SMART goals are recorded for this scope in plan.yaml "
-                      "(decisions.goals)", "Add them in the goals step notebook."))
+        s.add(to_decide("SMART goals for this scope (no SMART goals are recorded in plan.yaml "
+                        "decisions.goals)", "goals"))
     h = headline_of(ctx)
     if h["target"] is not None:
-        s.add(f"Bookings target {ctx.period.label}: {money(h['target'])} "
+        s.add(f"Bookings target {period_label(ctx.period)}: {money(h['target'])} "
               f"(source: {h['target_source']}; baseline {h['baseline_period']}: "
               f"{money(h['baseline_bookings'])}).")
     return s

@@ -4,29 +4,62 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesplan_nb.core.scope import Period
 from salesplan_nb.render.blocks import Missing, Section, Table
-from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.context import PlanContext, period_label
+from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import kpis as kpis_step
 
 
 def metrics_kpis(ctx: PlanContext) -> Section:
-    """The KPI library for the baseline period (kpis.compute_kpis) with recorded targets."""
+    """KPI targets for the plan period against actuals: the recorded targets of the unit (else
+    the company's, labelled as such), each KPI's value in the baseline period and in the
+    period in progress (year to date at ``as_of``), and the status of the latter against the
+    target (kpis.compute_kpis)."""
     s = Section("metrics_kpis", "Metrics & KPIs")
     k = kpis_step
-    targets = k.load_kpi_targets(ctx.ws, ctx.scope) or None
-    df = k.compute_kpis(ctx.data, ctx.scope, ctx.baseline, targets=targets) if targets else \
-        k.compute_kpis(ctx.data, ctx.scope, ctx.baseline)
-    shown = df.assign(value_text=[k.format_value(v, u) if pd.notna(v) else "n/a"
-                                  for v, u in zip(df["value"], df["unit"])],
-                      target_text=[k.format_value(v, u) if pd.notna(v) else ""
-                                   for v, u in zip(df["target"], df["unit"])])
-    s.add(f"KPIs for {ctx.baseline.label}, the baseline of this plan.")
-    s.add(Table(shown[["label", "value_text", "target_text", "status", "formula", "note"]]
-                .rename(columns={"label": "KPI", "value_text": "value",
-                                 "target_text": "target"})))
-    if df["value"].notna().any():
+    own = k.load_kpi_targets(ctx.ws, ctx.scope)
+    company = k.load_kpi_targets(ctx.ws, "company") if ctx.scope.level != "company" else {}
+    targets = own or company
+    as_of = ctx.data.as_of
+    ytd = Period(pd.Timestamp(as_of.year, 1, 1), as_of + pd.Timedelta(days=1),
+                 f"{as_of.year} to {as_of.date()}")
+    now = k.compute_kpis(ctx.data, ctx.scope, ytd, targets=targets or None)
+    base = k.compute_kpis(ctx.data, ctx.scope, ctx.baseline).set_index("kpi")["value"]
+    fmt = [(v, u) for v, u in zip(now["value"], now["unit"])]
+    plan_target = headline_of(ctx)["target"]
+
+    def target_text(kpi: str, unit: str) -> str:
+        # the recorded KPI targets; bookings: the plan's own bookings target for its period
+        if kpi in targets:
+            return k.format_value(float(targets[kpi]), unit)
+        if kpi == "bookings" and plan_target is not None:
+            return k.format_value(float(plan_target), unit)
+        return ""
+
+    shown = pd.DataFrame({
+        "KPI": now["label"],
+        f"{ctx.baseline.label} actual": [k.format_value(base.get(kk), u)
+                                         if pd.notna(base.get(kk)) else "n/a"
+                                         for kk, u in zip(now["kpi"], now["unit"])],
+        f"{as_of.year} to date": [k.format_value(v, u) if pd.notna(v) else "n/a"
+                                  for v, u in fmt],
+        f"{period_label(ctx.period)} target": [target_text(kk, u)
+                                               for kk, u in zip(now["kpi"], now["unit"])],
+        f"Status {as_of.year} to date": [st if kk in targets else ""
+                                         for kk, st in zip(now["kpi"], now["status"])],
+        "Formula": now["formula"]})
+    src = ("targets recorded for this unit" if own else
+           "company targets (no unit targets recorded)" if company else "")
+    s.add(f"KPIs of {ctx.unit_label}: {ctx.baseline.label} actuals, {ytd.label} and the "
+          f"{period_label(ctx.period)} targets" + (f" ({src})." if src else "."))
+    if not targets:
+        s.add(to_decide("KPI targets for the plan period", "kpis"))
+    s.add(Table(shown))
+    if now["value"].notna().any():
         try:
-            s.add(k.chart_dashboard(df))
+            s.add(k.chart_dashboard(now))
         except Exception as exc:  # noqa: BLE001 - a chart must not sink the document
             s.add(Missing(f"KPI chart ({type(exc).__name__}: {exc})"))
     return s

@@ -28,6 +28,9 @@ def quotas_section(ctx: PlanContext) -> Section:
         s.add("Fairness: " + _fairness_text(f) + (f" ({f.note})" if f.note else "") + ".")
     except Exception as exc:  # noqa: BLE001
         s.add(Missing(f"quota fairness ({exc})"))
+    moves = territory_moves(ctx)
+    if moves:  # step 10's decision, when recorded (the quota split stands without it)
+        s.add(moves)
     try:
         s.add(q.chart_quotas(plan))
     except Exception as exc:  # noqa: BLE001
@@ -45,3 +48,32 @@ def _fairness_text(f) -> str:
     return (f"{f.n} units; quota/potential varies by {pct(f.cv_quota_per_potential)} (CV); "
             f"{pct(f.share_100)} expected to reach 100% of quota and {pct(f.share_80)} to "
             f"reach 80% on trailing bookings")
+
+
+def territory_moves(ctx: PlanContext) -> str:
+    """The accepted territory moves (step 10, decisions.territories) that touch this unit:
+    accounts moving in and out (all moves for the company)."""
+    saved = ctx.ws.get("territories", default=None)
+    if not saved:
+        return ""
+    moves = saved.get("accepted_moves") or []
+    if not moves:
+        tol = saved.get("tolerance")
+        return ("Territory balance (decisions.territories): no account moves accepted"
+                + (f" (balance tolerance {pct(float(tol), 0)}, {len(saved.get('locked') or [])}"
+                   " accounts locked)" if tol is not None else "") + ".")
+    if ctx.scope.level == "company":
+        return (f"Territory balance: {len(moves)} account moves accepted "
+                "(decisions.territories); quotas follow the new territories.")
+    terr = ctx.data.territories
+    if ctx.scope.level == "region":
+        mine = set(terr.loc[terr["region"] == ctx.scope.id, "territory_id"].astype(str))
+    elif ctx.scope.level == "territory":
+        mine = {str(ctx.scope.id)}
+    else:
+        return ""
+    n_in = sum(str(m.get("to")) in mine and str(m.get("from")) not in mine for m in moves)
+    n_out = sum(str(m.get("from")) in mine and str(m.get("to")) not in mine for m in moves)
+    n_within = sum(str(m.get("from")) in mine and str(m.get("to")) in mine for m in moves)
+    return (f"Territory balance (accepted moves, decisions.territories): {n_in} accounts move "
+            f"in, {n_out} move out" + (f", {n_within} move within" if n_within else "") + ".")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from salesplan_nb.core.formats import money
+from salesplan_nb.core.formats import money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.figures import company_share, headline_of
+from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import capacity as capacity_step
 from salesplan_nb.steps import resources as resources_step
 
@@ -33,20 +34,58 @@ def resource_allocation(ctx: PlanContext) -> Section:
         s.add(cap.chart_capacity(plan))
     else:
         s.add(Missing(f"reps or bookings history in {ctx.unit_label} to compute capacity"))
+    hires = [h if isinstance(h, dict) else dict(vars(h))
+             for h in (settings.get("hires") or [])]
+    hires = [h for h in hires if h.get("count")]
+    if hires:
+        mine = [h for h in hires if _hire_in(ctx, h)]
+        company = [h for h in hires if not h.get("region") and not h.get("territory")]
+        parts = [f"{h['count']:g} {h.get('role') or 'reps'} from {h['month']}"
+                 for h in (mine or company)]
+        if mine or ctx.scope.level == "company":
+            s.add("Hiring plan: " + "; ".join(parts) + ".")
+        else:
+            n = sum(float(h["count"]) for h in company) * company_share(ctx)
+            s.add(f"Hiring plan (company): {'; '.join(parts)}; about {n:.1f} of them for "
+                  f"{ctx.unit_label} at its {pct(company_share(ctx))} share of company "
+                  "bookings (context: no hires recorded for this unit).")
+    else:
+        s.add(to_decide("the hiring plan (hires by month and role)", "capacity"))
     res = resources_step
     saved = res.load_resources(ctx.ws)
     if not saved.get("budget") or not saved.get("investments"):
-        return s.add(Missing("no investment budget is recorded in plan.yaml "
-                             "(decisions.resources)", "Set the budget and investments in the "
-                             "resources step."))
+        return s.add(to_decide("the investment budget and its split (decisions.resources)",
+                               "resources"))
     alloc = res.allocate(float(saved["budget"]), saved["investments"],
                          method=saved.get("method") or "kkt")
     t = alloc.table
     cols = [c for c in ["name", "kind", "current", "spend", "change", "return", "marginal_roi",
                         "avg_roi"] if c in t.columns]
-    s.add(f"Budget {money(alloc.budget)} allocated for an expected return of "
-          f"{money(alloc.total_return)} (now {money(alloc.current_return)}).")
-    s.add(Table(t[cols], {"current": "money", "spend": "money", "change": "money",
-                          "return": "money", "marginal_roi": "num", "avg_roi": "num"}))
-    s.add(res.chart_allocation(alloc))
+    share = company_share(ctx)
+    money_cols = [c for c in ("current", "spend", "change", "return") if c in cols]
+    if ctx.scope.level != "company":
+        t = t.assign(**{c: t[c] * share for c in money_cols})
+        s.add(f"This unit's part of the company budget: {money(alloc.budget * share)} for an "
+              f"expected return of {money(alloc.total_return * share)} - the company "
+              f"allocation apportioned at {pct(share)}, {ctx.unit_label}'s share of "
+              f"{ctx.baseline.label} company bookings. Company budget {money(alloc.budget)} "
+              "(context, not this unit's).")
+        caption = f"Investments apportioned to {ctx.unit_label} (USD)"
+    else:
+        s.add(f"Budget {money(alloc.budget)} allocated for an expected return of "
+              f"{money(alloc.total_return)} (now {money(alloc.current_return)}).")
+        caption = ""
+    s.add(Table(t[cols], {**{c: "money" for c in money_cols}, "marginal_roi": "num",
+                          "avg_roi": "num"}, caption=caption))
+    if ctx.scope.level == "company":
+        s.add(res.chart_allocation(alloc))
     return s
+
+
+def _hire_in(ctx: PlanContext, hire: dict) -> bool:
+    """A recorded hire placed in this unit (its region or territory)."""
+    if ctx.scope.level == "region":
+        return str(hire.get("region") or "") == str(ctx.scope.id)
+    if ctx.scope.level == "territory":
+        return str(hire.get("territory") or "") == str(ctx.scope.id)
+    return False

@@ -7,15 +7,16 @@ import pandas as pd
 from salesplan_nb.core.formats import cell, money, pct
 from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.render.blocks import Missing, Section, Table
-from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import headline_of
+from salesplan_nb.steps import stakeholders as stakeholders_step
 
 
 def executive_summary(ctx: PlanContext) -> Section:
     """Summary paragraphs written from the headline numbers."""
     h = headline_of(ctx)
     s = Section("executive_summary", "Executive summary")
-    lines = [f"This {ctx.plan_type} plan covers {ctx.unit_label} for {ctx.period.label} "
+    lines = [f"This {ctx.plan_type} plan covers {ctx.unit_label} for {period_label(ctx.period)} "
              f"(data as of {ctx.data.as_of.date()})."]
     if h["baseline_bookings"] > 0:
         g = h["baseline_growth"]
@@ -26,31 +27,34 @@ def executive_summary(ctx: PlanContext) -> Section:
     else:
         lines.append(f"There were no won bookings in {h['baseline_period']}.")
     if h["target"] is not None:
-        ig, it = h["implied_growth"], h["growth_vs_ttm"]
-        growth = [f"{pct(ig)} on the {h['baseline_period']} run-rate" if ig is not None else "",
-                  f"{pct(it)} on the last 12 months ({money(h['ttm_bookings'])})"
-                  if it is not None else ""]
-        growth = [g for g in growth if g]
+        ig = h["implied_growth"]
         lines.append(f"The plan target is {money(h['target'])} ({h['target_source']})"
-                     + (", growth of " + " and ".join(growth) + "." if growth else "."))
+                     + (f", growth of {pct(ig)} on {h['baseline_period']} bookings."
+                        if ig is not None else "."))
     else:
         lines.append("No bookings target is recorded or derivable for this unit yet"
                      + (f" ({h['target_note']})." if h.get("target_note") else "."))
     if h["win_rate"] is not None:
         lines.append(f"{h['closed_deals']} deals closed in {h['baseline_period']} with a win "
                      f"rate of {pct(h['win_rate'])}; open pipeline stands at "
-                     f"{money(h['open_pipeline'])}.")
+                     f"{money(h['open_pipeline'])}, of which "
+                     f"{money(h['pipeline_in_period'])} is expected to close in "
+                     f"{period_label(ctx.period)}.")
     elif not h.get("pipeline", True):
         lines.append(f"Win rate and pipeline coverage: {NO_PIPELINE}.")
-    cover = None
-    if h["target"] and h["open_pipeline"]:
-        cover = h["open_pipeline"] / h["target"]
+    if h["coverage"] is not None and h.get("pipeline", True):
         need = 1 / h["win_rate"] if h["win_rate"] else None
-        lines.append(f"Pipeline covers {cover:.2f}x the target"
-                     + (f" (about {need:.1f}x is needed at the current win rate)." if need
-                        else "."))
+        lines.append(f"Pipeline coverage {h['coverage']:.2f}x: open pipeline expected to close "
+                     f"in {period_label(ctx.period)} / remaining target "
+                     f"{money(h['remaining_target'])}"
+                     + (f" (about {need:.1f}x is needed at the {h['baseline_period']} win "
+                        "rate)." if need else "."))
     s.add(" ".join(lines))
-    return _add_figures(s, h.get("figures") or {})
+    _add_figures(s, h.get("figures") or {})
+    asks = decisions_asked(ctx) if ctx.scope.level != "account" else []
+    if asks:
+        s.add("Decisions asked of the reader: " + "; ".join(asks) + ".")
+    return s
 
 
 #: the plan figures shown in the executive summary (key, label, format)
@@ -89,3 +93,12 @@ def _add_figures(s: Section, f: dict) -> Section:
     if f.get("flag"):
         s.add(f"Warning: {f['flag']}.")
     return s
+
+
+def decisions_asked(ctx: PlanContext) -> list[str]:
+    """Plan sections of this unit (or the company) whose sign-off is requested and not yet
+    given, with their approvers (stakeholders step)."""
+    t = stakeholders_step.status_table(ctx.ws)
+    mine = t[t["scope"].isin([str(ctx.scope), "company"]) & (t["status"] == "requested")]
+    return [f"sign off {r.section} ({r.approvers or 'no approver named'})"
+            for r in mine.itertuples()]
