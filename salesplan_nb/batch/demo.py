@@ -447,9 +447,13 @@ def _step_forecast(ws: Workspace) -> str:
     from salesplan_nb.steps import forecast
     res = forecast.forecast(ws.data, period=ws.period)
     ws.save_output("forecast", "company", res.table)
-    ws.record("forecast", "method", "blend", by=BY)
-    total = float(res.table["blend"].sum())
-    return f"{ws.period.label} bookings forecast (blend) ${total:,.0f}"
+    ws.save_output("forecast", "accuracy", res.accuracy())
+    ws.record("forecast", "method", res.selected, by=BY)
+    t = res.total
+    e = res.backtest.errors.set_index("method").loc["forecast"]
+    return (f"{ws.period.label} bookings forecast ${t['point']:,.0f} (80% range "
+            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {res.selected} chosen by backtest, WAPE "
+            f"{e['wape']:.1%}, 80% interval coverage {e['cover80']:.0%})")
 
 
 def _step_scenarios(ws: Workspace) -> str:
@@ -506,7 +510,8 @@ def _step_evaluate(ws: Workspace) -> str:
         evaluate.add_lesson(ws, lesson["text"], lesson.get("driver") if lesson.get(
             "adjustment") is not None else None, lesson.get("adjustment"),
             lesson.get("evidence", ""), by=BY)
-    defaults = evaluate.next_plan_defaults(data, year, ws=ws)
+    defaults = evaluate.next_plan_defaults(data, year, ws=ws,
+                                           forecast_errors=ws.load_output("forecast", "accuracy"))
     evaluate.save_next_plan_defaults(ws, defaults, by=BY)
     s = att.summary
     return (f"{year} attainment: median {s['median']:.0%}, {s['share_100']:.0%} of "

@@ -698,18 +698,26 @@ def growth_forecast(ctx: PlanContext) -> Section:
     fc = _module("forecast")
     if fc is None:
         return s.add(_need("forecast", "the forecast"))
-    r = fc.forecast(ctx.data, ctx.scope, ctx.period, n_origins=3)
+    r = fc.forecast(ctx.data, ctx.scope, ctx.period)  # the one default forecast
     t = r.table
-    if not len(t) or t["blend"].fillna(0).sum() == 0:
+    if not len(t) or t["forecast"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"
                              + (f" ({r.note})" if r.note else "")))
-    total = float(t["blend"].sum())
+    total = r.total["point"]
     h = ctx.once("headline", lambda: headline(ctx))
-    txt = f"Forecast bookings for {ctx.period.label}: {money(total)}"
+    txt = (f"Forecast bookings for {ctx.period.label}: {money(total)} (80% range "
+           f"{money(r.total['lo80'])} to {money(r.total['hi80'])}; {r.selected} chosen by "
+           "backtest)")
     if h["target"]:
         txt += f", {pct(total / h['target'])} of the target"
     s.add(txt + "." + (f" {r.note}" if r.note else ""))
     s.add(fc.chart_forecast(r))
+    acc = r.accuracy()
+    s.add(Table(acc[["method", "wape", "bias", "vs_baseline", "cover80", "cover95", "n"]],
+                {"wape": "pct", "bias": "pct", "vs_baseline": "num", "cover80": "pct",
+                 "cover95": "pct", "n": "int"},
+                caption="How good has this forecast been: backtest by method beside seasonal "
+                        "naive (baseline)"))
     return s
 
 

@@ -327,7 +327,8 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     -50%..+100%), ``target`` (period bookings x (1 + growth), USD), ``win_rate`` (won /
     closed), ``deal_size`` (USD per won deal), ``cycle_days`` (median days created -> won),
     ``attrition`` (leavers in the period / average headcount; 14% when no end dates),
-    ``forecast_bias`` (blend bias, from ``forecast_errors`` when given, else 0). Each lesson
+    ``forecast_bias`` (the chosen forecast's backtest bias, row ``forecast`` of
+    ``forecast_errors`` - else ``blend`` - when given, else 0). Each lesson
     with a ``driver`` multiplies that value by ``1 + adjustment`` (noted in ``basis``)."""
     scope, period = parse_scope(scope), parse_period(period)
     d = scope.filter(data.deals)
@@ -366,7 +367,7 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     basis = "no forecast accuracy given"
     if forecast_errors is not None and len(forecast_errors):
         fe = forecast_errors.set_index("method")
-        key = "blend" if "blend" in fe.index else fe.index[0]
+        key = next((k for k in ("forecast", "blend") if k in fe.index), fe.index[0])
         bias = float(fe.loc[key, "bias"])
         basis = f"{key} forecast bias (sum(F-A)/sum A); divide forecasts by 1 + bias"
     rows.append(("forecast_bias", bias, "fraction", basis))
