@@ -423,7 +423,7 @@ def test_potential_from_raw_tables_matches_deals_path(sample_data, market_table)
         dataclasses.replace(data, orders=data.orders.iloc[0:0])).table["bookings_12m"].sum()
     fresh = dataclasses.replace(sample_data)  # nothing blank: Dataset.deals is never built
     m.account_potential(fresh)
-    assert "deals" not in fresh.__dict__
+    assert not fresh.deals_built
     _assert_same_potential(sample_data)
 
 
@@ -449,7 +449,7 @@ def test_potential_fill_ties_and_memo(tiny):
     a1 = pot.table.set_index("account_id").loc["A1"]
     assert (a1["region"], a1["territory"], a1["owner_id"]) == ("West", "E1", "R2")
     assert a1["bookings_12m"] == 1900.0
-    assert m.account_potential(data) is pot and "deals" not in data.__dict__
+    assert m.account_potential(data) is pot and not data.deals_built
     data.orders = data.orders.assign(amount=[400.0])  # reassigning a table invalidates
     again = m.account_potential(data)
     assert again is not pot

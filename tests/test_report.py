@@ -353,5 +353,5 @@ def test_rendered_plan_must_shows(hostile_ws, monkeypatch, level, plan_type):
             assert want in titles, want
         actions_html = doc[doc.index('id="sec-account_actions"'):
                            doc.index('id="sec-account_risks"')]
-        assert "<th>owner</th><th>due</th><th>status</th>" in actions_html
+        assert "<th>Owner</th><th>Due</th><th>Status</th>" in actions_html  # headers in words
         assert "2027-03-31" in actions_html and "in progress" in actions_html

@@ -143,7 +143,7 @@ def test_channel_mix_by_hand(tiny):
     data = make_tiny()
     deals = data.deals.assign(channel=["Direct", "Direct", "Partner", "Direct", "Partner",
                                        "Direct"])
-    data.__dict__["deals"] = deals
+    data.deals = deals  # pinned until a table is reassigned
     mix = S.channel_mix(data, "company", "2025-H1").set_index("route")
     assert mix.attrs["route_basis"] == "channel"
     assert mix.loc["Partner", "bookings"] == 54_000

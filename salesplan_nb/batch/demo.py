@@ -22,7 +22,9 @@ from typing import TextIO
 import pandas as pd
 
 from salesplan_nb.core.errors import DataError, WorkspaceError
+from salesplan_nb.core.periods import last_full_year, trailing_12_months, year_to_date
 from salesplan_nb.core.scope import Period
+from salesplan_nb.core.seats import employed_mask, quota_seat_mask
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.sample import generate, write_dataset_csv
 from salesplan_nb.data.workspace import PLAN_FILE, Workspace
@@ -59,22 +61,14 @@ class Headline:
     territories: int
 
 
-def last_full_year(as_of: pd.Timestamp) -> int:
-    """The last calendar year that ended on or before ``as_of``."""
-    return as_of.year if (as_of.month, as_of.day) == (12, 31) else as_of.year - 1
-
-
 def headline(data: Dataset) -> Headline:
     """Compute the :class:`Headline` of ``data``."""
     d, as_of = data.deals, data.as_of
     last_year = last_full_year(as_of)
     won = d[d["status"] == "won"]
     closed_year = won["close_date"].dt.year
-    ytd = won[(won["close_date"] >= pd.Timestamp(as_of.year, 1, 1))
-              & (won["close_date"] <= as_of)]
-    start_12m = as_of - pd.DateOffset(years=1)
-    recent = d[(d["status"] != "open") & (d["close_date"] > start_12m)
-               & (d["close_date"] <= as_of)]
+    ytd = won[year_to_date(as_of).contains(won["close_date"])]
+    recent = d[(d["status"] != "open") & trailing_12_months(as_of).contains(d["close_date"])]
     n_won = int((recent["status"] == "won").sum())
     n_lost = int((recent["status"] == "lost").sum())
     open_ = d[d["status"] == "open"]
@@ -176,9 +170,8 @@ def _step_market(ws: Workspace) -> str:
 
 
 def _ttm(data: Dataset) -> Period:
-    """The 12 months to ``as_of`` (inclusive)."""
-    end = data.as_of + pd.Timedelta(days=1)
-    return Period(end - pd.DateOffset(years=1), end, "last 12 months")
+    """The 12 months to ``as_of`` (inclusive; the planning core's trailing window)."""
+    return trailing_12_months(data.as_of)
 
 
 KEY_ACCOUNTS = 3  # accounts with their own bookings goal
@@ -463,8 +456,7 @@ def _step_scenarios(ws: Workspace) -> str:
     chosen = dict(scenarios.presets(model))
     # "plan": the base drivers plus step 5's hiring plan as extra headcount from its month
     reps = data.reps
-    employed = reps["end_date"].isna() | (reps["end_date"] > data.as_of)
-    aes = int((employed & (reps["role"] != "Manager")).sum())
+    aes = int((quota_seat_mask(reps) & employed_mask(reps, data.as_of)).sum())
     hires = [h for h in (ws.get("capacity", "hires") or []) if h.get("count")] if aes else []
     tactics = scenarios.tactic_changes(ws, period) if ws.get("tactics") else []
     if hires or tactics:

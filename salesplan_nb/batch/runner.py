@@ -37,10 +37,12 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.formats import money, pct
+from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import inside, unique_names
+from salesplan_nb.core.scope import PLAN_TYPES
 
 LEVELS = ("region", "territory", "account", "rep")
-PLAN_TYPES = ("annual", "territory", "account", "long-term")
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STEP_MODULES = ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
@@ -73,8 +75,7 @@ class Unit:
 
 def _trailing_bookings(data, column: str) -> pd.Series:
     d = data.deals
-    start = data.as_of - pd.DateOffset(years=1)
-    won = d[(d["status"] == "won") & (d["close_date"] > start) & (d["close_date"] <= data.as_of)]
+    won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
     return won.groupby(column)["amount"].sum()
 
 
@@ -462,8 +463,6 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
-    from salesplan_nb.render.report import money, pct
-
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from salesplan_nb.core.errors import ScopeError
-from salesplan_nb.data.schema import SCOPE_LEVELS
 
+#: planning units, largest first; a batch renders one plan per unit of a level
+SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
+#: plan types (PRODUCT.md): long-term 3-5 years company/region; annual next year
+#: company/region; territory a year per territory/region; account a year per key account
+PLAN_TYPES = ("annual", "long-term", "territory", "account")
 # column of Dataset.deals that identifies each scope level
 SCOPE_COLUMN = {"region": "region", "territory": "territory", "rep": "owner_id",
                 "account": "account_id"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,20 +54,35 @@ class Dataset:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in schema.TABLES}
 
+    def _memo_tables(self, with_deals: bool, tables: tuple[str, ...]) -> tuple:
+        objs = tuple(getattr(self, t) for t in tables)
+        return (*objs, self.deals) if with_deals else objs
+
+    def memo_has(self, store: str, key: Hashable, *, with_deals: bool = False,
+                 tables: tuple[str, ...] = schema.TABLES) -> bool:
+        """True when :meth:`memo` would reuse the entry ``key`` of ``store``."""
+        hit = self.__dict__.get(store, {}).get(key)
+        return hit is not None and self._memo_valid(hit, self._memo_tables(with_deals, tables))
+
+    def _memo_valid(self, hit: tuple, tables: tuple) -> bool:
+        return hit[0] == self.as_of and len(hit[1]) == len(tables) and all(
+            a is b for a, b in zip(hit[1], tables))
+
     def memo(self, store: str, key: Hashable, build: Callable[[], T], *,
-             with_deals: bool = False, tables: tuple[str, ...] = schema.TABLES) -> T:
+             with_deals: bool = False, tables: tuple[str, ...] = schema.TABLES,
+             replace: bool = False) -> T:
         """``build()`` memoised on this Dataset (like :attr:`deals`) in store ``store`` under
         ``key``. An entry is reused only while the Dataset holds the very same ``tables``
         objects (and enriched ``deals`` when ``with_deals``) and ``as_of``: reassigning one of
-        them invalidates it; tables are treated as read-only. For decision-independent work,
-        so a widget change redoes only the arithmetic that depends on the decision."""
+        them invalidates it; tables are treated as read-only. ``replace`` stores ``build()``
+        even when an entry is valid. Every cache of a Dataset lives in a memo store (never a
+        bare attribute), so no cache outlives the tables it was built from. For
+        decision-independent work, so a widget change redoes only the arithmetic that depends
+        on the decision."""
         memo: dict[Hashable, Any] = self.__dict__.setdefault(store, {})
-        tables = tuple(getattr(self, t) for t in tables)
-        if with_deals:
-            tables = (*tables, self.deals)
+        tables = self._memo_tables(with_deals, tables)
         hit = memo.get(key)
-        if hit is not None and hit[0] == self.as_of and len(hit[1]) == len(tables) and all(
-                a is b for a, b in zip(hit[1], tables)):
+        if not replace and hit is not None and self._memo_valid(hit, tables):
             return hit[2]
         value = build()
         if len(memo) >= MEMO_MAX:
@@ -76,7 +90,11 @@ class Dataset:
         memo[key] = (self.as_of, tables, value)
         return value
 
-    @cached_property
+    #: the tables :attr:`deals` is built from; reassigning one rebuilds it
+    DEALS_TABLES = ("opportunities", "orders", "accounts", "reps", "products")
+    _DEALS_STORE = "_salesplan_deals"
+
+    @property
     def deals(self) -> pd.DataFrame:
         """Opportunities (plus orders as won deals) enriched for slicing.
 
@@ -84,7 +102,25 @@ class Dataset:
         product ``family``, rep ``rep_name, manager_id``, and the deal's ``region`` and
         ``territory``: the owning rep's, falling back to the account's. Orders appear with
         ``status='won'``, ``stage='Order'`` and ``close_date=order_date``.
+
+        Memoised (:meth:`memo`) on the very table objects it reads: reassigning
+        ``opportunities``, ``orders``, ``accounts``, ``reps`` or ``products`` rebuilds it, so
+        it is never stale. Assigning ``data.deals = frame`` pins a frame until then.
         """
+        return self.memo(self._DEALS_STORE, "deals", self._build_deals,
+                         tables=self.DEALS_TABLES)
+
+    @deals.setter
+    def deals(self, frame: pd.DataFrame) -> None:
+        self.memo(self._DEALS_STORE, "deals", lambda: frame, tables=self.DEALS_TABLES,
+                  replace=True)
+
+    @property
+    def deals_built(self) -> bool:
+        """True when :attr:`deals` is built for the current tables (nothing is rebuilt)."""
+        return self.memo_has(self._DEALS_STORE, "deals", tables=self.DEALS_TABLES)
+
+    def _build_deals(self) -> pd.DataFrame:
         opps = self.opportunities
         if len(self.orders):
             o = self.orders.rename(columns={"order_id": "opportunity_id",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salesplan_nb.core.scope import SCOPE_LEVELS  # noqa: F401 - re-exported
+
 STRING = "string[pyarrow]"
 DATE = "datetime64[ns]"
 MONEY = "float64"
@@ -139,7 +141,6 @@ TABLES: dict[str, Table] = {
     )
 }
 
-SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
 
 
 def empty(table: str) -> pd.DataFrame:

@@ -38,13 +38,11 @@ import pandas as pd
 import yaml
 
 from salesplan_nb.core.errors import WorkspaceError
-from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.scope import PLAN_TYPES, SCOPE_LEVELS, Period, Scope
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.data.schema import SCOPE_LEVELS
 
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.yaml"
-PLAN_TYPES = ("annual", "long-term", "territory", "account")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 

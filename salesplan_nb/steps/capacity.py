@@ -28,7 +28,7 @@ Model (per rep seat, per calendar month ``m`` of the period):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
@@ -38,16 +38,24 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import day_after, history_basis
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.seats import (  # noqa: F401 - re-exported for notebooks
+    DEFAULT_ATTRITION,
+    DEFAULT_BACKFILL_LAG,
+    DEFAULT_RAMP,
+    RampCurve,
+    employed_share,
+    is_manager_role,
+    ramp_factors,
+    tenure_months,
+)
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
 
 T = TypeVar("T")
 
 SECTION = "capacity"
-DEFAULT_ATTRITION = 0.14  # B2B annual rep attrition (PRODUCT.md)
-DEFAULT_BACKFILL_LAG = 2  # months from a leaver's exit to the backfill's start
-MANAGER_ROLES = ("manager", "director", "vp", "head")
 
 
 # ---- shared helpers (also used by segments and strategy) ------------------------------------
@@ -59,13 +67,9 @@ def resolve(data: Dataset, scope: Scope | str | None = None,
 
 
 def basis_period(data: Dataset, period: Period) -> Period:
-    """The history a result is measured on: ``period`` when it has started by ``as_of``, else
-    the 12 months ending at ``as_of`` (inclusive)."""
-    if period.start <= data.as_of:
-        return period
-    start = (data.as_of + pd.Timedelta(days=1)) - pd.DateOffset(months=12)
-    return Period(pd.Timestamp(start), data.as_of + pd.Timedelta(days=1),
-                  f"{pd.Timestamp(start).date()}..{data.as_of.date()}")
+    """The history a result is measured on (:func:`salesplan_nb.core.periods.history_basis`):
+    ``period`` to date when it has started by ``as_of``, else the trailing 12 months."""
+    return history_basis(period, data.as_of)
 
 
 def month_label(m: pd.Period) -> str:
@@ -97,77 +101,7 @@ def vega_records(df: pd.DataFrame) -> list[dict]:
     return [{str(k): clean(v) for k, v in r.items()} for r in df.to_dict("records")]
 
 
-# ---- ramp --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RampCurve:
-    """Share of full productivity by tenure: ``steps`` = ``((up_to_month, share), ...)``,
-    piecewise constant, ``share`` for tenure ``< up_to_month``; 100% after the last step.
-
-    Iterating yields the ``(up_to_month, share)`` pairs (what scenarios reads)."""
-
-    steps: tuple[tuple[float, float], ...] = ((3, 0.25), (6, 0.60), (9, 0.85))
-
-    def __post_init__(self) -> None:
-        try:
-            steps = tuple((float(a), float(b)) for a, b in self.steps)
-        except (TypeError, ValueError):
-            raise ConfigError(f"ramp steps must be (up_to_month, share) pairs, got "
-                              f"{self.steps!r}") from None
-        prev = 0.0
-        for upto, share in steps:
-            if upto <= prev:
-                raise ConfigError(f"ramp months must increase and be > 0: {steps!r}")
-            if not 0 <= share <= 1:
-                raise ConfigError(f"ramp share {share!r} must be a fraction 0..1 (25% = 0.25)")
-            prev = upto
-        object.__setattr__(self, "steps", steps)
-
-    def __iter__(self) -> Iterator[tuple[float, float]]:
-        return iter(self.steps)
-
-    def share(self, tenure: float | np.ndarray) -> np.ndarray:
-        """Ramp share at tenure (months; negative = not started -> 0)."""
-        t = np.asarray(tenure, dtype=float)
-        out = np.ones_like(t)
-        for upto, share in reversed(self.steps):
-            out = np.where(t < upto, share, out)
-        return np.where(t < 0, 0.0, out)
-
-    @property
-    def full_after(self) -> float:
-        """Months until fully ramped."""
-        return self.steps[-1][0] if self.steps else 0.0
-
-    @classmethod
-    def parse(cls, value: RampCurve | Iterable | dict | str | None) -> RampCurve:
-        """A curve from pairs, ``{up_to_month: share}``, or text ``"3:25%,6:60%,9:85%"``."""
-        if value is None:
-            return DEFAULT_RAMP
-        if isinstance(value, RampCurve):
-            return value
-        if isinstance(value, dict):
-            value = sorted((float(k), v) for k, v in value.items())
-        if isinstance(value, str):
-            pairs = []
-            for part in value.split(","):
-                a, sep, b = part.partition(":")
-                if not sep:
-                    raise ConfigError(f"cannot read ramp {value!r}: use '3:25%,6:60%,9:85%'")
-                b = b.strip()
-                share = float(b[:-1]) / 100 if b.endswith("%") else float(b)
-                pairs.append((float(a), share))
-            value = pairs
-        return cls(tuple(tuple(p) for p in value))
-
-    def label(self) -> str:
-        prev, parts = 0.0, []
-        for upto, share in self.steps:
-            parts.append(f"{prev:g}-{upto:g} m {share:.0%}")
-            prev = upto
-        return ", ".join(parts) + ", then 100%"
-
-
-DEFAULT_RAMP = RampCurve()
+# ---- ramp (the planning core's: salesplan_nb.core.seats) ------------------------------------
 RAMP = DEFAULT_RAMP
 
 
@@ -298,8 +232,6 @@ def _seats(reps: pd.DataFrame, months: pd.PeriodIndex,
            as_of: pd.Timestamp | None) -> _Seats:
     """Per-rep day shares, tenures and seat kinds (one pass over the reps)."""
     n = len(months)
-    starts, ends = _month_days(months)
-    days = (ends - starts).astype(float)
     asof_m = pd.Period(as_of, "M") if as_of is not None else months[-1] + 1 if n else None
     m_idx = np.array([(m - asof_m).n for m in months]) if n else np.zeros(0, int)
     hist = m_idx <= 0
@@ -308,18 +240,12 @@ def _seats(reps: pd.DataFrame, months: pd.PeriodIndex,
     share, tenure = np.zeros((rows, n)), np.zeros((rows, n))
     vacant, since = np.zeros((rows, n), int), np.zeros((rows, n), int)
     kind = np.full(rows, GONE)
+    if rows and n:  # the planning core's employment and tenure rules
+        share = employed_share(reps["hire_date"], reps["end_date"], months)
+        tenure = tenure_months(reps["hire_date"], months)
     for i, (hire, end) in enumerate(zip(reps["hire_date"], reps["end_date"])):
         hire = None if pd.isna(hire) else pd.Timestamp(hire)
         end = None if pd.isna(end) else pd.Timestamp(end)
-        h0 = np.datetime64(hire.date(), "D") if hire is not None else None
-        e0 = np.datetime64(end.date(), "D") if end is not None else None
-        lo = np.maximum(starts, h0) if h0 is not None else starts
-        hi = np.minimum(ends, e0) if e0 is not None else ends
-        share[i] = np.clip((hi - lo).astype(float), 0, None) / days
-        if hire is None:
-            tenure[i] = np.full(n, 1e6)
-        else:
-            tenure[i] = (m_ord - (hire.year * 12 + hire.month - 1)).astype(float)
         if hist.all() or (end is not None and end <= as_of):
             continue  # history only / gone before the plan starts (backfill in the actuals)
         if end is not None:
@@ -421,10 +347,10 @@ def rre_by_month(reps: pd.DataFrame, months: Period | pd.PeriodIndex | str,
 # ---- scoping -----------------------------------------------------------------------------------
 def scope_reps(data: Dataset, scope: Scope | str | None = None,
                roles: Sequence[str] | None = None) -> pd.DataFrame:
-    """Quota-carrying reps of a scope: rows of ``data.reps`` by region / territory / rep id;
-    for an account, its owner (``accounts.owner_id``) else the reps who own its deals.
-    ``roles=None`` drops manager-like roles (manager, director, VP, head) unless that leaves
-    nobody; else keeps the listed roles (case-insensitive)."""
+    """Quota-carrying seats of a scope (:func:`salesplan_nb.core.seats.quota_seat_mask`: not a
+    manager role): rows of ``data.reps`` by region / territory; for an account, its owner
+    (``accounts.owner_id``) else the reps who own its deals. A rep scope is that rep, whatever
+    the role. ``roles`` instead keeps exactly the listed roles (case-insensitive)."""
     sc = Scope.parse(scope)
     reps = data.reps
     if sc.level == "region":
@@ -440,15 +366,13 @@ def scope_reps(data: Dataset, scope: Scope | str | None = None,
             opp = data.opportunities
             owners = set(opp.loc[(opp["account_id"] == sc.id).fillna(False), "owner_id"].dropna())
         reps = reps[reps["rep_id"].isin(list(owners))]
-    role = reps["role"].fillna("").str.lower()
-    if roles is None:
-        mgr = role.str.contains("|".join(MANAGER_ROLES), regex=True).fillna(False).astype(bool)
-        if (~mgr).any():
-            reps = reps[~mgr.to_numpy()]
-    else:
+    if roles is not None:
         keep = [r.lower() for r in roles]
-        reps = reps[role.isin(keep).fillna(False).to_numpy()]
-    return reps
+        role = reps["role"].fillna("").str.lower()
+        return reps[role.isin(keep).fillna(False).to_numpy()]
+    if sc.level == "rep":
+        return reps
+    return reps[~is_manager_role(reps["role"]).to_numpy()]
 
 
 def _territory_region(data: Dataset) -> dict:
@@ -481,8 +405,7 @@ def _productivity_basis(data: Dataset, sc: Scope, per: Period,
     """Ramp-independent part of :func:`productivity`: window, bookings, the reps' seats over
     the window's months and each month's share inside the window (memoised per scope)."""
     basis = basis_period(data, per)
-    end = min(basis.end, data.as_of + pd.Timedelta(days=1))
-    basis = Period(basis.start, end, basis.label)
+    basis = Period(basis.start, min(basis.end, day_after(data.as_of)), basis.label)
     deals = sc.filter(data.deals)
     won = deals[(deals["status"] == "won").fillna(False) & basis.contains(deals["close_date"])]
     bookings = float(won["amount"].fillna(0).sum())
@@ -687,15 +610,9 @@ def capacity_usd(data: Dataset, scope: Scope | str | None = None,
 
 
 def ramp_adjustment(hire_date, period: Period | str, ramp: RampCurve | None = None) -> float:
-    """Average ramp share of a rep hired ``hire_date`` over ``period`` months (0..1), for
-    ramp-adjusted quotas (months before the hire count 0)."""
-    per = Period.parse(period)
-    ramp = RampCurve.parse(ramp)
-    if hire_date is None or pd.isna(hire_date):
-        return 1.0
-    h = pd.Timestamp(hire_date)
-    t = np.array([(m.year * 12 + m.month) - (h.year * 12 + h.month) for m in per.months()])
-    return float(ramp.share(t).mean()) if len(t) else 1.0
+    """Average ramp share of a rep hired ``hire_date`` over ``period`` (0..1): the planning
+    core's :func:`salesplan_nb.core.seats.ramp_factors`."""
+    return float(ramp_factors(pd.Series([hire_date]), period, ramp)[0])
 
 
 # ---- chart -------------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import day_after, same_dates_last_year
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.seats import DEFAULT_ATTRITION, DEFAULT_GROWTH, observed_attrition
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.forecast import parse_period, parse_scope
 
-GROWTH = 1.10
+GROWTH = DEFAULT_GROWTH
 SECTION = "lessons"
 BINS = (0, 0.5, 0.8, 1.0, 1.2, np.inf)
 BIN_LABELS = ("<50%", "50-80%", "80-100%", "100-120%", ">=120%")
@@ -231,9 +233,9 @@ def tactic_roi(data: Dataset, tactics: list[dict] | None = None, ws=None) -> pd.
                 from exc
         budget = float(t.get("budget") or 0.0)
         end = min(end, data.as_of)
-        win1 = (won["close_date"] >= start) & (won["close_date"] <= end)
-        win0 = (won["close_date"] >= start - pd.DateOffset(years=1)) & \
-               (won["close_date"] <= end - pd.DateOffset(years=1))
+        now = Period(start, max(day_after(end), start), name)
+        win1 = now.contains(won["close_date"])
+        win0 = same_dates_last_year(now).contains(won["close_date"])
         tm = _target_mask(won, t.get("scope"), t.get("segment"))
         t1, t0 = won.loc[win1 & tm, "amount"].sum(), won.loc[win0 & tm, "amount"].sum()
         c1, c0 = won.loc[win1 & ~tm, "amount"].sum(), won.loc[win0 & ~tm, "amount"].sum()
@@ -326,7 +328,8 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     Rows (key, value, unit, basis): ``growth`` (period bookings / prior period, capped to
     -50%..+100%), ``target`` (period bookings x (1 + growth), USD), ``win_rate`` (won /
     closed), ``deal_size`` (USD per won deal), ``cycle_days`` (median days created -> won),
-    ``attrition`` (leavers in the period / average headcount; 14% when no end dates),
+    ``attrition`` (leavers in the period / average quota-seat headcount, the planning core's
+    ``observed_attrition``; 14% when no end dates),
     ``forecast_bias`` (the chosen forecast's backtest bias, row ``forecast`` of
     ``forecast_errors`` - else ``blend`` - when given, else 0). Each lesson
     with a ``driver`` multiplies that value by ``1 + adjustment`` (noted in ``basis``)."""
@@ -353,16 +356,13 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     cyc = (won["close_date"] - won["created_date"]).dt.days.dropna()
     rows.append(("cycle_days", float(cyc.median()) if len(cyc) else np.nan, "days",
                  f"median created -> won days in {period}"))
-    reps = data.reps
-    if reps["end_date"].notna().any():
-        left = int(period.contains(reps["end_date"]).sum())
-        hired = reps["hire_date"].fillna(pd.Timestamp.min)
-        head = int(((hired < period.end) & (reps["end_date"].isna() |
-                                            (reps["end_date"] >= period.end))).sum())
-        rows.append(("attrition", left / max(head + left / 2, 1), "fraction per year",
-                     f"{left} leavers in {period} / average headcount"))
+    seen = observed_attrition(data.reps, period)
+    if seen is not None:
+        rows.append(("attrition", seen[0], "fraction per year",
+                     f"{seen[1]} leavers in {period} / {seen[2]:g} average quota seats"))
     else:
-        rows.append(("attrition", 0.14, "fraction per year", "B2B default (no end dates)"))
+        rows.append(("attrition", DEFAULT_ATTRITION, "fraction per year",
+                     "B2B default (no end dates)"))
     bias = 0.0
     basis = "no forecast accuracy given"
     if forecast_errors is not None and len(forecast_errors):

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import last_whole_month
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 
@@ -64,10 +65,9 @@ def parse_period(period: Period | str | int) -> Period:
 
 # --------------------------------------------------------------------------- history
 def history_end(data: Dataset) -> pd.Period:
-    """Last complete calendar month on or before ``data.as_of``."""
-    as_of = pd.Timestamp(data.as_of)
-    m = as_of.to_period("M")
-    return m if as_of == m.end_time.normalize() else m - 1
+    """Last complete calendar month on or before ``data.as_of``
+    (:func:`salesplan_nb.core.periods.last_whole_month`)."""
+    return last_whole_month(data.as_of)
 
 
 def monthly_bookings(data: Dataset, scope: Scope | str = "company",

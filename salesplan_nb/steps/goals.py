@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import baseline_period, day_after
 from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps import kpis
@@ -120,7 +121,7 @@ def growth_windows(data: Dataset, period: Period, step_months: int = 3
     if start is None:
         return []
     start = start.to_period("M").to_timestamp()
-    to_date = data.as_of + pd.Timedelta(days=1)
+    to_date = day_after(data.as_of)
     out = []
     if _month_aligned(period):
         end0 = to_date.to_period("M").to_timestamp() if to_date.day != 1 else to_date
@@ -189,11 +190,9 @@ def historical_growth(data: Dataset, metric: str, level: str,
 
 
 def find_baseline_period(period: Period, as_of: pd.Timestamp | None) -> Period:
-    """The latest period like ``period``, whole years earlier, that is over by ``as_of``."""
-    p = period.prior_year()
-    while as_of is not None and p.end > as_of + pd.Timedelta(days=1):
-        p = p.prior_year()
-    return p
+    """The latest period like ``period``, whole years earlier, that is over by ``as_of``
+    (:func:`salesplan_nb.core.periods.baseline_period`)."""
+    return baseline_period(period, as_of)
 
 
 def years_between(earlier: Period, later: Period) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import in_progress, is_over, to_date, trailing_12_months
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.market import closed_in, label, resolve, scoped_deals, won_in
@@ -210,9 +211,7 @@ def open_pipeline(ctx: Context) -> tuple[float, str]:
     miss = amt.isna()
     if miss.any():
         price = o["product_id"].map(ctx.data.products.set_index("product_id")["list_price"])
-        t12 = Period(as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
-                     as_of + pd.Timedelta(days=1), "last 12 months")
-        w = won_in(ctx.deals, t12)
+        w = won_in(ctx.deals, trailing_12_months(as_of))
         avg = float(w["amount"].mean()) if len(w) else np.nan
         amt = amt.fillna(price.astype(float)).fillna(avg)
         note = (f"{int(miss.sum())} open deals without amount valued at list price or the "
@@ -221,7 +220,7 @@ def open_pipeline(ctx: Context) -> tuple[float, str]:
 
 
 def _coverage(ctx: Context) -> float:
-    if ctx.data.as_of >= ctx.period.end - pd.Timedelta(days=1):
+    if is_over(ctx.period, ctx.data.as_of):
         raise NotAvailable(f"{ctx.period.label} is over (data as of {ctx.data.as_of.date()}): "
                            "no pipeline left to cover it")
     target = ctx.targets.get("bookings")
@@ -240,11 +239,8 @@ def _coverage(ctx: Context) -> float:
 
 def _needed_coverage(ctx: Context) -> float | None:
     """1 / win rate of the 12 months to ``as_of``."""
-    as_of = ctx.data.as_of
-    p = Period(as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
-               as_of + pd.Timedelta(days=1), "last 12 months")
     try:
-        wr = _win_rate(ctx.sub(p))
+        wr = _win_rate(ctx.sub(trailing_12_months(ctx.data.as_of)))
     except NotAvailable:
         return None
     return 1 / wr if wr else None
@@ -282,7 +278,7 @@ def _retention(ctx: Context) -> float:
 
 
 def _in_progress_note(ctx: Context) -> None:
-    if ctx.period.start <= ctx.data.as_of < ctx.period.end - pd.Timedelta(days=1):
+    if in_progress(ctx.period, ctx.data.as_of):
         ctx.notes.append(f"{ctx.period.label} in progress: bookings to "
                          f"{ctx.data.as_of.date()} vs the whole previous period")
 
@@ -420,7 +416,7 @@ def compute_kpis(data: Dataset, scope: Scope | str | None = None,
         targets["bookings"] = given
     if "bookings" in targets:
         targets.setdefault("quota_attainment", 1.0)
-    elapsed = min(max((min(period.end, data.as_of + pd.Timedelta(days=1)) - period.start).days,
+    elapsed = min(max((to_date(period, data.as_of).end - period.start).days,
                       0) / max((period.end - period.start).days, 1), 1.0)
     rows = []
     ctx = Context(data, scope, period, spend, forecast, targets)  # shared: deals filtered once

@@ -14,7 +14,15 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from salesplan_nb.core.accounts import FILL_COLUMNS, fill_account_places
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import (
+    day_after,
+    same_dates_last_year,
+    to_date,
+    trailing_12_months,
+    year_to_date,
+)
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
@@ -83,8 +91,7 @@ def _dims(by: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def _elapsed_days(period: Period, as_of: pd.Timestamp) -> float:
-    end = min(period.end, as_of + pd.Timedelta(days=1))
-    return max((end - period.start).days, 0)
+    return max((to_date(period, as_of).end - period.start).days, 0)
 
 
 def annualise_factor(period: Period, as_of: pd.Timestamp) -> float:
@@ -162,10 +169,9 @@ def yoy(data: Dataset, scope: Scope | str | None = None, period: Period | str | 
     (same dates a year before). Columns: ``*by, bookings, prior_bookings, change, growth``."""
     scope, period = resolve(data, scope, period)
     dims = _dims(by)
-    to_date = data.as_of + pd.Timedelta(days=1)
-    ytd = period.start < to_date < period.end
-    cur_p = Period(period.start, to_date, period.label) if ytd else period
-    pri_p = cur_p.prior_year() if ytd else period.prior_year()
+    ytd = period.start < day_after(data.as_of) < period.end
+    cur_p = to_date(period, data.as_of) if ytd else period
+    pri_p = same_dates_last_year(cur_p)
     cur = bookings(data, scope, cur_p, dims or None)
     pri = bookings(data, scope, pri_p, dims or None)
     cols = dims or []
@@ -214,9 +220,9 @@ def annual_bookings(data: Dataset, scope: Scope | str | None = None) -> pd.DataF
     ytd_year = data.as_of.year
     if ytd_year not in full and (ytd_year - 1) in full:  # year to date vs the same dates
         d = won["close_date"]
-        ytd = won.loc[(d.dt.year == ytd_year) & (d <= data.as_of), "amount"].sum()
-        last = data.as_of - pd.DateOffset(years=1)
-        before = won.loc[(d.dt.year == ytd_year - 1) & (d <= last), "amount"].sum()
+        cur = year_to_date(data.as_of)
+        ytd = won.loc[cur.contains(d), "amount"].sum()
+        before = won.loc[same_dates_last_year(cur).contains(d), "amount"].sum()
         i = out.index[out["year"] == ytd_year]
         out.loc[i, "yoy_growth"] = ytd / before - 1 if before > 0 else np.nan
         out.loc[i, "yoy_basis"] = (f"to {data.as_of.date()} vs the same dates a year before"
@@ -341,24 +347,27 @@ def _deal_rows(data: Dataset, opp_mask: pd.Series, order_mask: pd.Series, cols: 
     return d
 
 
-_FILL = ["region", "territory", "owner_id"]
+def filled_accounts(data: Dataset) -> pd.DataFrame:
+    """``data.accounts`` with blank ``region`` / ``territory`` / ``owner_id`` filled by the
+    planning core's rule (:func:`salesplan_nb.core.accounts.fill_account_places`: the
+    account's latest deal), memoised on the Dataset's tables (read-only: copy to change)."""
+    def build() -> pd.DataFrame:
+        acc = data.accounts
+        if not acc[list(FILL_COLUMNS)].isna().any(axis=None):
+            return acc.copy()
+        ids = acc.loc[acc[list(FILL_COLUMNS)].isna().any(axis=1), "account_id"].dropna()
+        d = _deal_rows(data, data.opportunities["account_id"].isin(ids),
+                       data.orders["account_id"].isin(ids), ["created_date"], place=True)
+        return fill_account_places(acc, d)
+
+    return data.memo("_salesplan_accounts", "filled", build, tables=_POTENTIAL_TABLES)
 
 
 def _accounts_frame(data: Dataset) -> pd.DataFrame:
-    """Accounts with blank ``region`` / ``territory`` / ``owner_id`` filled from the account's
-    latest deal by ``created_date`` (undated last, ties: the later row; per column the latest
-    deal that has a value) and blank ``segment`` as ``Unknown``."""
-    acc = data.accounts[["account_id", "name", "industry", "segment", "employees", "revenue",
-                         "country", *_FILL]].copy()
-    need = acc[_FILL].isna().any(axis=1)
-    if need.any():  # only the deals of accounts with a blank: skipped when none has one
-        ids = acc.loc[need, "account_id"].dropna().unique()
-        d = _deal_rows(data, data.opportunities["account_id"].isin(ids),
-                       data.orders["account_id"].isin(ids), ["created_date"], place=True)
-        last = (d.sort_values("created_date", kind="stable")
-                .groupby("account_id")[_FILL].last())
-        for col in _FILL:
-            acc[col] = acc[col].fillna(acc["account_id"].map(last[col]))
+    """:func:`filled_accounts` (the columns potential needs) with blank ``segment`` as
+    ``Unknown``."""
+    acc = filled_accounts(data)[["account_id", "name", "industry", "segment", "employees",
+                                 "revenue", "country", *FILL_COLUMNS]].copy()
     acc["segment"] = acc["segment"].fillna(UNKNOWN)
     return acc
 
@@ -388,8 +397,7 @@ def account_potential(data: Dataset, spend_quantile: float = 0.75) -> Potential:
 
 def _account_potential(data: Dataset, spend_quantile: float) -> Potential:
     acc = _accounts_frame(data)
-    t12 = Period(data.as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1),
-                 data.as_of + pd.Timedelta(days=1), "trailing 12 months")
+    t12 = trailing_12_months(data.as_of)
     o, r = data.opportunities, data.orders
     won = _deal_rows(data, (o["status"] == "won").fillna(False) & t12.contains(o["close_date"]),
                      t12.contains(r["order_date"]), ["amount"])

@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import day_after, to_date
 from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
+from salesplan_nb.core.seats import DEFAULT_GROWTH
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.forecast import parse_period, parse_scope
 
-GROWTH = 1.10  # default plan = 110% of prior-year bookings (PRODUCT.md, quotas step)
+GROWTH = DEFAULT_GROWTH  # default plan = 110% of prior-year bookings (planning core)
 SECTION = "reviews"
 
 
@@ -47,7 +49,7 @@ def _monthly(deals: pd.DataFrame, months: pd.PeriodIndex) -> pd.Series:
 def _elapsed_fraction(period: Period, as_of: pd.Timestamp) -> np.ndarray:
     """Share (0..1) of each month of ``period`` elapsed at the end of ``as_of``."""
     out = []
-    cut = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    cut = day_after(as_of)
     for m in period.months():
         a, b = max(m.start_time, period.start), min(m.end_time.normalize()
                                                     + pd.Timedelta(days=1), period.end)
@@ -263,7 +265,7 @@ def variance_explained(data: Dataset, scope: Scope | str = "company",
     pva = plan_vs_actual(data, scope, period, plan)
     scope, period = pva.scope, pva.period
     d = scope.filter(data.deals)
-    cut = min(data.as_of + pd.Timedelta(days=1), period.end)
+    cut = to_date(period, data.as_of).end
     cur = d[(d["close_date"] >= period.start) & (d["close_date"] < cut)]
     py = period.prior_year()
     prev = d[py.contains(d["close_date"])]

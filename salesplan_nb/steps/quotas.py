@@ -16,10 +16,10 @@ Weights (``method``), all shares within the parent:
   split by history shares (so every unit gets ``growth x`` its own prior bookings before
   over-assignment).
 
-Ramp (reps): ``quota x ramp`` where ``ramp`` is the mean of the ramp curve over the period's
-months (tenure in months at each month start; 0 before the hire date). The curve is
-:mod:`salesplan_nb.steps.capacity`'s when it offers one, else months 0-3 25%, 3-6 60%, 6-9 85%, then
-100%. ``redistribute_ramp=True`` (default) hands the removed quota to the other unlocked reps of
+Ramp (reps): ``quota x ramp`` where ``ramp`` is the planning core's ramp factor
+(:func:`salesplan_nb.core.seats.ramp_factors`: the mean over the period's months of the share
+of the month employed x the ramp curve at whole months since the hire month; 0 before it).
+``redistribute_ramp=True`` (default) hands the removed quota to the other unlocked reps of
 the territory in proportion to their ramped quotas; ``False`` leaves it uncovered (the
 territory's reps then sum to less than its quota; the gap is reported as ``ramp_gap``).
 
@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.seats import DEFAULT_GROWTH, quota_seat_mask, ramp_factors
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.dataset import resolve as _resolve
 
@@ -50,10 +52,7 @@ METHODS = ("history", "potential", "blend", "growth")
 DRIVERS = ("base_share", "over_assignment", "ramp_adjustment", "override", "redistribution",
            "rounding")
 DEFAULT_OVER_ASSIGNMENT = {"region": 0.05, "territory": 0.10, "rep": 0.10}
-#: fallback ramp: (tenure months below which, productivity fraction); 100% after the last
-DEFAULT_RAMP = ((3.0, 0.25), (6.0, 0.60), (9.0, 0.85))
 MIN_HISTORY_MONTHS = 3.0
-DAYS_PER_MONTH = 365.25 / 12
 TABLE_COLUMNS = ["level", "unit_id", "name", "parent", "history", "potential", "weight",
                  "ramp", "locked", *DRIVERS, "quota"]
 
@@ -65,49 +64,9 @@ def resolve(data: Dataset, scope, period) -> tuple[Scope, Period]:
 
 
 def history_window(data: Dataset) -> Period:
-    """The 12 months ending on ``data.as_of`` (inclusive)."""
-    end = data.as_of + pd.Timedelta(days=1)
-    return Period(end - pd.DateOffset(years=1), end, "trailing 12 months")
-
-
-def ramp_curve(months: np.ndarray) -> np.ndarray:
-    """Productivity fraction (0..1) at ``months`` of tenure; negative months (not hired) -> 0.
-
-    Uses ``salesplan_nb.steps.capacity.ramp_pct`` / ``ramp_factor`` when engineer D's module offers
-    one, else :data:`DEFAULT_RAMP`."""
-    months = np.asarray(months, dtype=float)
-    try:  # lazy: capacity.py may not exist yet
-        from salesplan_nb.steps import capacity  # type: ignore[attr-defined]
-
-        fn = getattr(capacity, "ramp_pct", None) or getattr(capacity, "ramp_factor", None)
-        if callable(fn):
-            out = np.asarray(fn(np.maximum(months, 0.0)), dtype=float)
-            return np.where(months < 0, 0.0, out)
-    except Exception:  # noqa: BLE001 - absent or incompatible: documented fallback
-        pass
-    out = np.ones_like(months)
-    for upper, pct in reversed(DEFAULT_RAMP):
-        out = np.where(months < upper, pct, out)
-    return np.where(months < 0, 0.0, out)
-
-
-def ramp_factors(hire: pd.Series, period: Period) -> np.ndarray:
-    """Mean ramp over the period's months for each hire date (NaT -> 1.0, fully ramped)."""
-    ms = period.months()
-    h = pd.to_datetime(pd.Series(hire)).reset_index(drop=True)
-    nat = h.isna().to_numpy()
-    if not len(ms):
-        return np.ones(len(h))
-    hy = h.dt.year.fillna(0).to_numpy(dtype=float)
-    hm = h.dt.month.fillna(1).to_numpy(dtype=float)
-    hd = h.dt.day.fillna(1).to_numpy(dtype=float)
-    my = np.array([p.year for p in ms], dtype=float)
-    mm = np.array([p.month for p in ms], dtype=float)
-    # calendar months of tenure at each month start (hired on the 1st of Jan -> 3.0 on 1 Apr)
-    tenure = ((my[None, :] - hy[:, None]) * 12 + (mm[None, :] - hm[:, None])
-              - (hd[:, None] - 1) / DAYS_PER_MONTH)
-    r = ramp_curve(tenure).mean(axis=1)
-    return np.where(nat, 1.0, r)
+    """The trailing 12 months to ``data.as_of``
+    (:func:`salesplan_nb.core.periods.trailing_12_months`)."""
+    return trailing_12_months(data.as_of, "trailing 12 months")
 
 
 def round_groups(values: np.ndarray, groups: np.ndarray, totals_cents: np.ndarray) -> np.ndarray:
@@ -148,14 +107,11 @@ def _fill_peer_mean(values: pd.Series, groups: pd.Series) -> pd.Series:
 
 # ---- the hierarchy and its bases -------------------------------------------------------------
 def quota_reps(data: Dataset, period: Period) -> pd.DataFrame:
-    """Quota-carrying reps in the period: not managers (role containing 'manager'), hired
-    before the period ends, not left before it starts. Region/territory fall back to the
+    """Quota-carrying seats in the period (:func:`salesplan_nb.core.seats.quota_seat_mask`:
+    not a manager role, employed for part of the period). Region/territory fall back to the
     rep's latest deal."""
     r = data.reps
-    role = r["role"].fillna("").str.lower()
-    keep = (~role.str.contains("manager") & (r["end_date"].isna() | (r["end_date"] >= period.start))
-            & (r["hire_date"].isna() | (r["hire_date"] < period.end)))
-    r = r[keep.fillna(False).astype(bool)].copy()
+    r = r[quota_seat_mask(r, period).to_numpy()].copy()
     if r["territory"].isna().any() or r["region"].isna().any():
         d = data.deals
         last = (d[d["owner_id"].notna()].sort_values("created_date")
@@ -253,7 +209,7 @@ class QuotaDecisions:
 
     method: str = "history"
     weights: dict[str, float] = field(default_factory=lambda: {"history": 0.5, "potential": 0.5})
-    growth: float = 1.10
+    growth: float = DEFAULT_GROWTH
     over_assignment: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_OVER_ASSIGNMENT))
     overrides: dict[str, float] = field(default_factory=dict)
@@ -463,7 +419,7 @@ def _build_prep(data: Dataset, scope: Scope, period: Period) -> _Prep:
 
 def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str | None = None,
            *, method: str = "history", target: float | None = None,
-           weights: dict[str, float] | None = None, growth: float = 1.10,
+           weights: dict[str, float] | None = None, growth: float = DEFAULT_GROWTH,
            over_assignment: dict[str, float] | None = None,
            overrides: dict[str, float] | None = None,
            redistribute_ramp: bool = True) -> QuotaPlan:

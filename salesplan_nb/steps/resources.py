@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import day_after
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.quotas import history_window, quota_reps, round_groups
@@ -323,7 +324,7 @@ def headcount_history(data: Dataset, scope: Scope | str | None = None) -> pd.Dat
     quota-carrying reps active at ``as_of`` and trailing-12-month bookings (USD).
     Columns ``unit, reps, bookings``."""
     scope = Scope.parse(scope)
-    now = Period(data.as_of, data.as_of + pd.Timedelta(days=1), "as of")
+    now = Period(data.as_of, day_after(data.as_of), "as of")
     reps = quota_reps(data, now)
     if scope.level == "region":
         reps = reps[reps["region"] == scope.id]

@@ -43,7 +43,17 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import trailing_12_whole_months
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.seats import (
+    DEFAULT_ATTRITION,
+    DEFAULT_BACKFILL_LAG,
+    DEFAULT_GROWTH,
+    DEFAULT_RAMP,
+    RampCurve,
+    observed_attrition,
+    quota_seat_mask,
+)
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.forecast import parse_period, parse_scope
 
@@ -52,8 +62,6 @@ DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "a
 METRICS = ("bookings", "won_deals", "pipeline_created", "pipeline_value", "capacity", "quota",
            "attainment", "coverage", "win_rate", "deal_size")
 DAYS_PER_MONTH = 365.25 / 12
-DEFAULT_RAMP = ((3, 0.25), (6, 0.60), (9, 0.85))  # (months up to, share of full productivity)
-DEFAULT_ATTRITION = 0.14  # B2B annual rate (PRODUCT.md) when the data has no leavers
 Z90 = 1.2815515655446004  # standard normal 90th percentile
 
 
@@ -63,16 +71,18 @@ class Assumptions:
 
     ``price_elasticity``: relative win-rate change per relative price change (-0.5: +10% price
     -> -5% win rate). ``spend_elasticity``: pipeline ~ spend^e (diminishing returns).
-    ``backfill_months``: months from a leaver to the backfill's start (None: capacity.py's
-    default, else 3). ``growth``: default quota = growth x last 12 months' bookings when the
-    data has no targets. ``ramp``: ``((up_to_month, share), ...)`` (None: capacity.py's curve,
-    else :data:`DEFAULT_RAMP`). ``attrition``: annual rate (None: learned from reps' end dates,
-    else 14%)."""
+    ``backfill_months``: months from a leaver to the backfill's start (None: the planning
+    core's default, :data:`salesplan_nb.core.seats.DEFAULT_BACKFILL_LAG`). ``growth``: default
+    quota = growth x last 12 months' bookings when the data has no targets. ``ramp``:
+    ``((up_to_month, share), ...)`` (None: :data:`salesplan_nb.core.seats.DEFAULT_RAMP`).
+    ``attrition``: annual rate (None: the plan default
+    :data:`salesplan_nb.core.seats.DEFAULT_ATTRITION`; the rate observed in the data is
+    noted)."""
 
     price_elasticity: float = -0.5
     spend_elasticity: float = 0.3
     backfill_months: int | None = None
-    growth: float = 1.10
+    growth: float = DEFAULT_GROWTH
     ramp: tuple | None = None
     attrition: float | None = None
 
@@ -130,52 +140,18 @@ class Scenario:
             raise ConfigError(f"scenario record {d!r} is malformed ({exc}); re-save it") from exc
 
 
-def _ramp(t: np.ndarray, curve) -> np.ndarray:
-    """Share of full productivity at tenure ``t`` months (piecewise constant)."""
-    out = np.ones_like(t, dtype=float)
-    for upto, share in reversed(curve):
-        out = np.where(t < upto, share, out)
-    return np.where(t < 0, 0.0, out)
-
-
-def _capacity_module():
-    try:
-        from salesplan_nb.steps import capacity  # engineer D's module, optional
-    except ImportError:
-        return None
-    return capacity
-
-
-def _ramp_curve(assumptions: Assumptions):
-    """Ramp steps: the assumptions', else capacity.py's curve, else :data:`DEFAULT_RAMP`."""
+def _ramp_curve(assumptions: Assumptions) -> tuple[RampCurve, str]:
+    """The assumptions' ramp, else the planning core's :data:`DEFAULT_RAMP`."""
     if assumptions.ramp is not None:
-        steps = tuple((float(a), float(b)) for a, b in assumptions.ramp)
-        return steps, "ramp " + _ramp_label(steps) + " (given)"
-    cap = _capacity_module()
-    curve = getattr(cap, "RAMP", None) if cap is not None else None
-    if curve is not None:
-        try:
-            steps = tuple((float(a), float(b)) for a, b in curve)
-            return steps, "ramp " + _ramp_label(steps) + " (capacity.RAMP)"
-        except (TypeError, ValueError):
-            pass
-    return DEFAULT_RAMP, "ramp " + _ramp_label(DEFAULT_RAMP) + " (default)"
-
-
-def _ramp_label(steps) -> str:
-    prev, parts = 0.0, []
-    for upto, share in steps:
-        parts.append(f"{prev:g}-{upto:g} m {share:.0%}")
-        prev = upto
-    return ", ".join(parts) + ", then 100%"
+        curve = RampCurve.parse(assumptions.ramp)
+        return curve, "ramp " + curve.label() + " (given)"
+    return DEFAULT_RAMP, "ramp " + DEFAULT_RAMP.label() + " (default)"
 
 
 def _backfill_months(assumptions: Assumptions) -> tuple[int, str]:
     if assumptions.backfill_months is not None:
         return int(assumptions.backfill_months), "given"
-    cap = _capacity_module()
-    lag = getattr(cap, "DEFAULT_BACKFILL_LAG", None) if cap is not None else None
-    return (int(lag), "capacity default") if lag is not None else (3, "default")
+    return DEFAULT_BACKFILL_LAG, "default"
 
 
 def _shrink(num: np.ndarray, den: np.ndarray, prior: np.ndarray, k: float) -> np.ndarray:
@@ -275,7 +251,8 @@ class ScenarioModel:
         H = len(months)
         if H == 0:
             raise ConfigError(f"period {period.label} has no whole month")
-        self.ramp_curve, ramp_note = _ramp_curve(a)
+        self._ramp, ramp_note = _ramp_curve(a)
+        self.ramp_curve = self._ramp.steps
         self.backfill, how = _backfill_months(a)
         self.notes.append(f"{ramp_note}; backfill starts {self.backfill} months after a "
                           f"leaver ({how})")
@@ -289,12 +266,10 @@ class ScenarioModel:
         reps = data.reps
         opps = data.opportunities
         start = period.start
-        active = (reps["end_date"].isna() | (reps["end_date"] >= start)).to_numpy()
         owners = set(opps.loc[opps["created_date"] >= start - pd.DateOffset(months=12),
                               "owner_id"].dropna())
-        is_mgr = reps["role"].fillna("").str.lower().str.contains("manager").to_numpy()
-        has_deals = reps["rep_id"].isin(owners).to_numpy()
-        seats = reps[active & (~is_mgr | has_deals)].reset_index(drop=True)
+        in_plan = quota_seat_mask(reps, period).to_numpy()  # the planning core's seat rule
+        seats = reps[in_plan].reset_index(drop=True)
         R = len(seats)
         self.rep_ids = seats["rep_id"].astype(str).tolist()
         self.rep_names = seats["name"].fillna(seats["rep_id"]).astype(str).tolist()
@@ -315,10 +290,12 @@ class ScenarioModel:
         self.A_reg[self.rep_reg, np.arange(R)] = 1.0
         if R == 0:
             self.notes.append("no active reps: every figure is 0")
-        n_out = int(reps["rep_id"].isin(owners).sum() - has_deals[active].sum())
+        has_deals = reps["rep_id"].isin(owners).to_numpy()
+        n_out = int((has_deals & ~in_plan).sum())
         if n_out:
-            self.notes.append(f"{n_out} rep(s) with recent deals left before {start.date()}; "
-                              "their seats are not in the plan")
+            self.notes.append(f"{n_out} rep(s) with recent deals are not quota seats in "
+                              f"{period.label} (left, or a manager role): their deals count "
+                              "in the history, not in the plan's seats")
 
         # ---- deal arrays (numpy, no pandas groupby: built once at 1M deals) ----------------
         ridx = pd.Index(self.rep_ids).get_indexer(opps["owner_id"].astype(object))
@@ -391,7 +368,7 @@ class ScenarioModel:
         self.tenure = tl_ord[None, :] - hire_ord[:, None]  # months, at each timeline month
         alive = (self.tenure >= 0) & (tl_ord[None, :] <= end_ord[:, None])
         self.alive = alive  # a known end date (past or notice given) empties the seat
-        cap_hist = _ramp(self.tenure.astype(float), self.ramp_curve) * alive
+        cap_hist = self._ramp.share(self.tenure.astype(float)) * alive
         win_ord = (tl_ord >= hist_lo) & (tl_ord <= h_ord)
         rre12 = (cap_hist * self.season_close[self._tl_moy][None, :])[:, win_ord].sum(axis=1)
         prod_co = n_closed.sum() / rre12.sum() if rre12.sum() else 0.0
@@ -399,22 +376,16 @@ class ScenarioModel:
                          prod_co, 3)
         # decided deals (won + lost) per season-weighted ramped rep-month
         self.base_prod = _shrink(n_closed, rre12, prod_t[self.rep_terr], 3)
+        seen = observed_attrition(reps, trailing_12_whole_months(h_end.end_time))
+        seen_note = (f"; observed {seen[0]:.1%}/year ({seen[1]} leavers / {seen[2]:g} average "
+                     "quota seats, last 12 months)") if seen else ""
         if a.attrition is not None:
             self.base_attrition = float(a.attrition)
-            self.notes.append(f"attrition {a.attrition:.0%}/year (assumption)")
+            self.notes.append(f"attrition {a.attrition:.0%}/year (assumption){seen_note}")
         else:
-            ed = reps["end_date"]
-            left = ((ed > h_end.start_time - pd.DateOffset(months=11)) &
-                    (ed <= h_end.end_time)).sum()
-            if ed.notna().any():
-                hired = reps["hire_date"].fillna(pd.Timestamp.min)
-                head = ((hired <= h_end.end_time) & (ed.isna() | (ed > h_end.end_time))).sum()
-                self.base_attrition = float(left / max(head + left / 2, 1))
-                self.notes.append(f"attrition {self.base_attrition:.1%}/year: leavers in the "
-                                  "last 12 months / average headcount")
-            else:
-                self.base_attrition = DEFAULT_ATTRITION
-                self.notes.append("attrition 14%/year (B2B default; reps have no end dates)")
+            self.base_attrition = DEFAULT_ATTRITION
+            self.notes.append(f"attrition {DEFAULT_ATTRITION:.0%}/year (plan default)"
+                              f"{seen_note}")
         self.fut_mask = ~self.hist_mask
         self.fut0 = int(np.argmax(self.fut_mask)) if self.fut_mask.any() else J
         self.cap_hist = cap_hist
@@ -579,12 +550,12 @@ class ScenarioModel:
             m = np.arange(nf, dtype=float)
             surv = (1 - attr[:, None]) ** (np.arange(nf + 1)[None, :] / 12.0)  # R x nf+1
             ten = self.tenure[:, fut].astype(float)
-            cap_f = _ramp(ten * ramp_speed[:, None], self.ramp_curve) * surv[:, :nf] \
+            cap_f = self._ramp.share(ten * ramp_speed[:, None]) * surv[:, :nf] \
                 * self.alive[:, fut]
             # backfill: leavers in month i restart at i + 1 + backfill_months, ramping from 0
             dep = surv[:, :nf] - surv[:, 1:]
             lagm = m[None, :] - m[:, None] - 1 - self.backfill  # i x m
-            K = _ramp(lagm[None, :, :] * ramp_speed[:, None, None], self.ramp_curve) \
+            K = self._ramp.share(lagm[None, :, :] * ramp_speed[:, None, None]) \
                 * (lagm[None] >= 0)
             cap_f += np.einsum("ri,rim->rm", dep, K)
             cap[:, fut] = cap_f
@@ -592,7 +563,7 @@ class ScenarioModel:
             if v >= 0:
                 first = int(np.argmax(mm))
                 age = np.arange(J, dtype=float) - first
-                curve = _ramp(age[None, :] * ramp_speed[:, None], self.ramp_curve) \
+                curve = self._ramp.share(age[None, :] * ramp_speed[:, None]) \
                     * (1 - attr[:, None]) ** (np.clip(age, 0, None)[None, :] / 12) * (age >= 0)
                 cap[rm] += v * curve[rm]
             else:

@@ -28,6 +28,7 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.capacity import basis_period, dataset_memo, resolve
+from salesplan_nb.steps.market import filled_accounts
 
 SECTION = "segments"
 ICP_BY = ("industry", "segment", "region")
@@ -35,8 +36,7 @@ FIT_FACTORS = ("industry", "segment", "region", "revenue_band")
 DEFAULT_FIT_WEIGHTS = {"industry": 35.0, "segment": 30.0, "region": 15.0, "revenue_band": 20.0}
 CRITERIA = ("potential", "win_rate", "deal_size", "cycle")
 DEFAULT_WEIGHTS = {"potential": 0.40, "win_rate": 0.25, "deal_size": 0.20, "cycle": 0.15}
-_FILLED = "_segments_accounts_filled"  # caches on the Dataset instance
-_MODELS = "_segments_fit_models"
+_MODELS = "_segments_fit_models"  # memo store (Dataset.memo) of fit_model
 _MEMO = "_segments_memo"  # weight-independent ranking / fit bases (capacity.dataset_memo)
 ICP_COLUMNS = ["won", "lost", "decided", "win_rate", "avg_deal", "cycle_days", "bookings",
                "bookings_share", "accounts", "ev_per_deal"]
@@ -101,23 +101,18 @@ def icp(data: Dataset, scope: Scope | str | None = None, period: Period | str | 
 
 
 def scope_accounts(data: Dataset, scope: Scope) -> pd.DataFrame:
-    """Accounts of a scope with region/territory filled from their deals when blank."""
-    deals = data.deals.dropna(subset=["account_id"])
-    acc = data.__dict__.get(_FILLED)
-    if acc is None:
-        acc = data.accounts.copy()
-        for col in ("region", "territory"):
-            # most frequent value among the account's deals (ties: alphabetical)
-            n = deals.dropna(subset=[col]).groupby(["account_id", col]).size().reset_index(
-                name="n").sort_values(["n", col], ascending=[False, True], kind="stable")
-            mode = n.drop_duplicates("account_id").set_index("account_id")[col]
-            acc[col] = acc[col].fillna(acc["account_id"].map(mode)).astype("string")
-        data.__dict__[_FILLED] = acc
+    """Accounts of a scope, blank region/territory/owner filled by the planning core's rule
+    (:func:`salesplan_nb.steps.market.filled_accounts`: the account's latest deal). A rep's
+    accounts are those it owns or has deals with."""
+    acc = filled_accounts(data).copy()
+    for col in ("region", "territory"):
+        acc[col] = acc[col].astype("string")
     if scope.level in ("region", "territory"):
         acc = acc[(acc[scope.level] == scope.id).fillna(False)]
     elif scope.level == "account":
         acc = acc[(acc["account_id"] == scope.id).fillna(False)]
     elif scope.level == "rep":
+        deals = data.deals.dropna(subset=["account_id"])
         owned = set(deals.loc[(deals["owner_id"] == scope.id).fillna(False), "account_id"])
         acc = acc[((acc["owner_id"] == scope.id).fillna(False)
                    | acc["account_id"].isin(list(owned))).to_numpy()]
@@ -151,10 +146,11 @@ def fit_model(data: Dataset, period: Period) -> dict:
     """The company ICP the fit score uses, for ``period``'s basis window: revenue quartile
     ``edges``, ``ev[factor][value]`` (USD per decided deal), ``ev_all``, ``customers`` (account
     ids with a won deal), ``basis``. Cached on the Dataset."""
-    cache = data.__dict__.setdefault(_MODELS, {})
-    key = (period.start, period.end)
-    if key in cache:
-        return cache[key]
+    return data.memo(_MODELS, (period.start, period.end), lambda: _fit_model(data, period),
+                     with_deals=True)
+
+
+def _fit_model(data: Dataset, period: Period) -> dict:
     all_acc = scope_accounts(data, Scope())
     rev = all_acc["revenue"].dropna()
     edges = np.quantile(rev, [0.25, 0.5, 0.75]) if len(rev) else np.array([])
@@ -169,11 +165,10 @@ def fit_model(data: Dataset, period: Period) -> dict:
     for f in FIT_FACTORS:
         st = _stats(closed, [f])
         ev[f] = dict(zip(st[f], st["ev_per_deal"]))
-    cache[key] = {
+    return {
         "edges": edges, "ev": ev, "basis": basis.label,
         "ev_all": float(overall["ev_per_deal"].iloc[0]) if len(overall) else 0.0,
         "customers": sorted(set(closed.loc[closed["status"] == "won", "account_id"].dropna()))}
-    return cache[key]
 
 
 def _fit_basis(data: Dataset, sc: Scope, per: Period) -> dict:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.periods import to_date
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps import market
@@ -172,8 +173,7 @@ def suggest(data: Dataset, scope: Scope | str | None = None,
                      "opportunities": r["opportunities"]})
 
     # declining / growing segments and products (period to date vs a year before)
-    ptd = Period(period.start, min(period.end, data.as_of + pd.Timedelta(days=1)),
-                 period.label)
+    ptd = to_date(period, data.as_of)
     if ptd.end > ptd.start:
         for dim in ("segment", "product"):
             y = market.yoy(data, scope, ptd, by=dim)

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.scope import Scope
+from salesplan_nb.core.periods import day_after
+from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 
 #: planned calls per account per year by segment (workload="calls"); Unknown as SMB
@@ -413,10 +414,9 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
     return out, units_l, level
 
 
-def _now_period(data: Dataset):
-    from salesplan_nb.core.scope import Period
-
-    return Period(data.as_of, data.as_of + pd.Timedelta(days=1), "as of")
+def _now_period(data: Dataset) -> Period:
+    """The day ``as_of`` as a period (the seats employed at ``as_of``)."""
+    return Period(data.as_of, day_after(data.as_of), "as of")
 
 
 def rebalance(data: Dataset, scope: Scope | str | None = None, *,

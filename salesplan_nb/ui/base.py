@@ -32,6 +32,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.tables import table_html
 
 __all__ = ["StepWidget", "account_territory", "asset_path", "html_table", "svg_bundle", "static_chart", "show",
            "scope_of", "output_name", "open_plan", "measured_period", "decisions_table",
@@ -53,18 +54,15 @@ def asset_path(name: str) -> Path:
     return path
 
 
-def html_table(df: pd.DataFrame | None, max_rows: int = 40, floatfmt: str = "{:,.2f}") -> str:
-    """``df`` as an escaped HTML table (names from data are untrusted), at most ``max_rows``."""
+def html_table(df: pd.DataFrame | None, max_rows: int = 40) -> str:
+    """``df`` as an escaped HTML table, at most ``max_rows`` rows: the one table renderer of
+    widgets and plan documents (:func:`salesplan_nb.core.tables.table_html`: headers in words
+    with units, money without cents above $1k, rates in %)."""
     if df is None:
         return ""
     if not len(df):
         return "<p><em>no rows</em></p>"
-    shown = df.head(max_rows)
-    out = shown.to_html(index=False, escape=True, border=0, classes="salesplan-table",
-                        float_format=floatfmt.format, na_rep="")
-    if len(df) > max_rows:
-        out += f"<p><em>{len(df) - max_rows:,} more rows not shown</em></p>"
-    return out
+    return table_html(df, max_rows=max_rows, css_class="salesplan-table")
 
 
 def svg_bundle(chart: alt.TopLevelMixin) -> dict[str, str]:

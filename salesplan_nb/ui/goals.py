@@ -7,6 +7,7 @@ import html
 import altair as alt
 import pandas as pd
 
+from salesplan_nb.core.seats import DEFAULT_GROWTH
 from salesplan_nb.steps import goals, kpis
 from salesplan_nb.ui import StepWidget
 
@@ -56,10 +57,10 @@ class SmartGoalBuilder(StepWidget):
         v = self.values()
         target = float(v["target"])
         baseline = float(v["baseline"]) or None
-        if not target:  # no target yet: propose +10% on the actual baseline
+        if not target:  # no target yet: propose the default growth on the baseline
             chk = goals.smart_check(goals.Goal(v["metric"], 0.0, str(self.scope)),
                                     self.ws.data, self.period)
-            target = round((chk.baseline or 0.0) * 1.10, 2)
+            target = round((chk.baseline or 0.0) * DEFAULT_GROWTH, 2)
         return goals.Goal(v["metric"], target, str(self.scope), baseline=baseline,
                           deadline=v["deadline"] or None, owner=v["owner"],
                           objective=v["objective"])

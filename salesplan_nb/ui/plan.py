@@ -11,6 +11,7 @@ import html
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.formats import money
 from salesplan_nb.ui import StepWidget
 
 __all__ = ["CapacitySliders", "IcpSegments", "TacticsEditor"]
@@ -102,11 +103,9 @@ class CapacitySliders(StepWidget):
                                            **self.settings())
 
     def summary(self, plan) -> str:
-        def fmt(v):
-            return "n/a" if v is None else f"{v:,.0f}"
-
-        return html.escape(f"capacity {fmt(plan.capacity)} USD vs target {fmt(plan.target)} USD;"
-                           f" gap {fmt(plan.gap)} USD; hires needed {fmt(plan.hires_needed)}"
+        hires = "n/a" if plan.hires_needed is None else f"{plan.hires_needed:g}"
+        return html.escape(f"capacity {money(plan.capacity)} vs target {money(plan.target)};"
+                           f" gap {money(plan.gap)}; hires needed {hires}"
                            + (f" ({plan.note})" if plan.note else ""))
 
     def chart(self, plan):

@@ -356,9 +356,9 @@ def long_term_period(ws) -> str:
 
 def _doc_format(v, kind: str) -> str:
     """A value in the plan document's format ``kind`` (money, pct, int, num, date)."""
-    from salesplan_nb.render import report
+    from salesplan_nb.core import formats
 
-    return report._fmt(v, kind)
+    return formats.cell(v, kind)
 
 
 def plan_sections(ctx, only: list[str] | None = None) -> None:

@@ -1,0 +1,126 @@
+"""What a plan document is about: the workspace (cached per process), the scope, the plan
+period and its *baseline* - the last complete period of the plan's length before the data's
+``as_of`` (:func:`salesplan_nb.steps.goals.find_baseline_period`), so an annual plan for 2027
+with data to mid-2026 is built on 2025 actuals; a long-term plan on the last complete year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
+from salesplan_nb.steps.goals import find_baseline_period
+
+__all__ = ["PlanContext", "open_workspace", "unit_label", "context", "default_plan_type"]
+
+
+_WS_CACHE: dict[str, tuple[tuple, Any]] = {}
+
+
+def _stamp(plan_dir: Path) -> tuple:
+    files = [plan_dir / "plan.yaml", *sorted((plan_dir / "data").glob("*.parquet"))]
+    return tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists())
+
+
+def open_workspace(plan_dir: str | Path):
+    """``Workspace.open(plan_dir)``, cached per process while plan.yaml and the data snapshot
+    are unchanged (batch workers render many units from one workspace)."""
+
+    p = Path(plan_dir).resolve()
+    stamp = _stamp(p)
+    hit = _WS_CACHE.get(str(p))
+    if hit and hit[0] == stamp:
+        return hit[1]
+    ws = Workspace.open(p)
+    _WS_CACHE[str(p)] = (stamp, ws)
+    return ws
+
+
+@dataclass
+class PlanContext:
+    """What a plan document is about: workspace, scope, plan period, baseline period."""
+
+    ws: Any
+    scope: Scope
+    period: Period
+    baseline: Period
+    plan_type: str
+    unit_label: str
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def data(self):
+        return self.ws.data
+
+    @property
+    def deals(self) -> pd.DataFrame:
+        """The scope's deals (all dates), filtered once per context; read-only."""
+        return self.once("scope_deals", lambda: self.scope.filter(self.data.deals))
+
+    @property
+    def title(self) -> str:
+        kind = {"long-term": "Long-term", "annual": "Annual", "territory": "Territory",
+                "account": "Account"}[self.plan_type]
+        return f"{kind} sales plan {self.period.label}: {self.unit_label}"
+
+    def once(self, key: str, fn):
+        """Compute ``fn()`` once per context (sections share results)."""
+        if key not in self.cache:
+            self.cache[key] = fn()
+        return self.cache[key]
+
+
+def unit_label(data, scope: Scope) -> str:
+    """Human name of a scope: rep and account names, territory names, else the id."""
+    if scope.level == "company":
+        return "Company"
+    table, key = {"rep": ("reps", "rep_id"), "account": ("accounts", "account_id"),
+                  "territory": ("territories", "territory_id")}.get(scope.level, (None, None))
+    if table:
+        df = data.table(table)
+        hit = df.loc[df[key] == scope.id, "name"]
+        if len(hit) and pd.notna(hit.iloc[0]):
+            return f"{hit.iloc[0]}" if scope.level != "territory" else \
+                f"{hit.iloc[0]} ({scope.id})"
+    return str(scope.id)
+
+
+def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None = None,
+            period: str | None = None, plan_type: str | None = None) -> PlanContext:
+    """Build the context of one plan document (the notebooks' first call)."""
+
+    ws = open_workspace(plan_dir)
+    unit = (str(unit).strip() or None) if unit is not None else None
+    try:
+        scope = Scope(scope_level, unit if scope_level != "company" else None)
+    except ValueError as exc:
+        raise ConfigError(f"scope_level={scope_level!r}, unit={unit!r}: {exc}; give a level "
+                          "(company, region, territory, rep, account) and a unit id from the "
+                          "data") from None
+    try:
+        per = Period.parse(period) if period else ws.period
+    except ValueError as exc:
+        raise ConfigError(f"period={period!r}: {exc}; e.g. 2027 or 2027-Q1") from None
+    ptype = plan_type or ws.plan_type
+    if ptype not in PLAN_TYPES:
+        raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
+    if ptype == "long-term" or per.n_months > 12:
+        # the last complete calendar year before as_of
+        base = find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)), ws.data.as_of)
+    else:
+        base = find_baseline_period(per, ws.data.as_of)
+    return PlanContext(ws, scope, per, base, ptype, unit_label(ws.data, scope))
+
+
+def default_plan_type(scope_level: str, ws_plan_type: str) -> str:
+    """The plan type of a scope: territory -> territory plan, account -> account plan, else the
+    workspace's annual or long-term type (the batch runner's rule)."""
+    if scope_level in ("territory", "account"):
+        return scope_level
+    return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"

@@ -1,0 +1,37 @@
+"""Bookings forecast for the plan period (forecast module)."""
+
+from __future__ import annotations
+
+from salesplan_nb.core.formats import money, pct
+from salesplan_nb.render.blocks import Missing, Section, Table
+from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.figures import headline_of
+from salesplan_nb.steps import forecast as forecast_step
+
+
+def growth_forecast(ctx: PlanContext) -> Section:
+    """Bookings forecast for the plan period: ``forecast()`` with its defaults (the method its
+    backtest chose, bias-corrected, with an 80% range) and its track record."""
+    s = Section("growth_forecast", "Growth forecast")
+    fc = forecast_step
+    r = fc.forecast(ctx.data, ctx.scope, ctx.period)  # the one default forecast
+    t = r.table
+    if not len(t) or t["forecast"].fillna(0).sum() == 0:
+        return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"
+                             + (f" ({r.note})" if r.note else "")))
+    total = r.total["point"]
+    h = headline_of(ctx)
+    txt = (f"Forecast bookings for {ctx.period.label}: {money(total)} (80% range "
+           f"{money(r.total['lo80'])} to {money(r.total['hi80'])}; {r.selected} chosen by "
+           "backtest)")
+    if h["target"]:
+        txt += f", {pct(total / h['target'])} of the target"
+    s.add(txt + "." + (f" {r.note}" if r.note else ""))
+    s.add(fc.chart_forecast(r))
+    acc = r.accuracy()
+    s.add(Table(acc[["method", "wape", "bias", "vs_baseline", "cover80", "cover95", "n"]],
+                {"wape": "pct", "bias": "pct", "vs_baseline": "num", "cover80": "pct",
+                 "cover95": "pct", "n": "int"},
+                caption="How good has this forecast been: backtest by method beside seasonal "
+                        "naive (baseline)"))
+    return s
