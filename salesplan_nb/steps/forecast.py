@@ -838,7 +838,8 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
 def _total_band(bt: Backtest, point: np.ndarray, done: float, table: pd.DataFrame) -> dict:
     """80%/95% range of the period total: the point forecast x the 10/90 (2.5/97.5) % quantiles
     of ``actual / forecast`` of the backtest's whole-horizon totals (needs 5+ origins), plus
-    the actuals to date; else the sum of the monthly bounds (wider than the truth)."""
+    the actuals to date; else the monthly ranges combined as independent months
+    (``point -+ sqrt(sum of squared monthly distances to each bound)``, at least 0)."""
     t = bt.totals
     s = float(point.sum())
     if len(t) >= 5 and (t["forecast"] > 0).all():
@@ -846,11 +847,12 @@ def _total_band(bt: Backtest, point: np.ndarray, done: float, table: pd.DataFram
         q = np.quantile(r, [0.025, 0.10, 0.90, 0.975])
         basis = f"{len(t)} backtest totals"
     else:
-        q = None
-        basis = "sum of monthly bounds"
-    if q is None:
-        return {c: done + float(table[c].sum(min_count=1)) for c in
-                ("lo95", "lo80", "hi80", "hi95")} | {"basis": basis}
+        f = table["forecast"].to_numpy(dtype=float)
+        out = {"basis": "monthly ranges combined as independent months"}
+        for c in ("lo95", "lo80", "hi80", "hi95"):
+            gap = np.sqrt(np.nansum((table[c].to_numpy(dtype=float) - f) ** 2))
+            out[c] = done + (max(s - gap, 0.0) if c.startswith("lo") else s + gap)
+        return out
     return {"lo95": done + s * q[0], "lo80": done + s * q[1], "hi80": done + s * q[2],
             "hi95": done + s * q[3], "basis": basis}
 
