@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LABEXT := widgets/labextension
+LABEXT_BUILT := salesplan_nb/labextension/package.json
 
-.PHONY: setup demo test golden lab lint bench system-deps clean
+.PHONY: setup demo test test-slow golden lab lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +16,20 @@ $(STAMP): pyproject.toml
 	git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --attributes .gitattributes || true
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The JupyterLab extension: npm packages from the committed lock file, built into
+# salesplan_nb/labextension (shipped in the wheel), linked into .venv for the editable install.
+$(LABEXT)/node_modules/.installed: $(LABEXT)/package-lock.json
+	cd $(LABEXT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT_BUILT): $(STAMP) $(LABEXT)/node_modules/.installed $(LABEXT)/package.json $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/schema/*.json $(LABEXT)/style/*)
+	cd $(LABEXT) && PATH=$(abspath $(BIN)):$$PATH npm run --silent build
+	mkdir -p $(VENV)/share/jupyter/labextensions
+	ln -sfn $(abspath salesplan_nb/labextension) $(VENV)/share/jupyter/labextensions/salesplan-nb
+	install -D -m 644 jupyter-config/jupyter_server_config.d/salesplan_nb.json $(VENV)/etc/jupyter/jupyter_server_config.d/salesplan_nb.json
+	touch $(LABEXT_BUILT)
+
+setup: $(STAMP) $(LABEXT_BUILT)
 
 demo: setup
 	$(BIN)/salesplan demo
@@ -24,8 +39,13 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
-	$(BIN)/pytest -p no:cacheprovider
+	cd $(LABEXT) && npm run --silent lint && npm test --silent
+	$(BIN)/pytest -p no:cacheprovider -m "not slow"
 	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
+
+# the installable product: wheel -> fresh venv outside the checkout -> render (several minutes)
+test-slow: setup
+	$(BIN)/pytest -p no:cacheprovider -m slow
 
 # Golden notebooks (tests/nbval, outputs kept in git): `make test` checks them with nbval;
 # `make golden` re-executes them in place when a change of numbers is intended.
@@ -35,13 +55,14 @@ golden: setup
 	$(BIN)/python tests/nbval/refresh.py
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lint: setup
 	$(BIN)/ruff check salesplan_nb tests benchmarks
+	cd $(LABEXT) && npm run --silent lint
 
 bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) reports/demo .pytest_cache
+	rm -rf $(VENV) reports/demo .pytest_cache salesplan_nb/labextension $(LABEXT)/lib $(LABEXT)/node_modules

@@ -19,6 +19,7 @@ import pytest
 from salesplan_nb import cli
 from salesplan_nb.batch import runner
 from salesplan_nb.batch.runner import list_units, run
+from salesplan_nb.core.resources import notebook_dir
 from salesplan_nb.core.safenames import safe_name
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -48,7 +49,7 @@ def plan(tmp_path_factory):
     Workspace.create(root / "plan", data=data)
     nbdir = root / "notebooks"
     nbdir.mkdir()
-    nb = nbformat.read(runner.NOTEBOOK_DIR / "territory.ipynb", as_version=4)
+    nb = nbformat.read(notebook_dir("plans") / "territory.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell(
         f'if unit == "{BAD}":\n    raise RuntimeError("boom in " + unit)'))
     nbformat.write(nb, nbdir / "territory.ipynb")

@@ -88,8 +88,8 @@ def headline(data: Dataset) -> Headline:
     )
 
 
-def format_headline(h: Headline) -> str:
-    """The headline as aligned text lines (what ``salesplan demo`` prints)."""
+def headline_rows(h: Headline) -> list[tuple[str, str]]:
+    """The headline as (label, formatted value) rows (the console and the JupyterLab panel)."""
     rate = "n/a" if h.win_rate != h.win_rate else f"{h.win_rate:.1%}"
     rows = [
         (f"bookings {h.last_full_year} (last full year)", f"${h.bookings_last_year:,.0f}"),
@@ -101,6 +101,12 @@ def format_headline(h: Headline) -> str:
         ("reps", f"{h.reps:,} ({h.reps_employed:,} employed at as_of)"),
         ("territories", f"{h.territories:,}"),
     ]
+    return rows
+
+
+def format_headline(h: Headline) -> str:
+    """The headline as aligned text lines (what ``salesplan demo`` prints)."""
+    rows = headline_rows(h)
     width = max(len(k) for k, _ in rows)
     lines = [f"Headline (data as of {h.as_of.date()})"]
     lines += [f"  {k:<{width}}  {v}" for k, v in rows]

@@ -42,8 +42,7 @@ from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import inside, unique_names
 from salesplan_nb.core.scope import PLAN_TYPES
 
-LEVELS = ("region", "territory", "account", "rep")
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "plans"
+LEVELS = ("company", "region", "territory", "account", "rep")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STEP_MODULES = ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy", "quotas",
                 "territories", "resources", "forecast", "scenarios")
@@ -81,11 +80,16 @@ def _trailing_bookings(data, column: str) -> pd.Series:
 
 def list_units(data, level: str, only: list[str] | None = None,
                top: int | None = None) -> list[Unit]:
-    """Units of ``level`` in ``data``: regions and territories (tables and deals), accounts,
+    """Units of ``level`` in ``data``: the company (one unit), regions and territories (tables and deals), accounts,
     active reps. ``top`` keeps the N with the highest trailing-12-month won bookings (up to
     ``as_of``); ``only`` keeps units whose id or name is listed (unknown names are an error)."""
     if level not in LEVELS:
         raise ConfigError(f"--by {level!r}: use one of {', '.join(LEVELS)}")
+    if level == "company":  # one plan for the whole company
+        d = data.deals
+        won = d[(d["status"] == "won") & trailing_12_months(data.as_of).contains(d["close_date"])]
+        units = [Unit("company", "company", "Company", "company", float(won["amount"].sum()))]
+        return units if top is None or top >= 1 else []
     if level == "region":
         vals = pd.concat([data.territories["region"], data.reps["region"],
                           data.accounts["region"], data.deals["region"]]).dropna().unique()
@@ -142,7 +146,9 @@ def default_plan_type(level: str, ws_plan_type: str) -> str:
 
 
 def notebook_for(plan_type: str, notebook_dir: Path | None = None) -> Path:
-    nb = Path(notebook_dir or NOTEBOOK_DIR) / f"{plan_type.replace('-', '_')}.ipynb"
+    from salesplan_nb.core.resources import notebook_dir as default_dir
+
+    nb = Path(notebook_dir or default_dir("plans")) / f"{plan_type.replace('-', '_')}.ipynb"
     if not nb.exists():
         raise ConfigError(f"plan notebook {nb} is missing; reinstall salesplan-nb or pass "
                           "--notebooks DIR")
@@ -463,6 +469,8 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
 
 
 def _fmt_head(h: dict) -> dict:
+    from salesplan_nb.data.schema import NO_PIPELINE
+
     def m(k):
         v = h.get(k)
         return money(v) if isinstance(v, int | float) else ""
@@ -472,7 +480,8 @@ def _fmt_head(h: dict) -> dict:
         return pct(v) if isinstance(v, int | float) else ""
 
     return {"baseline_bookings": m("baseline_bookings"), "baseline_growth": p("baseline_growth"),
-            "target": m("target"), "win_rate": p("win_rate"), "open_pipeline": m("open_pipeline")}
+            "target": m("target"), "open_pipeline": m("open_pipeline"),
+            "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
 
 
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:

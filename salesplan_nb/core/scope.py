@@ -65,7 +65,7 @@ class Scope:
         return "company" if self.level == "company" else f"{self.level}:{self.id}"
 
 
-_PERIOD = re.compile(r"^(?:FY)?(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?$")
+_PERIOD = re.compile(r"^(?:FY|fy)?(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?$")
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,22 @@ class Period:
     label: str
 
     @classmethod
-    def parse(cls, text: str | int | Period) -> Period:
+    def parse(cls, text: str | int | Period, fiscal_year_start: int = 1) -> Period:
         """Parse ``2025``, ``FY2025``, ``2025-Q3``, ``2025-H1``, ``2025-07``, a range of them
         (``2027..2029``: 2027-01-01 to the end of 2029; ``2025-Q3..2026-Q2``) or of dates
-        ``2024-01-01..2024-12-31`` (inclusive end)."""
+        ``2024-01-01..2024-12-31`` (inclusive end). ``FY`` labels follow
+        ``fiscal_year_start`` (month 1-12): a fiscal year is named by the calendar year it
+        ends in, so with 7 ``FY2027`` is 2026-07-01..2027-06-30 and ``FY2027-Q1`` is
+        July-September 2026; plain ``2027`` stays the calendar year."""
         if isinstance(text, Period):
             return text
         try:
-            return cls._parse(str(text).strip())
+            p = cls._parse(str(text).strip())
+            fy = int(fiscal_year_start or 1)
+            if fy != 1 and str(text).strip().upper().startswith("FY") and ".." not in str(text):
+                shift = pd.DateOffset(months=fy - 1 - 12)
+                p = cls(p.start + shift, p.end + shift, p.label)
+            return p
         except ScopeError:
             raise
         except ValueError as exc:  # e.g. month 13, an impossible date in a range

@@ -35,6 +35,7 @@ class Dataset:
     orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
     as_of: pd.Timestamp | None = None
     name: str = "data"
+    fiscal_year_start: int = 1  # month the fiscal year starts (FY periods; mapping key)
 
     def __post_init__(self) -> None:
         for t in schema.TABLES:
@@ -46,6 +47,45 @@ class Dataset:
             dates = [d for d in dates if pd.notna(d)]
             self.as_of = max(dates) if dates else pd.Timestamp.today().normalize()
         self.as_of = pd.Timestamp(self.as_of).normalize()
+
+    @property
+    def has_pipeline(self) -> bool:
+        """Whether the source has opportunities (open / won / lost deals). Orders-only
+        sources (won bookings) have none: win rate and coverage are
+        :data:`~salesplan_nb.data.schema.NO_PIPELINE`."""
+        return len(self.opportunities) > 0
+
+    def until(self, as_of: str | pd.Timestamp) -> tuple[Dataset, dict[str, int]]:
+        """The data as it was known at the end of ``as_of`` (replaying a past period):
+        deals created after it and orders after it are left out; deals won or lost after it
+        are open again (stage ``open at as_of``, loss reason blank, close date kept as the
+        expected close); reps hired after it (owning no kept deal) are left out and end
+        dates after it cleared. Targets, accounts, products and the market table stay.
+        Returns the new Dataset and what changed, by kind (counts)."""
+        day = pd.Timestamp(as_of).normalize()
+        end = day + pd.Timedelta(days=1)
+        o = self.opportunities
+        late = (o["created_date"] >= end).fillna(False)
+        o = o[~late]
+        reopen = (o["status"].isin(["won", "lost"]) & (o["close_date"] >= end)).fillna(False)
+        o = o.copy()
+        o.loc[reopen, "status"] = "open"
+        o.loc[reopen, "stage"] = "open at as_of"
+        o.loc[reopen, "loss_reason"] = pd.NA
+        orders = self.orders[~(self.orders["order_date"] >= end).fillna(False)]
+        owners = set(o["owner_id"].dropna()) | set(orders["owner_id"].dropna())
+        r = self.reps
+        hired = (r["hire_date"] >= end).fillna(False) & ~r["rep_id"].isin(owners)
+        r = r[~hired].copy()
+        left = (r["end_date"] >= end).fillna(False)
+        r.loc[left, "end_date"] = pd.NaT
+        changed = {"deals created after as_of": int(late.sum()),
+                   "deals closed after as_of, open again": int(reopen.sum()),
+                   "orders after as_of": int(len(self.orders) - len(orders)),
+                   "reps hired after as_of": int(hired.sum())}
+        tables = {**self.tables, "opportunities": o, "orders": orders, "reps": r}
+        return Dataset(**tables, as_of=day, name=self.name,
+                       fiscal_year_start=self.fiscal_year_start), changed
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -100,7 +140,8 @@ class Dataset:
 
         Adds account ``industry, segment, employees, account_revenue, country, account_name``,
         product ``family``, rep ``rep_name, manager_id``, and the deal's ``region`` and
-        ``territory``: the owning rep's, falling back to the account's. Orders appear with
+        ``territory``: the deal's own (opportunity / order columns) when given, else the
+        owning rep's, else the account's. Orders appear with
         ``status='won'``, ``stage='Order'`` and ``close_date=order_date``.
 
         Memoised (:meth:`memo`) on the very table objects it reads: reassigning
@@ -138,8 +179,8 @@ class Dataset:
         d = (opps.merge(acc, on="account_id", how="left")
              .merge(reps, on="owner_id", how="left")
              .merge(prods, on="product_id", how="left"))
-        d["region"] = d["rep_region"].fillna(d["acc_region"])
-        d["territory"] = d["rep_territory"].fillna(d["acc_territory"])
+        d["region"] = d["region"].fillna(d["rep_region"]).fillna(d["acc_region"])
+        d["territory"] = d["territory"].fillna(d["rep_territory"]).fillna(d["acc_territory"])
         return d.drop(columns=["rep_region", "acc_region", "rep_territory", "acc_territory"])
 
     def to_parquet(self, folder: str | Path) -> None:
@@ -151,6 +192,11 @@ class Dataset:
             df.to_parquet(tmp, index=False)
             tmp.replace(folder / f"{name}.parquet")
         (folder / "as_of.txt").write_text(self.as_of.date().isoformat() + "\n")
+        fy = folder / "fiscal_year_start.txt"
+        if self.fiscal_year_start != 1:
+            fy.write_text(f"{self.fiscal_year_start}\n")
+        elif fy.exists():
+            fy.unlink()
 
     @classmethod
     def from_parquet(cls, folder: str | Path, name: str = "data") -> Dataset:
@@ -159,7 +205,9 @@ class Dataset:
                   if (folder / f"{t}.parquet").exists()}
         as_of = (folder / "as_of.txt").read_text().strip() if (folder / "as_of.txt").exists() \
             else None
-        return cls(**tables, as_of=as_of, name=name)
+        fy = folder / "fiscal_year_start.txt"
+        start = int(fy.read_text().strip()) if fy.exists() else 1
+        return cls(**tables, as_of=as_of, name=name, fiscal_year_start=start)
 
 
 def resolve(data: Dataset, scope: Scope | str | None = None,
@@ -178,6 +226,6 @@ def resolve(data: Dataset, scope: Scope | str | None = None,
     if period is None:
         return sc, Period.year(data.as_of.year + (1 if plan_year else 0))
     try:
-        return sc, Period.parse(period)
+        return sc, Period.parse(period, data.fiscal_year_start)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -17,6 +17,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, DataError
 from salesplan_nb.data import schema, sources
+from salesplan_nb.data import sql as sqlmod
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.mapping import (
     SEGMENT_BINS,
@@ -31,6 +32,7 @@ from salesplan_nb.data.validate import (
     Report,
     TableInfo,
     as_text,
+    check_deal_territories,
     check_references,
     check_table,
     parse_count,
@@ -44,9 +46,10 @@ log = logging.getLogger(__name__)
 __all__ = ["load", "load_with_report"]
 
 
-def load(source: str | Path, mapping: str | Path | dict | Mapping | None = None, *,
+def load(source: str | Path | dict[str, pd.DataFrame], mapping: str | Path | dict | Mapping | None = None, *,
          as_of: str | pd.Timestamp | None = None, **options: Any) -> Dataset:
-    """Load ``source`` through ``mapping`` into a Dataset (``as_of`` overrides the mapping's
+    """Load ``source`` (a path, URL, or a dict of DataFrames: table name -> frame) through
+    ``mapping`` into a Dataset (``as_of`` overrides the mapping's
     snapshot date; ``options`` go to the reader, e.g. ``queries={"deals": "SELECT ..."}`` for
     SQL). Raises :class:`DataError` (with ``.report``) when the data has errors and
     :class:`ConfigError` for a bad mapping or source location."""
@@ -64,11 +67,17 @@ def load(source: str | Path, mapping: str | Path | dict | Mapping | None = None,
     return data
 
 
-def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | None = None,
+def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str | Path | dict | Mapping | None = None,
                      *, as_of: str | pd.Timestamp | None = None, **options: Any
                      ) -> tuple[Dataset | None, Report]:
     """``(Dataset or None, Report)``: the Dataset is ``None`` when the report has errors.
     Unexpected read/parse failures become report lines, never tracebacks."""
+    if isinstance(source, dict):  # DataFrames in memory, one per source table
+        key = sources.frames(source)
+        try:
+            return load_with_report(key, mapping, as_of=as_of, **options)
+        finally:
+            sources.FRAMES.drop(key.partition(":")[2])
     m = load_mapping(mapping)
     if as_of is not None and str(as_of) != "today":
         try:
@@ -78,13 +87,11 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
     kind, reader, location = sources.resolve(source)
     report = Report(source=_display(source, kind), mapping=m.name if mapping is not None
                     else "")
-    opts = {**m.source, **options}
-    raws: dict[str, sources.RawTable | None] = {}
+    raws: dict[Any, sources.RawTable | None] = {}
     frames: dict[str, Frame] = {}
     for tname, spec in m.tables.items():
-        if spec.source not in raws:
-            raws[spec.source] = _read(report, reader, location, spec, m, opts)
-        raw = raws[spec.source]
+        raw = _source_table(report, reader, kind, location, spec, m, options, raws)
+        raws[spec.source] = raw
         if raw is None:
             continue
         try:
@@ -99,6 +106,8 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
         frames[tname] = frame
         report.tables[tname] = TableInfo(tname, raw.origin, len(frame.df))
     for tname, t in schema.TABLES.items():
+        if tname == "opportunities" and "orders" in frames and tname not in m.tables:
+            continue  # orders only: won bookings without a pipeline
         if t.required and tname not in frames and not any(
                 p.table == tname for p in report.errors):
             spec = m.tables.get(tname)
@@ -107,9 +116,11 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
                            f"source table {spec.source!r} could not be read (see above)",
                            "fix the source table", table=tname)
                 continue
+            extra = (" (or map only orders: won bookings without a pipeline)"
+                     if tname == "opportunities" else "")
             report.add("error", f"{tname}", f"required table {tname} is missing",
                        f"provide {tname}.csv (canonical layout) or map it under "
-                       f"tables.{tname} in the mapping", table=tname)
+                       f"tables.{tname} in the mapping{extra}", table=tname)
     for tname, f in frames.items():
         try:
             check_table(report, f, f.where)
@@ -122,19 +133,31 @@ def load_with_report(source: str | Path, mapping: str | Path | dict | Mapping | 
         report.add("error", "(references)", f"could not check references: "
                    f"{type(exc).__name__}: {exc}")
     snapshot = as_of if as_of is not None else m.as_of
-    if snapshot is None and kind != "sql":
+    if snapshot is None and kind not in ("sql", "frames"):
         snapshot = _as_of_file(report, location)
     if snapshot == "today":
         snapshot = pd.Timestamp.today().normalize()
     if not report.ok:
         return None, report
     tables = {t: f.df.reset_index(drop=True) for t, f in frames.items()}
+    tables.setdefault("opportunities", schema.empty("opportunities"))
+    check_deal_territories(report, frames)
     try:
-        data = Dataset(**tables, as_of=snapshot, name=m.name)
+        data = Dataset(**tables, as_of=snapshot, name=m.name,
+                       fiscal_year_start=m.fiscal_year_start)
     except Exception as exc:
         report.add("error", "(dataset)", f"could not build the dataset: "
                    f"{type(exc).__name__}: {exc}", "report this as a bug with the file")
         return None, report
+    explicit = as_of if as_of is not None else m.as_of
+    if explicit is not None and str(explicit) != "today":
+        data, changed = data.until(data.as_of)  # nothing after as_of reaches any step
+        for what, n in changed.items():
+            if n:
+                report.add("warning", "(as_of)", f"{what} ({data.as_of.date()})",
+                           "nothing to do: a plan as of a past date sees only what was known "
+                           "then", count=n, handled="left out" if "open" not in what
+                           else "counted as open pipeline")
     report.as_of = data.as_of
     data.report = report
     return data, report
@@ -156,9 +179,112 @@ def _as_of_file(report: Report, source: str | Path) -> pd.Timestamp | None:
 
 
 def _display(source: str | Path, kind: str) -> str:
+    if kind == "frames":
+        return "DataFrames (" + ", ".join(sources.FRAMES.tables(
+            str(source).partition(":")[2])) + ")"
     if kind == "sql":
         return sources._safe_url(str(source))
     return str(source)
+
+
+def _source_table(report: Report, reader, kind: str, location: str, spec: TableSpec,
+                  m: Mapping, options: dict, cache: dict) -> sources.RawTable | None:
+    """The source rows of one canonical table: ``from`` (read once per source table and
+    options), or the result of ``sql:``; then ``filter:`` and ``unpivot:``. Problems go to
+    the report (``None`` when the table cannot be made)."""
+    if spec.sql is not None:
+        raw = _sql_table(report, reader, kind, location, spec, m, options, cache)
+    else:
+        opts = {**m.options(spec.source, spec), **options}
+        key = (spec.source, repr(sorted(opts.items())))
+        if key not in cache:
+            cache[key] = _read(report, reader, location, spec, m, opts)
+        raw = cache[key]
+    if raw is None:
+        return None
+    if spec.filter is not None:
+        try:
+            raw = sqlmod.keep_rows(raw, spec.filter)
+        except sqlmod.SqlProblem as exc:
+            report.add("error", Path(m.origin).name, f"{spec.where}.filter: {exc.reason}",
+                       exc.fix, table=spec.table)
+            return None
+    if spec.unpivot is not None:
+        raw = _unpivot(report, raw, spec)
+    return raw
+
+
+def _sql_table(report: Report, reader, kind: str, location: str, spec: TableSpec, m: Mapping,
+               options: dict, cache: dict) -> sources.RawTable | None:
+    """Run a mapping table's ``sql:``: on the server for SQL sources, else on DuckDB over the
+    source's tables (each read like a ``from:`` table)."""
+    where = Path(m.origin).name
+    if kind == "sql":
+        opts = {**m.options(spec.source), **options}
+        opts["queries"] = {**(opts.get("queries") or {}), spec.source: spec.sql}
+        try:
+            raw = reader.read(location, spec.source, **opts)
+        except sources.SourceError as exc:
+            report.add("error", where, f"{spec.at}.sql: {exc.reason}", exc.fix,
+                       table=spec.table)
+            return None
+        return sources.RawTable(raw.name, raw.df, f"{where} {spec.where}.sql")
+    try:
+        available = reader.tables(location, **{**m.options(""), **options})
+    except sources.SourceError as exc:
+        report.add("error", where, exc.reason, exc.fix, table=spec.table)
+        return None
+    failed: list[str] = []
+
+    def read(name: str) -> sources.RawTable:
+        opts = {**m.options(name), **options}
+        key = (name, repr(sorted(opts.items())))
+        if key not in cache:
+            fake = TableSpec(spec.table, name, where=spec.where)
+            cache[key] = _read(report, reader, location, fake, m, opts)
+        if cache[key] is None:
+            failed.append(name)
+            raise sources.SourceError(f"source table {name!r} could not be read")
+        return cache[key]
+
+    try:
+        df, used = sqlmod.run(spec.sql, available, read)
+    except sqlmod.SqlProblem as exc:
+        report.add("error", where, f"{spec.at}.sql: {exc.reason}", exc.fix, table=spec.table)
+        return None
+    except sources.SourceError:
+        report.add("error", where, f"{spec.at}.sql: source table {failed[-1]!r} could not be "
+                   "read (see above)", "fix that table, or its reader options under "
+                   f"source.tables.{failed[-1]}", table=spec.table)
+        return None
+    if len(used) == 1 and df.index.name == "row" and not isinstance(df.index, pd.RangeIndex):
+        origin = used[0].origin  # rows carry that file's row numbers (_row selected)
+    else:
+        origin = f"{where} {spec.where}.sql"
+    return sources.RawTable(spec.source, df, origin)
+
+
+def _unpivot(report: Report, raw: sources.RawTable, spec: TableSpec) -> sources.RawTable:
+    """Wide month/quarter columns -> one row per (source row, column); rows keep their
+    source row number. Missing columns are reported; blank cells are dropped (counted)."""
+    u = spec.unpivot
+    df = raw.df
+    cols = [c for c in (_match_column(df, c) for c in u.columns) if c is not None]
+    missing = [c for c in u.columns if _match_column(df, c) is None]
+    if missing:
+        report.add("error", raw.origin, f"unpivot: no column(s) {', '.join(map(repr, missing))}",
+                   f"fix {spec.where}.unpivot.columns to name the file's columns",
+                   table=spec.table)
+    labels = {_match_column(df, c): lab for c, lab in u.columns.items()}
+    keep = [c for c in df.columns if c not in cols]
+    parts = []
+    for c in cols:
+        part = df[keep].copy()
+        part[u.name] = pd.Series(labels[c], index=df.index, dtype=sources.STRING)
+        part[u.value] = df[c]
+        parts.append(part)
+    out = pd.concat(parts) if parts else df[keep].assign(**{u.name: None, u.value: None})
+    return sources.RawTable(raw.name, out, raw.origin, raw.notes)
 
 
 def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
@@ -201,7 +327,7 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
     tname = spec.table
     table = schema.TABLES[tname]
     df = raw.df
-    frame = Frame(tname, raw.origin, pd.DataFrame(index=df.index))
+    frame = Frame(tname, raw.origin, pd.DataFrame(index=df.index), distinct=spec.distinct)
     if (df.shape[1] == 0 or len(df) == 0) and table.required:
         # optional tables may be empty (the summary shows 0 rows); required ones may not
         report.add("error", raw.origin, f"no data rows (table {tname} needs at least one)",
@@ -224,6 +350,12 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
     for c, cs in colspecs.items():
         # several `from` columns: the first non-blank of those present (export variants)
         resolved = [f for f in (_match_column(df, src) for src in cs.sources) if f is not None]
+        if cs.template is not None and len(resolved) != len(cs.sources):
+            gone = [x for x in cs.sources if _match_column(df, x) is None]
+            report.add("error", raw.origin, f"missing column(s) {', '.join(map(repr, gone))} "
+                       f"(needed for {tname}.{c})", f"add the column, or change the template "
+                       f"at {cs.at}", column=gone[0], table=tname)
+            continue
         if cs.sources and not resolved:
             names = " or ".join(repr(x) for x in cs.sources)
             if cs.optional or (c not in table.required_columns and spec.columns is None):
@@ -245,10 +377,33 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
                                     pd.Series(pd.NA, index=df.index, dtype="Float64"),
                                     SEGMENT_BINS)
         frame.columns["segment"] = "segment (from employees)"
+    if spec.multiply is not None:
+        for c in out:
+            if table.column(c).dtype == schema.MONEY:
+                out[c] = out[c] * spec.multiply
     frame.df = pd.DataFrame(out, index=df.index)
+    if spec.aggregate:
+        frame.df = aggregate(frame.df, table)
     if spec.distinct:
         frame.df = frame.df.drop_duplicates()
     return frame
+
+
+def aggregate(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
+    """Lines -> one row per key (``aggregate: true``): money columns summed (returns, as
+    negative lines, net out), other columns from the first line; the row keeps the first
+    line's row number. Rows without a key stay as they are (validation reports them)."""
+    key = table.key
+    if key not in df:
+        return df
+    has = df[key].notna()
+    lines = df[has]
+    first = lines[~lines[key].duplicated(keep="first")].copy()
+    money = [c for c in df.columns if table.column(c).dtype == schema.MONEY]
+    if money:
+        sums = lines.groupby(key, sort=False, observed=True)[money].sum(min_count=1)
+        first[money] = sums.reindex(first[key].to_numpy()).to_numpy()
+    return pd.concat([first, df[~has]]) if (~has).any() else first
 
 
 def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Series
@@ -274,7 +429,22 @@ def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Se
         return cs.post(v) if cs.multiply is None else cs.post(v.astype("float64")).round(
         ).astype("Int64")
     v, bad = parse_number(pre, cs.decimal)
-    row_problems(report, "error", frame, bad, cs.target, "not a number",
+    null = bad & null_words(pre)
+    row_problems(report, "error", frame, bad & ~null, cs.target, "not a number",
                  "write plain numbers such as 1234.50 (or set decimal: ',' under "
                  f"{cs.where} for 1.234,50)", values=pre)
+    row_problems(report, "error", frame, null, cs.target, "a placeholder for a missing "
+                 "number, not a number", "export missing numbers as empty cells, or map the "
+                 f"placeholder to blank under {cs.where}: values: {{'NULL': null}}",
+                 values=pre)
     return cs.post(v)
+
+
+NULL_WORDS = ("null", "none", "nan", "n/a", "na", "#n/a", "nil", "-")
+
+
+def null_words(s: pd.Series) -> pd.Series:
+    """True where a value is a literal placeholder for blank (``NULL``, ``N/A``, ``-``...)."""
+    if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        return pd.Series(False, index=s.index)
+    return s.astype(schema.STRING).str.strip().str.lower().isin(NULL_WORDS).fillna(False)

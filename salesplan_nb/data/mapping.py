@@ -14,12 +14,19 @@ A mapping is YAML (format and examples in ``docs/mapping.md``)::
           amount: {from: Amount, multiply: 1}
           close_date: {from: Close Date, format: "%m/%d/%Y"}
 
+A table may instead be ``sql: SELECT ... FROM a JOIN b ... WHERE ...`` over the source's tables
+(DuckDB; :mod:`salesplan_nb.data.sql`), or keep ``from:`` with ``filter:`` (an SQL condition),
+``unpivot:``, ``multiply:``, ``aggregate:`` and reader options (``header: false`` + ``names:``,
+``delimiter``, ``encoding``, ``skip``); a column may be a ``template: "{First} {Last}"``.
+``fiscal_year_start: 7`` sets the month fiscal years (``FY2027``) start.
+
 ``mapping=None`` means the canonical layout (``opportunities.csv`` with canonical column names
 etc.). Built-in presets live in ``salesplan_nb/data/presets/<name>.yaml``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +40,13 @@ from salesplan_nb.data import schema
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
-TOP_KEYS = {"name", "description", "as_of", "currency", "source", "tables"}
-TABLE_KEYS = {"from", "distinct", "columns"}
+TOP_KEYS = {"name", "description", "as_of", "currency", "source", "tables",
+            "fiscal_year_start"}
+TABLE_KEYS = {"from", "distinct", "columns", "sql", "filter", "unpivot", "multiply",
+              "aggregate", "header", "names", "delimiter", "encoding", "skip"}
+READ_KEYS = ("header", "names", "delimiter", "encoding", "skip")  # per-table reader options
 COLUMN_KEYS = {"from", "value", "values", "default", "missing", "multiply", "format", "split",
-               "bins", "optional", "decimal"}
+               "bins", "optional", "decimal", "template"}
 
 
 class _LDict(dict):
@@ -85,6 +95,7 @@ class ColumnSpec:
     decimal: str = "."
     where: str = ""
     line: int | None = None  # line in the mapping file
+    template: str | None = None  # "{First} {Last}": sources are the placeholders, in order
 
     @property
     def at(self) -> str:
@@ -106,7 +117,9 @@ class ColumnSpec:
         """The source values before type parsing: first non-blank of ``from`` columns, then
         ``split`` (keep the first item), ``values`` / ``default`` and ``missing``."""
         n = len(df)
-        if self.constant:
+        if self.template is not None:
+            s = fill_template(self.template, [df[c] for c in self.sources])
+        elif self.constant:
             s = pd.Series([self.value] * n, index=df.index,
                           dtype=schema.STRING if isinstance(self.value, str) or self.value is None
                           else None)
@@ -145,6 +158,28 @@ class TableSpec:
     columns: dict[str, ColumnSpec] | None = None
     distinct: bool = False
     where: str = ""
+    sql: str | None = None  # a query over the source's tables (DuckDB; the server's for SQL)
+    filter: str | None = None  # an SQL condition on the rows of ``source``
+    unpivot: Unpivot | None = None
+    multiply: float | None = None  # every money column of the table (e.g. 1000: USD thousands)
+    aggregate: bool = False  # lines -> one row per key: money summed, first of the rest
+    read: dict[str, Any] = field(default_factory=dict)  # reader options for ``source``
+    line: int | None = None
+
+    @property
+    def at(self) -> str:
+        """``where`` plus the mapping line, for messages."""
+        return f"{self.where} (mapping line {self.line})" if self.line else self.where
+
+
+@dataclass
+class Unpivot:
+    """Wide columns (M01..M12) -> rows: ``columns`` source column -> label, written to
+    column ``name``; their values go to column ``value``; other columns repeat."""
+
+    columns: dict[str, str]
+    name: str = "column"
+    value: str = "value"
 
 
 @dataclass
@@ -158,6 +193,19 @@ class Mapping:
     tables: dict[str, TableSpec] = field(default_factory=dict)
     explicit: bool = False  # tables listed by the user must exist
     origin: str = "canonical layout"
+    fiscal_year_start: int = 1  # month the fiscal year starts; FY2027 ends in 2027
+
+    def options(self, source_table: str, spec: TableSpec | None = None) -> dict[str, Any]:
+        """Reader options for ``source_table``: ``source:`` options, then
+        ``source.tables.<name>``, then the read keys of ``spec`` when it reads that table."""
+        base = {k: v for k, v in self.source.items() if k != "tables"}
+        per = self.source.get("tables") or {}
+        match = next((v for k, v in per.items() if str(k).lower() == source_table.lower()),
+                     None)
+        out = {**base, **(match or {})}
+        if spec is not None and spec.source == source_table and spec.sql is None:
+            out.update(spec.read)
+        return out
 
 
 def presets() -> list[str]:
@@ -244,10 +292,22 @@ def parse(raw: Any, origin: str = "mapping") -> Mapping:
                 raise _fail(origin, "as_of", raw, "as_of",
                             f"{as_of!r} is not a date; use latest, today or YYYY-MM-DD"
                             ) from None
+    fy = raw.get("fiscal_year_start", 1)
+    if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
+        raise _fail(origin, "fiscal_year_start", raw, "fiscal_year_start",
+                    f"{fy!r} is not a month; give 1-12 (7 = the year starts on 1 July)")
+    per = source.get("tables")
+    if per is not None and (not isinstance(per, dict) or any(
+            not isinstance(v, dict) or set(v) - set(READ_KEYS) for v in per.values())):
+        raise _fail(origin, "source.tables", source, "tables",
+                    "must map source table names to reader options "
+                    f"({', '.join(READ_KEYS)}), e.g. {{employees: {{delimiter: '|'}}}}")
+    for name, opts in (per or {}).items():
+        _read_options(origin, f"source.tables.{name}", opts)
     m = Mapping(name=str(raw.get("name") or Path(origin).stem),
                 description=str(raw.get("description") or ""),
                 as_of=None if as_of in (None, "latest") else str(as_of),
-                source=dict(source), explicit=True, origin=origin)
+                source=dict(source), explicit=True, origin=origin, fiscal_year_start=fy)
     for tname, tspec in tables.items():
         where = f"tables.{tname}"
         if tname not in schema.TABLES:
@@ -269,10 +329,87 @@ def parse(raw: Any, origin: str = "mapping") -> Mapping:
                             "must map canonical column names to source columns")
             colspecs = {c: _column(origin, f"{where}.columns.{c}", tname, c, v, cols)
                         for c, v in cols.items()}
-        m.tables[tname] = TableSpec(tname, str(tspec.get("from") or tname), colspecs,
-                                    bool(tspec.get("distinct", False)), where)
+        m.tables[tname] = _table(origin, where, tname, tspec, colspecs, tables)
     return m
 
+
+def _table(origin: str, where: str, tname: str, tspec: dict, colspecs: Any, parent: dict
+           ) -> TableSpec:
+    """The table-level keys: sql / filter / unpivot / multiply / aggregate / read options."""
+    sql = tspec.get("sql")
+    if sql is not None:
+        if "from" in tspec or "filter" in tspec:
+            raise _fail(origin, f"{where}.sql", tspec, "sql",
+                        "give either 'sql:' (a query) or 'from:' (+ 'filter:'), not both")
+        if not isinstance(sql, str) or not sql.strip():
+            raise _fail(origin, f"{where}.sql", tspec, "sql",
+                        "must be a query such as SELECT ... FROM employees WHERE ...")
+    filt = tspec.get("filter")
+    if filt is not None and (not isinstance(filt, str) or not filt.strip()):
+        raise _fail(origin, f"{where}.filter", tspec, "filter",
+                    "must be an SQL condition such as \"SalesPersonFlag = 1\"")
+    multiply = tspec.get("multiply")
+    if multiply is not None and (isinstance(multiply, bool)
+                                 or not isinstance(multiply, int | float)):
+        raise _fail(origin, f"{where}.multiply", tspec, "multiply",
+                    "must be a number (e.g. 1000 for amounts in thousands)")
+    agg = tspec.get("aggregate", False)
+    if not isinstance(agg, bool) or (agg and schema.TABLES[tname].key is None):
+        raise _fail(origin, f"{where}.aggregate", tspec, "aggregate",
+                    "must be true or false (only for tables with a key: "
+                    + ", ".join(t for t, v in schema.TABLES.items() if v.key) + ")")
+    read = {k: tspec[k] for k in READ_KEYS if k in tspec}
+    _read_options(origin, where, read, tspec)
+    unpivot = None
+    if tspec.get("unpivot") is not None:
+        unpivot = _unpivot(origin, f"{where}.unpivot", tspec)
+    out = TableSpec(tname, str(tspec.get("from") or tname) if sql is None else f"sql:{tname}",
+                    colspecs, bool(tspec.get("distinct", False)), where,
+                    sql=sql, filter=filt, unpivot=unpivot,
+                    multiply=None if multiply is None else float(multiply),
+                    aggregate=agg, read=read)
+    if isinstance(parent, _LDict):
+        out.line = parent.lines.get(tname)
+    return out
+
+
+def _read_options(origin: str, where: str, opts: dict, parent: Any = None) -> None:
+    parent = opts if parent is None else parent
+    if "header" in opts and not isinstance(opts["header"], bool):
+        raise _fail(origin, f"{where}.header", parent, "header", "must be true or false")
+    names = opts.get("names")
+    if names is not None and (not isinstance(names, list) or not names
+                              or len({str(n) for n in names}) != len(names)):
+        raise _fail(origin, f"{where}.names", parent, "names",
+                    "must be a list of distinct column names, one per column of the file")
+    if opts.get("header") is False and names is None:
+        raise _fail(origin, f"{where}.header", parent, "header",
+                    "a file without a header row needs 'names:' (its column names, in order)")
+    skip = opts.get("skip")
+    if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
+        raise _fail(origin, f"{where}.skip", parent, "skip",
+                    "must be the number of lines to skip before the header (0 or more)")
+    d = opts.get("delimiter")
+    if d is not None and (not isinstance(d, str) or len(d) != 1):
+        raise _fail(origin, f"{where}.delimiter", parent, "delimiter",
+                    "must be one character, e.g. '|' or ';' (quote it in YAML)")
+
+
+def _unpivot(origin: str, where: str, tspec: dict) -> Unpivot:
+    u = tspec["unpivot"]
+    if not isinstance(u, dict) or "columns" not in u or set(u) - {"columns", "name", "value"}:
+        raise _fail(origin, where, tspec, "unpivot",
+                    "must be {columns: [M01, M02, ...] or {M01: '01', ...}, name: month, "
+                    "value: amount}")
+    cols = u["columns"]
+    if isinstance(cols, list) and cols:
+        cols = {str(c): str(c) for c in cols}
+    elif isinstance(cols, dict) and cols:
+        cols = {str(k): _key(v) for k, v in cols.items()}
+    else:
+        raise _fail(origin, f"{where}.columns", u, "columns",
+                    "must be a list of source columns, or a mapping column -> label")
+    return Unpivot(cols, str(u.get("name", "column")), str(u.get("value", "value")))
 
 def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: dict) -> ColumnSpec:
     out = _column_spec(origin, where, table, col, spec, parent)
@@ -295,9 +432,17 @@ def _column_spec(origin: str, where: str, table: str, col: str, spec: Any, paren
         raise _fail(origin, where, parent, col,
                     "give a source column name or a mapping with from/value/values/...")
     _check_keys(origin, where, spec, COLUMN_KEYS)
-    if ("from" in spec) == ("value" in spec):
+    if sum(k in spec for k in ("from", "value", "template")) != 1:
         raise _fail(origin, where, parent, col,
-                    "give exactly one of 'from:' (source column) or 'value:' (a constant)")
+                    "give exactly one of 'from:' (source column), 'value:' (a constant) or "
+                    "'template:' (e.g. \"{FirstName} {LastName}\")")
+    template = spec.get("template")
+    if template is not None:
+        names = _placeholders(str(template))
+        if not names:
+            raise _fail(origin, f"{where}.template", spec, "template",
+                        "must name source columns in braces, e.g. \"{OrderNo}-{LineNo}\"")
+        spec = {**spec, "from": names}
     src = spec.get("from")
     sources = [str(s) for s in (src if isinstance(src, list) else [src])] if src is not None \
         else []
@@ -323,7 +468,39 @@ def _column_spec(origin: str, where: str, table: str, col: str, spec: Any, paren
                       None if spec.get("default") is None else str(spec["default"]),
                       spec.get("missing"), None if multiply is None else float(multiply),
                       formats, None if spec.get("split") is None else str(spec["split"]),
-                      bins, bool(spec.get("optional", False)), decimal, where)
+                      bins, bool(spec.get("optional", False)), decimal, where,
+                      template=None if template is None else str(template))
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _placeholders(template: str) -> list[str]:
+    """Source columns named in a template, in order (each once)."""
+    return list(dict.fromkeys(m.strip() for m in _PLACEHOLDER.findall(template)))
+
+
+def fill_template(template: str, columns: list[pd.Series]) -> pd.Series:
+    """``template`` with each ``{column}`` replaced by that row's value (blank -> empty text;
+    a row whose placeholders are all blank is blank). ``columns`` follow
+    :func:`_placeholders` order. Vectorised string concatenation."""
+    from salesplan_nb.data.validate import as_text
+
+    names = _placeholders(template)
+    texts = {n: as_text(c) for n, c in zip(names, columns)}
+    parts = _PLACEHOLDER.split(template)  # literal, name, literal, name, ...
+    index = columns[0].index
+    out = pd.Series("", index=index, dtype=schema.STRING)
+    allblank = pd.Series(True, index=index)
+    for i, part in enumerate(parts):
+        if i % 2:
+            t = texts[part.strip()]
+            allblank &= t.isna()
+            out = out + t.fillna("")
+        elif part:
+            out = out + part
+    out = out.str.strip().mask(allblank)
+    return out.mask(out == "")
 
 
 def _key(k: Any) -> str:

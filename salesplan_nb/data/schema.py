@@ -98,6 +98,9 @@ TABLES: dict[str, Table] = {
             C("close_date", DATE, help="date won or lost (expected close for open deals)"),
             C("amount", MONEY, help="deal value, USD (booked value for won deals)"),
             C("loss_reason", STRING, help="why a lost deal was lost"),
+            C("region", STRING, help="the deal's own sales region (wins over the rep's)"),
+            C("territory", STRING, help="the deal's own territory id (wins over the rep's)"),
+            C("cost", MONEY, help="cost of the deal's lines, USD; enables gross margin"),
         ),
         _t(
             "reps", "rep_id", True, "Sales people and managers.",
@@ -137,10 +140,17 @@ TABLES: dict[str, Table] = {
             "orders", "order_id", False, "Closed bookings for sources without a pipeline.",
             C("order_id", STRING, True), C("account_id", STRING), C("owner_id", STRING),
             C("product_id", STRING), C("order_date", DATE, True), C("amount", MONEY, True),
+            C("region", STRING, help="the order's own sales region (wins over the rep's)"),
+            C("territory", STRING, help="the order's own territory id (wins over the rep's)"),
+            C("cost", MONEY, help="cost of the order's lines, USD; enables gross margin"),
         ),
     )
 }
 
+
+NO_PIPELINE = "n/a (no pipeline in the source)"
+"""What win rate and pipeline coverage show for an orders-only source (won bookings, no
+opportunities): never 100%."""
 
 
 def empty(table: str) -> pd.DataFrame:

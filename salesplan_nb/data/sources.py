@@ -156,11 +156,25 @@ class _FolderReader:
         return list(self._files(location))
 
 
-class CsvReader(_FolderReader):
-    """A folder of ``<table>.csv`` files (UTF-8; other encodings are detected, decoded and
-    warned). Read with ``pyarrow.csv``; every column is text."""
+NOT_TABLES = {"as_of", "fiscal_year_start"}  # snapshot metadata written next to the tables
 
-    suffixes = (".csv", ".tsv")
+
+class CsvReader(_FolderReader):
+    """A folder of ``<table>.csv`` files (also ``.tsv``, ``.psv`` pipe-separated and ``.txt``;
+    UTF-8, other encodings are detected, decoded and warned). Read with ``pyarrow.csv``;
+    every column is text. Options (per table through the mapping): ``delimiter``,
+    ``encoding``, ``header: false`` with ``names: [...]``, ``skip`` (lines before the
+    header)."""
+
+    suffixes = (".csv", ".tsv", ".psv")
+    text_suffixes = (".txt",)  # read as tables, but not enough to detect a CSV folder
+
+    def _files(self, location: str) -> dict[str, Path]:
+        p = Path(location)
+        if p.is_file():
+            return {p.stem: p}
+        files = _stems(p, self.suffixes + self.text_suffixes)
+        return {k: v for k, v in files.items() if k not in NOT_TABLES}
 
     def read(self, location: str, name: str, **options: Any) -> RawTable:
         path = _find(self._files(location), name, location, "CSV file")
@@ -177,7 +191,10 @@ class CsvReader(_FolderReader):
             raise err from None
 
     def _read_file(self, path: Path, name: str, options: dict[str, Any]) -> RawTable:
-        delimiter = options.get("delimiter") or ("\t" if path.suffix.lower() == ".tsv" else None)
+        if options.get("header", True) is False or options.get("skip"):
+            return self._read_plain(path, name, options)
+        delimiter = options.get("delimiter") or {".tsv": "\t", ".psv": "|"}.get(
+            path.suffix.lower())
         notes: list[dict[str, Any]] = []
         if path.stat().st_size == 0:
             raise SourceError("file is empty (no header row)",
@@ -220,6 +237,14 @@ class CsvReader(_FolderReader):
         if not header or all(not h for h in header):
             raise SourceError("file is empty (no header row)",
                               "export the table again with a header row and data")
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if _looks_like_data(header) or any(_looks_like_data([h]) for h in dupes):
+            shown = ", ".join(repr(h) for h in header[:4])
+            raise SourceError(f"the first line looks like data, not a header row ({shown}"
+                              f"{', ...' if len(header) > 4 else ''}): the file seems to have "
+                              "no header row",
+                              "set header: false and names: [column, names, ...] for this "
+                              "table in the mapping (or add a header row)")
         header = [h or f"unnamed_{i + 1}" for i, h in enumerate(header)]
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
@@ -238,6 +263,69 @@ class CsvReader(_FolderReader):
                 column_types={h: pa.string() for h in header}, strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True))
         return _to_pandas(table), delimiter
+
+
+    def _read_plain(self, path: Path, name: str, options: dict[str, Any]) -> RawTable:
+        """A file read with explicit options: ``skip`` lines first, then the header row (or
+        ``header: false`` and ``names``). Row numbers stay the file's line numbers."""
+        skip = int(options.get("skip") or 0)
+        header = options.get("header", True) is not False
+        names = [str(n) for n in options.get("names") or []]
+        enc = options.get("encoding") or "utf-8-sig"
+        delimiter = options.get("delimiter") or {".tsv": "\t", ".psv": "|"}.get(
+            path.suffix.lower())
+        try:
+            raw = path.read_bytes().decode(enc)
+        except UnicodeDecodeError:
+            raise SourceError(f"file is not {enc}", "set encoding: for this table (e.g. "
+                              "cp1252) in the mapping") from None
+        lines = raw.splitlines(keepends=True)
+        body = "".join(lines[skip:])
+        if delimiter is None:
+            first = body.split("\n", 1)[0]
+            counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+            delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+        data = io.BytesIO(body.encode("utf-8"))
+        if header:
+            cols = _header(data, delimiter)[0]
+            if names:
+                if len(names) != len(cols):
+                    raise SourceError(f"names: gives {len(names)} columns, the file has "
+                                      f"{len(cols)}", "give one name per column")
+                cols = names
+        else:
+            width = len(next(csv.reader(io.StringIO(body.split("\n", 1)[0]),
+                                        delimiter=delimiter), []))
+            if width != len(names):
+                raise SourceError(f"names: gives {len(names)} columns, the file has {width} "
+                                  "(first line)", "give one name per column, in file order")
+            cols = names
+        data.seek(0)
+        table = pacsv.read_csv(
+            data,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, column_names=cols,
+                                           skip_rows=1 if header else 0),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in cols}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True))
+        df = _to_pandas(table)
+        first = skip + (2 if header else 1)
+        df.index = pd.RangeIndex(first, len(df) + first, name="row")
+        return RawTable(name, df, path.name)
+
+
+_DATA_LIKE = r"^(?:[-+]?[\d.,$€£]+|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*|NA|NULL|N/A)$"
+
+
+def _looks_like_data(header: list[str]) -> bool:
+    """Whether a header row is really a data row: most names are numbers, dates or NA (the
+    caller also asks this of repeated names: ``NA`` twice is data, not two headers)."""
+    import re
+
+    filled = [h for h in header if h]
+    hits = sum(bool(re.match(_DATA_LIKE, h, re.IGNORECASE)) for h in filled)
+    return bool(filled) and hits * 2 > len(filled)
 
 
 def _blank_lines_inside(data: Any) -> bool:
@@ -345,8 +433,12 @@ class ExcelReader:
         st = Path(location).stat()
         key = (str(Path(location).resolve()), st.st_mtime_ns, st.st_size)
         if self._cache is None or self._cache[0] != key:
+            engine = "xlrd" if Path(location).suffix.lower() == ".xls" else "openpyxl"
             try:
-                self._cache = (key, pd.ExcelFile(location, engine="openpyxl"))
+                self._cache = (key, pd.ExcelFile(location, engine=engine))
+            except ImportError:
+                raise SourceError("reading legacy .xls workbooks needs the xlrd package",
+                                  "pip install xlrd, or save the workbook as .xlsx") from None
             except Exception as exc:  # not a workbook, encrypted, truncated...
                 raise SourceError(f"cannot open workbook: {type(exc).__name__}: {exc}",
                                   "save it again as .xlsx from Excel") from None
@@ -358,16 +450,25 @@ class ExcelReader:
     def read(self, location: str, name: str, **options: Any) -> RawTable:
         book = self._book(location)
         sheet = _find({str(s): str(s) for s in book.sheet_names}, name, location, "sheet")
+        skip = int(options.get("skip") or 0)
+        header = options.get("header", True) is not False
+        names = options.get("names")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = book.parse(sheet_name=sheet, dtype=object)
+            df = book.parse(sheet_name=sheet, dtype=object, skiprows=skip,
+                            header=0 if header else None)
+        if names:
+            if len(names) != df.shape[1]:
+                raise SourceError(f"names: gives {len(names)} columns, the sheet has "
+                                  f"{df.shape[1]}", "give one name per column, in order")
+            df.columns = [str(n) for n in names]
         df.columns = [str(c).strip() for c in df.columns]
         if df.shape[1] == 0:
             raise SourceError("sheet is empty (no header row)",
                               "put the column names in row 1 and the data below")
         df = df.dropna(how="all")  # trailing formatted-but-empty rows
         df = _strings(df)
-        df.index = pd.Index(np.asarray(df.index) + 2, name="row")
+        df.index = pd.Index(np.asarray(df.index) + skip + (2 if header else 1), name="row")
         return RawTable(name, df, f"{Path(location).name}[{sheet}]")
 
 
@@ -458,7 +559,7 @@ class SqlReader:
                 df = pd.read_sql(sql, conn)
         except SourceError:
             raise
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise SourceError(f"SQL error: {str(exc).splitlines()[0]}",
                               "check the table name / query and the connection URL") from None
         finally:
@@ -477,6 +578,49 @@ def _safe_url(location: str) -> str:
         return "the SQL source"
 
 
+class FrameReader:
+    """DataFrames already in memory, one per source table: ``load({"orders": df, "people":
+    people}, mapping)``. Columns keep their dtypes (object text as Arrow strings); row numbers
+    count as in a file with a header (first row = row 2). Only used through :func:`frames`."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def detect(self, location: str) -> bool:
+        return False
+
+    def put(self, frames: dict[str, pd.DataFrame]) -> str:
+        bad = [k for k, v in frames.items() if not isinstance(v, pd.DataFrame)]
+        if bad:
+            raise ConfigError(f"source tables {', '.join(map(repr, bad))} are not DataFrames; "
+                              "give a dict of table name -> pandas DataFrame")
+        key = f"{len(self._sets)}-{id(frames)}"
+        self._sets[key] = dict(frames)
+        return key
+
+    def drop(self, key: str) -> None:
+        self._sets.pop(key, None)
+
+    def tables(self, location: str, **options: Any) -> list[str]:
+        return list(self._sets.get(location, {}))
+
+    def read(self, location: str, name: str, **options: Any) -> RawTable:
+        df = _find(self._sets.get(location, {}), name, "the DataFrames", "DataFrame")
+        df = _strings(df.reset_index(drop=True).copy())
+        df.columns = [str(c) for c in df.columns]
+        return RawTable(name, _numbered(df), f"DataFrame {name}")
+
+
+FRAMES = FrameReader()
+
+
+def frames(tables: dict[str, pd.DataFrame]) -> str:
+    """Register in-memory DataFrames as a source: returns ``"frames:<key>"`` for
+    :func:`resolve` (the loader drops them again after the load)."""
+    return f"frames:{FRAMES.put(tables)}"
+
+
+register("frames", FRAMES)
 register("sql", SqlReader())
 register("excel", ExcelReader())
 register("parquet", ParquetReader())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -137,17 +138,25 @@ class Report:
         return self.format()
 
 
+def kind_of(p: Problem) -> tuple:
+    """The kind of a problem, for the per-kind cap: file, column and the reason without its
+    quoted values and numbers (``duplicate rep_id (first seen at row 7)`` is one kind)."""
+    reason = re.sub(r"\(did you mean .*?\)", "", p.reason)
+    reason = re.sub(r"'[^']*'|\d[\d,.]*", "#", reason)
+    return (p.file, p.column, reason)
+
+
 def _limit(problems: list[Problem], limit: int | None) -> list[Problem]:
     if limit is None:
         return problems
     out, seen = [], {}
-    for p in problems:
-        key = (p.file, p.column, p.reason.split("'")[0])
+    kinds = [kind_of(p) for p in problems]
+    for p, key in zip(problems, kinds):
         seen[key] = seen.get(key, 0) + 1
         if seen[key] <= limit:
             out.append(p)
         elif seen[key] == limit + 1:
-            n = sum(1 for q in problems if (q.file, q.column, q.reason.split("'")[0]) == key)
+            n = kinds.count(key)
             out.append(Problem(p.severity, p.file, f"... {n - limit:,} more like the above "
                                "(use --all to list them)", column=p.column))
     return out
@@ -165,6 +174,7 @@ class Frame:
     df: pd.DataFrame
     columns: dict[str, str] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)  # canonical column -> mapping key
+    distinct: bool = False  # the table keeps one row per distinct mapped row
 
     def col(self, name: str) -> str:
         return self.columns.get(name, name)
@@ -172,10 +182,11 @@ class Frame:
 
 def row_problems(report: Report, severity: str, frame: Frame, mask: pd.Series | np.ndarray,
                  column: str | None, reason: str, fix: str, values: pd.Series | None = None,
-                 reason_fn=None) -> int:
+                 reason_fn=None, summary: str | None = None) -> int:
     """Add one problem per row where ``mask`` is true (at most :data:`MAX_ROWS_PER_CHECK`,
-    then a summary line). ``values`` are the raw values to show; ``reason_fn(value, row)``
-    may specialise the reason. Returns the number of rows hit."""
+    then a summary line ``N more rows with: <summary or reason>``). ``values`` are the raw
+    values to show; ``reason_fn(value, row)`` may specialise the reason. Returns the number
+    of rows hit."""
     mask = np.asarray(mask, dtype=bool)
     n = int(mask.sum())
     if not n:
@@ -196,7 +207,8 @@ def row_problems(report: Report, severity: str, frame: Frame, mask: pd.Series | 
         report.add(severity, frame.origin, why, fix, row=int(r), column=src, value=v,
                    table=frame.table)
     if n > len(shown):
-        report.add(severity, frame.origin, f"{n - len(shown):,} more rows with: {reason}", fix,
+        report.add(severity, frame.origin,
+                   f"{n - len(shown):,} more rows with: {summary or reason}", fix,
                    column=src, count=n - len(shown), table=frame.table)
     return n
 
@@ -402,8 +414,19 @@ def check_keys(report: Report, f: Frame) -> None:
     first_rows = pd.Series(f.df.index[~k.duplicated(keep="first")],
                            index=k[~k.duplicated(keep="first")].array)
     idmap = first_rows.to_dict()
-    row_problems(report, "error", f, dup, key, "", f"give every row its own {f.col(key)}",
-                 reason_fn=lambda v, r: f"duplicate {key} (first seen at row {idmap.get(v, '?')})")
+    what, fix = f"duplicate {key}", f"give every row its own {f.col(key)}"
+    if f.distinct:  # rows that still share a key after distinct differ in some attribute
+        rep = k.isin(k[dup].unique()) & k.notna()
+        sub = f.df[rep]
+        varies = [c for c in f.df.columns if c != key
+                  and (sub.groupby(key, observed=True)[c].nunique(dropna=False) > 1).any()]
+        names = ", ".join(f.col(c) for c in varies) or "some column"
+        what = f"{key} with different {', '.join(varies) or 'values'}"
+        fix = (f"make {names} the same on every row with the same {f.col(key)} (distinct: "
+               f"true keeps one row per distinct combination), or do not map "
+               f"{'them' if len(varies) > 1 else 'it'} for this table")
+    row_problems(report, "error", f, dup, key, "", fix, summary=what,
+                 reason_fn=lambda v, r: f"{what} (first seen at row {idmap.get(v, '?')})")
 
 
 def check_non_negative(report: Report, f: Frame) -> None:
@@ -509,9 +532,45 @@ def check_references(report: Report, frames: dict[str, Frame]) -> None:
             continue
         row_problems(report, "error", f, unknown, col, "",
                      f"add the {label} to {r.origin} or correct the id",
+                     summary=f"unknown {label}: not in {r.origin}",
                      reason_fn=lambda v, r_, lb=label, ro=r.origin, h=hints: (
                          f"unknown {lb}: not in {ro}"
                          + (f" (did you mean {h[v][0]!r}?)" if h.get(v) else "")))
+
+
+DISAGREE_SHARE = 0.05  # deals whose own territory differs from the rep's: warn above this
+
+
+def check_deal_territories(report: Report, frames: dict[str, Frame]) -> None:
+    """Deal-level ``territory`` / ``region`` win over the owning rep's home ones; warn when
+    they disagree for more than :data:`DISAGREE_SHARE` of the deals that have both (the
+    numbers then follow the deal's, as the export says)."""
+    reps = frames.get("reps")
+    if reps is None or "rep_id" not in reps.df:
+        return
+    for table in ("opportunities", "orders"):
+        f = frames.get(table)
+        if f is None or "owner_id" not in f.df:
+            continue
+        for col in ("territory", "region"):
+            if col not in f.df or col not in reps.df or f.df[col].isna().all():
+                continue
+            by_rep = reps.df.drop_duplicates("rep_id").set_index("rep_id")[col]
+            codes, uniques = pd.factorize(f.df["owner_id"])  # map the few reps, not 1M rows
+            home_u = pd.array(list(by_rep.reindex(uniques).astype(object)) + [None],
+                              dtype=_Text)
+            home = pd.Series(home_u.take(np.where(codes < 0, len(uniques), codes)),
+                             index=f.df.index)
+            own = f.df[col].astype(_Text)
+            both = own.notna() & home.notna()
+            differ = both & (own != home).fillna(False)
+            n, m = int(differ.sum()), int(both.sum())
+            if m and n / m > DISAGREE_SHARE:
+                report.add("warning", f.origin, f"{n / m:.0%} of the {table} have a {col} "
+                           f"other than their rep's home {col} in {reps.origin}",
+                           f"nothing to do if the export's {f.col(col)} is right; otherwise "
+                           f"map the rep's {col} only", column=f.col(col), count=n,
+                           handled=f"each deal counts in its own {col}", table=table)
 
 
 def check_table(report: Report, f: Frame, where: dict[str, str]) -> None:

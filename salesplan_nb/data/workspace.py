@@ -517,8 +517,11 @@ class Workspace:
 # ---- CLI: salesplan init ----------------------------------------------------------------------
 def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = None,
               mapping: str | None = None, plan_type: str = "annual", period: str | None = None,
-              name: str | None = None, seed: int = 42, overwrite: bool = False) -> Workspace:
-    """Create a plan folder from the sample data or from a source + mapping."""
+              name: str | None = None, seed: int = 42, overwrite: bool = False,
+              as_of: str | None = None) -> Workspace:
+    """Create a plan folder from the sample data or from a source + mapping. ``as_of``
+    (YYYY-MM-DD) replays a past date: the snapshot holds only what was known then
+    (:meth:`Dataset.until`), so every step ignores later data."""
     if sample == bool(data):
         raise WorkspaceError("give either --sample or --data SOURCE (with --mapping)")
     if sample:
@@ -531,6 +534,14 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
 
         dataset = load(data, mapping=mapping)
         source = {"kind": "path", "path": str(Path(data).resolve()), "mapping": mapping}
+    if as_of is not None:
+        try:
+            day = pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise WorkspaceError(f"--as-of {as_of!r} is not a date; give YYYY-MM-DD") from None
+        dataset, changed = dataset.until(day)
+        source["as_of"] = day.date().isoformat()
+        source["left_out_after_as_of"] = {k: v for k, v in changed.items() if v}
     return Workspace.create(plan_dir, data=dataset, plan_type=plan_type, period=period,
                             source=source, name=name, overwrite=overwrite)
 
@@ -538,11 +549,18 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
 def _cli_init(args) -> int:
     ws = init_plan(args.plan_dir, sample=args.sample, data=args.data, mapping=args.mapping,
                    plan_type=args.type, period=args.period, name=args.name, seed=args.seed,
-                   overwrite=args.force)
+                   overwrite=args.force, as_of=args.as_of)
     d = ws.data
     print(f"created {ws.path / PLAN_FILE}: {ws.plan['name']} ({ws.plan_type}, {ws.period})")
+    if not args.no_notebooks:
+        from salesplan_nb.data.plan_notebooks import copy_step_notebooks
+
+        copies = copy_step_notebooks(ws.path)
+        print(f"  {len(copies)} step notebooks in {ws.path} (open them in JupyterLab)")
     print(f"  snapshot as of {d.as_of.date()}: {len(d.accounts):,} accounts, "
           f"{len(d.opportunities):,} opportunities, {len(d.reps):,} reps")
+    for what, n in (ws.doc.get("source", {}).get("left_out_after_as_of") or {}).items():
+        print(f"  --as-of: {n:,} {what}")
     return 0
 
 
@@ -558,5 +576,9 @@ def register_cli(subparsers) -> None:
     p.add_argument("--period", help="plan period, e.g. 2027 (default: year after the data)")
     p.add_argument("--name", help="plan name")
     p.add_argument("--seed", type=int, default=42, help="sample data seed")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="replay a past date: keep only what was known on DATE (YYYY-MM-DD)")
     p.add_argument("--force", action="store_true", help="overwrite an existing plan.yaml")
+    p.add_argument("--no-notebooks", action="store_true",
+                   help="do not copy the step notebooks into the plan folder")
     p.set_defaults(func=_cli_init)

@@ -59,6 +59,9 @@ def rep_quotas(data: Dataset, period: Period | str,
     deals = data.deals
     prior = _won(deals[period.prior_year().contains(deals["close_date"])])
     py = prior.groupby(prior["owner_id"].astype(str))["amount"].sum()
+    given = _rep_targets_any_grain(data, period)
+    if given is not None:
+        return given, f"rep targets {period.label}"
     t = data.targets
     t = t[(t["period"].astype(str) == period.label) &
           (t["metric"].fillna("bookings") == "bookings")]
@@ -79,6 +82,18 @@ def rep_quotas(data: Dataset, period: Period | str,
         return q[q > 0].astype(float), (f"{level} targets {period.label} split by prior-year "
                                         "bookings share")
     return (GROWTH * py).astype(float), f"{GROWTH:.0%} of each rep's prior-year bookings"
+
+
+def _rep_targets_any_grain(data: Dataset, period: Period) -> pd.Series | None:
+    """Rep-level bookings targets for ``period`` at any grain (quarters roll up to the year:
+    :func:`salesplan_nb.steps.kpis.target_for`), or ``None`` when the data gives none."""
+    from salesplan_nb.steps.kpis import target_for
+
+    t = data.targets
+    ids = t.loc[(t["scope_level"] == "rep").fillna(False), "scope_id"].dropna().unique()
+    got = {str(r): target_for(data, Scope("rep", str(r)), period) for r in ids}
+    got = {k: float(v) for k, v in got.items() if v is not None}
+    return pd.Series(got, dtype=float) if got else None
 
 
 # --------------------------------------------------------------------------- attainment

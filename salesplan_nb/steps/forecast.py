@@ -40,6 +40,7 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import last_whole_month
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.schema import NO_PIPELINE
 
 DAYS_PER_MONTH = 365.25 / 12
 SHRINK = 10.0  # pseudo-deals pulling a thin probability estimate toward the overall win rate
@@ -790,14 +791,16 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     sp = stage_probabilities(data, scope, stage_order)
     pipe_df = pipeline_forecast(data, scope, steps, stage_order, stage_table=sp)
     pipe = pipe_df["pipeline"].to_numpy()
-    has_pipe = bool(pipe.sum() > 0)
+    has_pipe = bool(pipe.sum() > 0) and data.has_pipeline
     comps = np.vstack([base, drift, model, pipe]).T
     # beyond the backtested horizon the open pipeline has no track record: weight 0
     reach = int(bt.rows["horizon"].max()) if len(bt.rows) else 0
     W = np.array([[blend_weights(bt, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
                   for k in range(steps)])
+    if not data.has_pipeline:  # orders only: no pipeline forecast (weight 0 above, shown blank)
+        pipe = np.full(len(pipe), np.nan)
     blend = (comps * W).sum(axis=1)
-    chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": pipe,
+    chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": np.nan_to_num(pipe),
               "blend": blend}[bt.selected]
     point = chosen * bt.bias_factor
     fac = np.array([bt.factor(k + 1) for k in range(steps)])
@@ -831,6 +834,9 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
         "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
                      f"{bt.bias_factor:.3f}; intervals from backtest errors"),
     }
+    if not data.has_pipeline:
+        methods["pipeline"] = NO_PIPELINE
+        methods["blend"] = "without the pipeline (" + NO_PIPELINE + ")"
     note = "" if hist.sum() > 0 else f"no won deals in {scope.label}"
     return ForecastResult(scope, table, bt, methods, note, bt.selected, total)
 

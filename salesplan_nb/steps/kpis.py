@@ -20,6 +20,7 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import in_progress, is_over, to_date, trailing_12_months
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.steps.market import closed_in, label, resolve, scoped_deals, won_in
 
 STATUSES = ("on track", "at risk", "off track", "n/a")
@@ -122,9 +123,13 @@ def registry_table() -> pd.DataFrame:
 # ---- shared pieces -----------------------------------------------------------------------------
 def target_for(data: Dataset, scope: Scope | str | None, period: Period | str | None,
                metric: str = "bookings") -> float | None:
-    """The given target of ``metric`` for a scope and period from ``data.targets``: a row for
-    the exact period label, else a row whose period contains this one, pro-rated by months
-    (e.g. a 2025 quota of 1.2M gives 300k for 2025-Q2). ``None`` when there is none."""
+    """The given target of ``metric`` for a scope and period from ``data.targets``, at any
+    grain: a row for the exact period label, else every row overlapping the period, each
+    pro-rated by the months they share: months of overlap / months of the row (monthly or
+    quarterly targets roll up to a year; a 2025 quota of 1.2M gives 300k for 2025-Q2).
+    A row containing the whole period wins over finer rows; finer rows count only when they
+    cover every month of the period. ``FY`` labels follow ``data.fiscal_year_start``.
+    ``None`` when there is no such row."""
     scope, period = resolve(data, scope, period)
     t = data.targets
     if not len(t):
@@ -138,17 +143,27 @@ def target_for(data: Dataset, scope: Scope | str | None, period: Period | str | 
     exact = rows[rows["period"] == period.label]
     if len(exact):
         return float(exact["amount"].sum())
-    total = 0.0
-    found = False
-    for _, r in rows.iterrows():
+    parsed = []
+    for lab, amount in rows.groupby("period", sort=False)["amount"].sum().items():
         try:
-            p = Period.parse(r["period"])
+            parsed.append((Period.parse(lab, data.fiscal_year_start), float(amount)))
         except ValueError:
             continue
-        if p.start <= period.start and period.end <= p.end and p.n_months:
-            total += float(r["amount"]) * period.n_months / p.n_months
-            found = True
-    return total if found else None
+    # a row containing the whole period (a 2025 quota for 2025-Q2): its pro-rated share
+    whole = [(p, a) for p, a in parsed
+             if p.start <= period.start and period.end <= p.end and p.n_months]
+    if whole:
+        return sum(a * period.n_months / p.n_months for p, a in whole)
+    # finer rows (months, quarters) roll up: each row's share of the months it shares
+    want = set(period.months())
+    total, covered = 0.0, set()
+    for p, a in parsed:
+        months = list(p.months())
+        shared = [mo for mo in months if mo in want]
+        if shared:
+            total += a * len(shared) / len(months)
+            covered |= set(shared)
+    return total if covered and covered == want else None
 
 
 def _ratio(num: float, den: float, what: str) -> float:
@@ -158,6 +173,8 @@ def _ratio(num: float, den: float, what: str) -> float:
 
 
 def _win_rate(ctx: Context) -> float:
+    if not ctx.data.has_pipeline:
+        raise NotAvailable(NO_PIPELINE)
     if not (ctx.data.deals["status"] == "lost").any():
         raise NotAvailable("the data has no lost deals (orders only?): win rate needs won and "
                            "lost opportunities")
@@ -220,6 +237,8 @@ def open_pipeline(ctx: Context) -> tuple[float, str]:
 
 
 def _coverage(ctx: Context) -> float:
+    if not ctx.data.has_pipeline:
+        raise NotAvailable(NO_PIPELINE)
     if is_over(ctx.period, ctx.data.as_of):
         raise NotAvailable(f"{ctx.period.label} is over (data as of {ctx.data.as_of.date()}): "
                            "no pipeline left to cover it")
@@ -296,20 +315,28 @@ def _cost_ratio(ctx: Context) -> pd.Series:
 
 
 def _gross_profit(ctx: Context) -> tuple[float, float]:
-    """(gross profit, bookings) over won deals whose product has unit_cost and list_price;
-    units = amount / list_price, so cost = amount x unit_cost / list_price."""
+    """(gross profit, bookings) over won deals with a cost: the deal's own ``cost`` (line
+    cost from the source) when given, else from its product: units = amount / list_price, so
+    cost = amount x unit_cost / list_price."""
     if not len(ctx.won):
         raise NotAvailable(f"no won deals in {ctx.where()}")
-    r = _cost_ratio(ctx)
-    ok = r.notna()
-    if not ok.any():
-        raise NotAvailable("products have no unit_cost (and list_price): add them to the "
-                           "products table")
     amt = ctx.won["amount"].fillna(0)
+    own = (ctx.won["cost"].astype(float) if "cost" in ctx.won
+           else pd.Series(np.nan, index=ctx.won.index))
+    cost = own.fillna(amt * _cost_ratio(ctx))
+    ok = cost.notna()
+    if not ok.any():
+        p = ctx.data.products
+        if p["unit_cost"].notna().any():
+            raise NotAvailable("products have unit_cost but no list_price for the won deals' "
+                               "products: map list_price too (cost = amount x unit_cost / "
+                               "list_price), or map cost on the deals")
+        raise NotAvailable("no cost data: map cost on the deals (line cost) or unit_cost and "
+                           "list_price on the products")
     if not ok.all():
-        ctx.notes.append(f"{int((~ok).sum())} of {len(ok)} won deals have no product cost; "
+        ctx.notes.append(f"{int((~ok).sum())} of {len(ok)} won deals have no cost; "
                          "margin is over the others")
-    return float((amt[ok] * (1 - r[ok])).sum()), float(amt[ok].sum())
+    return float((amt[ok] - cost[ok]).sum()), float(amt[ok].sum())
 
 
 def _gross_margin(ctx: Context) -> float:
@@ -376,7 +403,8 @@ for _k in (
         "bookings from previous-period customers / their previous-period bookings", "fraction",
         "higher", ("opportunities.account_id",), _nrr),
     KPI("gross_margin", "Gross margin",
-        "(bookings - cost) / bookings; cost = amount x unit_cost / list_price", "fraction",
+        "(bookings - cost) / bookings; cost = the deal's cost, else amount x unit_cost / "
+        "list_price", "fraction",
         "higher", ("products.unit_cost",), _gross_margin),
     KPI("roi", "ROI", "(gross profit, else bookings, - spend) / spend", "ratio", "higher",
         ("spend",), _roi),

@@ -34,7 +34,7 @@ product of the weights down the path; the other drivers accumulate each level's 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import altair as alt
 import numpy as np
@@ -321,13 +321,32 @@ def _readonly(a) -> np.ndarray:
 
 
 def _table_target(data: Dataset, scope: Scope, period: Period) -> float | None:
-    """The bookings target of ``scope`` for ``period`` from the data's targets table (USD)."""
+    """The bookings target of ``scope`` for ``period`` from the data's targets table (USD), at
+    any grain (:func:`salesplan_nb.steps.kpis.target_for`: quarters roll up to the year)."""
+    from salesplan_nb.steps.kpis import target_for
+
+    return target_for(data, scope, period)
+
+
+def given_rep_targets(data: Dataset, period: Period, known: frozenset[str]) -> dict[str, float]:
+    """``{"rep:<id>": USD}``: the rep-level bookings targets the data gives for ``period``
+    (any grain), for the reps in ``known``. :func:`quotas` locks these reps' quotas to them,
+    so a plan shows one target per rep."""
+    from salesplan_nb.steps.kpis import target_for
+
     t = data.targets
-    m = ((t["scope_level"] == scope.level) & (t["period"] == period.label)
-         & (t["metric"].fillna("bookings") == "bookings"))
-    m &= t["scope_id"].isna() if scope.level == "company" else (t["scope_id"] == scope.id)
-    m = m.fillna(False).astype(bool)
-    return float(t.loc[m, "amount"].sum()) if m.any() else None
+    if not len(t):
+        return {}
+    rows = t[(t["scope_level"] == "rep").fillna(False) & t["scope_id"].notna()
+             & (t["metric"].fillna("bookings") == "bookings")]
+    out = {}
+    for rid in rows["scope_id"].unique():
+        key = f"rep:{rid}"
+        if key in known:
+            v = target_for(data, Scope("rep", str(rid)), period)
+            if v is not None:
+                out[key] = float(v)
+    return out
 
 
 def _prepare(data: Dataset, scope: Scope, period: Period) -> _Prep:
@@ -467,7 +486,13 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
                           f"{scope.label}; key overrides as 'level:id', e.g. 'rep:R-0001'")
     if prep.orphans:
         raise ConfigError(prep.orphans)
-    table, ramp_gap = _split(prep, dec, tgt, notes)
+    given = {k: v for k, v in given_rep_targets(data, period, prep.known).items()
+             if k not in dec.overrides and k != f"{prep.root_level}:{prep.root_id}"}
+    if given:
+        notes.append(f"{len(given)} rep quota(s) locked to the rep targets in the data's "
+                     "targets table (an override replaces them)")
+    table, ramp_gap = _split(prep, replace(dec, overrides={**given, **dec.overrides}), tgt,
+                             notes, frozenset(given))
     if ramp_gap > 0:
         notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
     return QuotaPlan(table, tgt, dec, str(scope), period.label, ramp_gap=round(ramp_gap, 2),
@@ -475,8 +500,10 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
 
 
 def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
-           notes: list[str]) -> tuple[pd.DataFrame, float]:
-    """Split ``tgt`` (USD) down ``prep``'s levels; the plan table and the ramp gap (USD)."""
+           notes: list[str], given: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, float]:
+    """Split ``tgt`` (USD) down ``prep``'s levels; the plan table and the ramp gap (USD).
+    ``given`` overrides come from the data (rep targets): when they exceed their parent's
+    total they are kept, with a note, instead of an error."""
     root_override = dec.overrides.get(f"{prep.root_level}:{prep.root_id}")
     root_q = root_override if root_override is not None else tgt
     tgt_c = int(round(root_q * 100))
@@ -525,9 +552,17 @@ def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
         L = np.bincount(g, weights=np.nan_to_num(ov), minlength=ng)
         R = G - L
         if (R < -0.005).any():
-            k = int(np.argmin(R))
-            raise ConfigError(f"overrides under {pids[k]} sum to {L[k]:,.2f} USD, more than its "
-                              f"{lvl} total {G[k]:,.2f} USD; lower an override")
+            user = np.bincount(g, weights=np.array([k not in given for k in u.okey]) & locked,
+                               minlength=ng) > 0
+            bad = (R < -0.005) & user
+            if bad.any():
+                k = int(np.flatnonzero(bad)[np.argmin(R[bad])])
+                raise ConfigError(f"overrides under {pids[k]} sum to {L[k]:,.2f} USD, more "
+                                  f"than its {lvl} total {G[k]:,.2f} USD; lower an override")
+            for k in np.flatnonzero(R < -0.005):
+                notes.append(f"given {lvl} targets under {pids[k]} sum to {L[k]:,.2f} USD, "
+                             f"more than its total {G[k]:,.2f} USD: kept as given")
+            R = np.maximum(R, 0.0)
         uamt = np.where(locked, 0.0, pre + ramp_adj)
         U = np.bincount(g, weights=uamt, minlength=ng)
         nu = np.bincount(g, weights=(~locked).astype(float), minlength=ng)

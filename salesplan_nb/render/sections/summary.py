@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.render.blocks import Section
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import headline_of
@@ -37,6 +38,8 @@ def executive_summary(ctx: PlanContext) -> Section:
         lines.append(f"{h['closed_deals']} deals closed in {h['baseline_period']} with a win "
                      f"rate of {pct(h['win_rate'])}; open pipeline stands at "
                      f"{money(h['open_pipeline'])}.")
+    elif not h.get("pipeline", True):
+        lines.append(f"Win rate and pipeline coverage: {NO_PIPELINE}.")
     cover = None
     if h["target"] and h["open_pipeline"]:
         cover = h["open_pipeline"] / h["target"]

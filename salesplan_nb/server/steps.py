@@ -1,0 +1,165 @@
+"""The planning steps of a plan workspace, with each step's status from ``plan.yaml``.
+
+:func:`step_list` is the steps in process order: from the step registry
+(``salesplan_nb.steps.registry``) when it is installed, else derived from the step notebooks
+(``NN_name.ipynb``: number from the prefix, title from the first heading).
+
+A step's *decision sections* are the ``plan.yaml`` sections its notebook writes: the
+``section`` of every widget class the notebook shows (``ui.ClassName(...)``) and the
+``SECTION`` of every step module it imports (``from salesplan_nb.steps import x``).
+
+:func:`step_status` gives each step one of
+
+- ``decided``: a decision in its sections; ``by`` and ``at`` of the latest one;
+- ``outdated``: decided, but an earlier step (lower order) has a decision made after this
+  step's latest one (``because`` names that step) - re-check it;
+- ``not yet``: nothing recorded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from salesplan_nb.core.resources import notebook_dir
+
+_NUMBERED = re.compile(r"^(\d+)_(.+)\.ipynb$")
+_WIDGET = re.compile(r"\bui\.([A-Z]\w+)\s*\(")
+_IMPORT = re.compile(r"from\s+salesplan_nb\.steps\s+import\s+\(?([\w\s,]+)\)?")
+
+
+@dataclass
+class StepInfo:
+    """One step as the panel shows it. ``notebook`` is the file name (the copy in a plan
+    folder has the same name); ``number`` None for a module that serves every step."""
+
+    key: str
+    number: int | None
+    title: str
+    module: str
+    notebook: str
+    order: float
+    sections: list[str] = field(default_factory=list)
+    status: str = "not yet"
+    by: str | None = None
+    at: str | None = None
+    because: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _notebook_text(path: Path) -> tuple[str, str]:
+    """(first heading, all code) of a notebook file."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    title, code = "", []
+    for cell in nb.get("cells", []):
+        src = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown" and not title:
+            head = next((ln for ln in src.splitlines() if ln.startswith("#")), "")
+            title = head.lstrip("# ").strip()
+        elif cell.get("cell_type") == "code":
+            code.append(src)
+    return title, "\n".join(code)
+
+
+@lru_cache(maxsize=1)
+def _widget_sections() -> dict[str, str]:
+    from salesplan_nb.ui.base import widget_classes
+
+    return {name: cls.section for name, cls in widget_classes().items()
+            if getattr(cls, "section", "")}
+
+
+def _module_section(module: str) -> str | None:
+    try:
+        return getattr(importlib.import_module(module), "SECTION", None)
+    except ImportError:
+        return None
+
+
+def decision_sections(notebook: Path, modules: list[str] = ()) -> list[str]:
+    """plan.yaml sections written by the widgets and step modules of ``notebook``."""
+    code = _notebook_text(notebook)[1] if notebook.exists() else ""
+    widgets = _widget_sections()
+    found = [widgets[w] for w in _WIDGET.findall(code) if w in widgets]
+    mods = list(modules)
+    for group in _IMPORT.findall(code):
+        mods += [f"salesplan_nb.steps.{m.strip()}" for m in group.split(",") if m.strip()]
+    found += [s for s in map(_module_section, mods) if s]
+    return list(dict.fromkeys(found))
+
+
+def _from_registry() -> list[StepInfo] | None:
+    try:
+        registry = importlib.import_module("salesplan_nb.steps.registry")
+    except ModuleNotFoundError:
+        return None
+    out = []
+    for s in registry.steps():
+        # the registry names notebooks relative to notebooks/: resolve them where this install
+        # keeps its notebooks (checkout or package data)
+        path = Path(s.notebook) if Path(s.notebook).is_absolute() else notebook_dir() / s.notebook
+        out.append(StepInfo(s.key, s.number, s.title, s.module, path.name, float(s.order),
+                            decision_sections(path, [s.module])))
+    return out
+
+
+def _from_notebooks() -> list[StepInfo]:
+    out = []
+    for path in sorted(notebook_dir("steps").glob("*.ipynb")):
+        m = _NUMBERED.match(path.name)
+        number = int(m.group(1)) if m else None
+        title, _ = _notebook_text(path)
+        title = re.sub(r"^Steps?\s+[\d\-–]+\s*[-–:]\s*", "", title) or path.stem
+        out.append(StepInfo(m.group(2) if m else path.stem, number, title, "", path.name,
+                            float(number if number is not None else 99),
+                            decision_sections(path, [_guess_module(path.stem)])))
+    return out
+
+
+def _guess_module(stem: str) -> str:
+    """``12_evaluate`` -> ``salesplan_nb.steps.evaluate`` when that module exists."""
+    name = _NUMBERED.sub(r"\2", stem + ".ipynb").removesuffix(".ipynb") if _NUMBERED.match(
+        stem + ".ipynb") else stem
+    return f"salesplan_nb.steps.{name}"
+
+
+def step_list() -> list[StepInfo]:
+    """Every step in process order (registry first, else the step notebooks)."""
+    steps = _from_registry()
+    if steps is None:
+        steps = _from_notebooks()
+    return sorted(steps, key=lambda s: s.order)
+
+
+def _entries(section: dict | list | None) -> list[dict]:
+    if isinstance(section, dict):
+        return [e for e in section.values() if isinstance(e, dict)]
+    if isinstance(section, list):
+        return [e for e in section if isinstance(e, dict)]
+    return []
+
+
+def step_status(decisions: dict, steps: list[StepInfo] | None = None) -> list[StepInfo]:
+    """``steps`` (default :func:`step_list`) with status, by and at from ``decisions`` (the
+    ``decisions`` mapping of plan.yaml). ISO-8601 UTC stamps compare as text."""
+    steps = [StepInfo(**asdict(s)) for s in (steps if steps is not None else step_list())]
+    latest_before: tuple[str, StepInfo] | None = None
+    for s in steps:
+        stamped = [e for sec in s.sections for e in _entries(decisions.get(sec)) if e.get("at")]
+        if stamped:
+            last = max(stamped, key=lambda e: str(e["at"]))
+            s.status, s.by, s.at = "decided", last.get("by"), str(last["at"])
+            if latest_before and latest_before[0] > s.at:
+                s.status = "outdated"
+                prev = latest_before[1]
+                s.because = (f"step {prev.number} " if prev.number else "") + \
+                    f"{prev.title} changed at {latest_before[0]}"
+        if s.at and (latest_before is None or s.at > latest_before[0]):
+            latest_before = (s.at, s)
+    return steps

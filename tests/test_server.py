@@ -1,0 +1,104 @@
+"""The server extension's logic without a browser: creating a plan (validated first, nothing
+created on failure, notebooks copied and pointed at the plan), step status from plan.yaml,
+paths kept inside the Jupyter root, the company render unit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from salesplan_nb.batch.runner import list_units
+from salesplan_nb.core.errors import ConfigError, WorkspaceError
+from salesplan_nb.data.workspace import Workspace
+from salesplan_nb.server import plans
+from salesplan_nb.server.steps import StepInfo, step_list, step_status
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _step(key: str, number: int, sections: list[str]) -> StepInfo:
+    return StepInfo(key, number, key.title(), "", f"{number:02d}_{key}.ipynb", float(number),
+                    sections)
+
+
+def test_step_status_decided_outdated_not_yet():
+    steps = [_step("market", 1, ["data_source"]), _step("goals", 2, ["goals"]),
+             _step("swot", 3, ["swot"])]
+    decisions = {
+        "data_source": {"preset": {"value": "x", "by": "ana", "at": "2026-12-01T10:00:05Z"}},
+        "goals": [{"id": "a", "by": "bo", "at": "2026-12-01T09:00:00Z"},
+                  {"id": "b", "by": "cy", "at": "2026-12-01T09:30:00Z"}],
+    }
+    out = {s.key: s for s in step_status(decisions, steps)}
+    assert (out["market"].status, out["market"].by) == ("decided", "ana")
+    # goals were decided before step 1 changed: outdated, naming the earlier step
+    assert (out["goals"].status, out["goals"].by, out["goals"].at) == \
+        ("outdated", "cy", "2026-12-01T09:30:00Z")
+    assert out["goals"].because.startswith("step 1 Market changed at 2026-12-01T10:00:05Z")
+    assert (out["swot"].status, out["swot"].by) == ("not yet", None)
+    decisions["goals"].append({"id": "c", "by": "di", "at": "2026-12-01T11:00:00Z"})
+    assert step_status(decisions, steps)[1].status == "decided"
+
+
+def test_steps_follow_the_notebooks_in_order():
+    steps = step_list()
+    numbered = [s.number for s in steps if s.number is not None]
+    assert numbered == sorted(numbered) and numbered[0] == 1 and len(numbered) >= 12
+    assert all((ROOT / "notebooks" / "steps" / s.notebook).exists() for s in steps)
+    assert "data_source" in steps[0].sections
+
+
+def test_broken_source_creates_nothing(tmp_path):
+    shutil.copytree(ROOT / "tests" / "data" / "broken", tmp_path / "broken")
+    with pytest.raises(plans.InvalidData) as exc:
+        plans.create_plan(tmp_path, "plans/bad", kind="source", source="broken")
+    report = exc.value.report
+    assert not report["ok"] and report["errors"] >= 5
+    assert any(p["file"] == "opportunities.csv" and p["row"] == 3
+               and p["column"] == "created_date" for p in report["problems"])
+    assert not (tmp_path / "plans").exists()
+
+
+def test_paths_stay_inside_the_root(tmp_path):
+    for bad in ("../elsewhere", "/etc", "plans/../../x"):
+        with pytest.raises(ConfigError, match="outside the Jupyter root"):
+            plans.resolve_inside(tmp_path, bad, "plan folder")
+    with pytest.raises(ConfigError, match="outside the Jupyter root"):
+        plans.create_plan(tmp_path, "../x", kind="sample", size="small")
+
+
+def test_create_plan_from_the_small_sample(tmp_path):
+    made = plans.create_plan(tmp_path, "plans/q", kind="sample", size="small", period="2027",
+                             scope="company")
+    ws = Workspace.open(tmp_path / "plans" / "q")
+    assert len(ws.data.accounts) == 400 and ws.period.label == "2027"
+    assert ws.source == {"kind": "sample", "seed": 42, "accounts": 400, "opportunities": 6000}
+    assert made["first"] == "plans/q/" + sorted(p.name for p in (tmp_path / "plans" / "q")
+                                                 .glob("*.ipynb"))[0]
+    for nb in made["notebooks"]:
+        cells = json.loads((tmp_path / nb).read_text())["cells"]
+        params = "".join(next(c for c in cells if "parameters" in
+                              c["metadata"].get("tags", []))["source"])
+        assert 'plan_dir = "."' in params and 'data_source = ""' in params
+    summary = plans.plan_summary(tmp_path, "plans/q")
+    assert {s["status"] for s in summary["steps"]} == {"not yet"}
+    assert summary["steps"][0]["path"] == made["first"]
+    head = plans.headline_rows(tmp_path, "plans/q")
+    assert dict((r["label"], r["value"]) for r in head["rows"])["accounts"] == "400"
+    with pytest.raises(WorkspaceError, match="not empty"):
+        plans.create_plan(tmp_path, "plans/q", kind="sample", size="small")
+    with pytest.raises(ConfigError, match="no region 'Atlantis'"):
+        plans.create_plan(tmp_path, "plans/r", kind="sample", size="small",
+                          scope="region:Atlantis")
+    assert not (tmp_path / "plans" / "r").exists()
+    assert [p["path"] for p in plans.find_plans(tmp_path)] == ["plans/q"]
+
+
+def test_company_is_one_render_unit(sample_data):
+    (unit,) = list_units(sample_data, "company")
+    regions = list_units(sample_data, "region")
+    assert (unit.level, unit.id, unit.stem) == ("company", "company", "company")
+    assert unit.bookings == pytest.approx(sum(u.bookings for u in regions))
