@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import SalesplanError
 
 COMMAND_MODULES = [
@@ -46,10 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SalesplanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {secrets.mask(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except (OSError, MemoryError, RecursionError) as exc:  # the machine, not a bug
+        print(f"error: {secrets.mask(_one_line(exc))}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback: one line, exit 1 (SALESPLAN_DEBUG=1 shows it)
+        if os.environ.get("SALESPLAN_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {secrets.mask(_one_line(exc))}; "
+              "please report this with the input that caused it (SALESPLAN_DEBUG=1 shows "
+              "the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line (``strerror: filename`` for OS errors)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return " ".join(str(exc).split())[:500] or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

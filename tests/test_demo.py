@@ -235,7 +235,7 @@ def test_cli_demo_registered(tmp_path, capsys, monkeypatch):
     monkeypatch.undo()
     (tmp_path / "file").write_text("x")
     rc = cli.main(["demo", "--plan", str(tmp_path / "file"), "--no-render"])
-    assert rc == 2 and "is a file" in capsys.readouterr().err
+    assert rc == 1 and "is a file" in capsys.readouterr().err
 
 
 def test_readme_commands_and_links_exist():
@@ -261,9 +261,10 @@ def test_environment_yml_lists_every_dependency():
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {re.split(r"[<>=\[ ]", d)[0].lower() for d in env["dependencies"]
+    conda = {re.split(r"[<>=\[ ]", d)[0].lower().replace("_", "-") for d in env["dependencies"]
              if isinstance(d, str)}
-    assert "python=3.11" in env["dependencies"]
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert f"python{py}" in env["dependencies"], "environment.yml's python must match pyproject"
     assert {"pip": ["-e .[test]"]} in env["dependencies"]
     missing = {re.split(r"[<>=\[ ]", d)[0].lower() for d in deps} - conda
     assert not missing, f"environment.yml lacks {missing}"

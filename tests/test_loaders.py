@@ -107,7 +107,8 @@ def test_canonical_layout_without_mapping(tmp_path):
     assert pd.isna(d.reps["hire_date"].iloc[1])
     assert d.targets["amount"].iloc[0] == 1_000_000
     assert len(d.market) == 0 and len(d.orders) == 0
-    assert d.as_of == pd.Timestamp("2024-06-30")
+    # as_of: the latest fact (created 2024-03-01), never O2's expected close date 2024-06-30
+    assert d.as_of == pd.Timestamp("2024-03-01") and d.as_of_rule == "latest created date"
 
 
 def test_load_raises_data_error_with_report(tmp_path):
@@ -257,7 +258,7 @@ def test_mapping_transforms(tmp_path):
     assert set(o["product_id"]) == {"X"}
     assert d.accounts["segment"].tolist() == ["Small", "?"]
     assert d.reps["rep_id"].tolist() == ["Ann", "Bob"]
-    assert d.as_of == pd.Timestamp("2024-06-30")
+    assert d.as_of == pd.Timestamp("2024-06-30") and d.as_of_rule == "mapping as_of: 2024-06-30"
     # a mapped column missing from the file is an error naming the mapping key
     mapping["tables"]["opportunities"]["columns"]["loss_reason"] = "why"
     _, report = load_with_report(tmp_path, mapping)

@@ -274,7 +274,7 @@ def test_write_csv_and_cli(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "c" / "accounts.csv")) == 120
     assert (tmp_path / "c" / "as_of.txt").read_text().strip() == "2025-12-31"
     rc = cli.main(["sample", str(tmp_path / "d"), "--accounts", "3"])
-    assert rc == 2 and "at least 10" in capsys.readouterr().err
+    assert rc == 1 and "at least 10" in capsys.readouterr().err
 
 
 def test_csv_round_trip_through_loader(tmp_path):

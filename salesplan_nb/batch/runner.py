@@ -1,11 +1,16 @@
 """``salesplan run``: render one plan document per unit (region, territory, account, rep).
 
 Each unit's notebook (``notebooks/plans/<plan type>.ipynb``) is executed with papermill's
-Python API on a *warm* kernel: every worker process starts one kernel (with the package
-imported) and reuses it for all its units, resetting the namespace in between, and one
-:class:`PlanExporter` (nbconvert, template ``salesplan``) turns the executed notebook into a
-self-contained HTML file. Workers return the HTML and notebook; the parent writes them
-atomically, so the local process pool and a ``dask.distributed`` cluster share one code path.
+Python API. Warm start: the parent imports the package, loads the plan's data snapshot and
+computes the plan-wide results (the company quota split; :func:`warm_up`) once, then the
+executor (:mod:`salesplan_nb.batch.executors`: ``local`` forks its workers from that warm
+parent, ``dask`` warms each worker once) renders the units. By default a worker executes the
+notebooks with papermill's ``salesplan-inprocess`` engine (:mod:`salesplan_nb.batch.inprocess`:
+the cells run in the worker, fresh namespace per unit); ``--engine kernel`` keeps one Jupyter
+kernel per worker instead (:class:`WarmKernel`). One :class:`PlanExporter` (nbconvert, template
+``salesplan``, the Vega bundle inlined once per page) per worker turns the executed notebook
+into a self-contained HTML file. Workers return the HTML and notebook; the parent writes them
+atomically as they arrive (resumable with ``--resume``), so memory stays bounded.
 
 Output::
 
@@ -28,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,11 +40,15 @@ from typing import Any
 
 import pandas as pd
 
+from salesplan_nb.batch import executors, lifetime, speedups
+from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.safenames import inside, unique_names
 from salesplan_nb.core.scope import PLAN_TYPES
+
+speedups.skip_iri_checker()  # before anything imports jsonschema (see speedups)
 
 LEVELS = ("company", "region", "territory", "account", "rep")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -57,6 +65,7 @@ WARM_CODE = (
     "        pass\n"
     "del _m")
 RESET_CODE = "get_ipython().run_line_magic('reset', '-f')"
+ENGINES = ("inprocess", "kernel")
 
 
 # ---- units -----------------------------------------------------------------------------------
@@ -164,6 +173,7 @@ class Job:
     notebook: str
     parameters: dict
     timeout: float | None = 600.0
+    engine: str = "inprocess"
 
 
 @dataclass
@@ -177,6 +187,7 @@ class Result:
     headline: dict = field(default_factory=dict)
     error: dict | None = None
     seconds: float = 0.0
+    peak_rss_mb: float = 0.0
 
 
 # ---- the warm kernel -------------------------------------------------------------------------
@@ -239,7 +250,8 @@ class WarmKernel:
             km = KernelManager(kernel_name=self.kernel_name)
             try:
                 km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"],
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL,
+                                preexec_fn=lifetime.preexec_die_with_parent)
                 kc = km.client()
                 kc.start_channels()
                 kc.wait_for_ready(timeout=self.start_timeout)
@@ -296,10 +308,22 @@ class WarmKernel:
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
     """Vega + Vega-Lite + vega-embed as one script (vl-convert's bundle), safe inside a
-    ``<script>`` element."""
+    ``<script>`` element. vl-convert builds the bundle in ~2 s of CPU (15 s on a busy
+    machine), so it is kept in the user's cache folder per vl-convert version."""
+    from importlib.metadata import version
+
     import vl_convert
 
-    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "salesplan-nb" / f"vega-bundle-{version('vl-convert-python')}.js"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+        if "vegaEmbed" in text:
+            return text
+    text = vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    with contextlib.suppress(OSError):
+        atomic_write(path, text)
+    return text
 
 
 def chart_json(spec: Any) -> str:
@@ -339,32 +363,44 @@ class PlanExporter:
 
 # ---- one worker ------------------------------------------------------------------------------
 class Renderer:
-    """A warm kernel plus an exporter: renders jobs one after another."""
+    """An execution engine (in-process shell, or a warm kernel) plus an exporter: renders
+    jobs one after another."""
 
-    def __init__(self):
-        self.kernel = WarmKernel()
+    def __init__(self, engine: str = "inprocess"):
+        self.engine = engine
+        self.kernel = WarmKernel() if engine == "kernel" else None
         self.exporter = PlanExporter()
+
+    def _execute(self, job: Job):
+        if self.kernel is None:
+            from salesplan_nb.batch import inprocess
+
+            return inprocess.execute(job.notebook, job.parameters, job.timeout)
+        return self.kernel.execute(job.notebook, job.parameters, job.timeout)
 
     def render(self, job: Job) -> Result:
         import nbformat
         from papermill.exceptions import PapermillExecutionError
 
+        from salesplan_nb.batch import inprocess
         from salesplan_nb.render.report import HEADLINE_MIME
 
         t0 = time.perf_counter()
         _LAST.clear()
+        inprocess.LAST.clear()
         nb, error = None, None
         try:
-            nb = self.kernel.execute(job.notebook, job.parameters, job.timeout)
+            nb = self._execute(job)
         except PapermillExecutionError as exc:
-            nb = _LAST.get("nb")
+            nb = _LAST.get("nb") or inprocess.LAST.get("nb")
             error = {"cell": exc.exec_count if exc.exec_count is not None else exc.cell_index,
                      "ename": exc.ename, "evalue": str(exc.evalue)[:500]}
         except Exception as exc:  # noqa: BLE001 - kernel died, time-out, start failure
-            nb = _LAST.get("nb")
+            nb = _LAST.get("nb") or inprocess.LAST.get("nb")
             error = {"cell": "", "ename": type(exc).__name__, "evalue": str(exc)[:500]}
             # a dead kernel, or one still busy after a time-out: start afresh for the next unit
-            self.kernel.shutdown()
+            if self.kernel is not None:
+                self.kernel.shutdown()
         head: dict = {}
         if nb is not None:
             for cell in nb.cells:
@@ -375,7 +411,8 @@ class Renderer:
         if error:
             return Result(job.unit, "failed", None, ipynb, head, error,
                           time.perf_counter() - t0)
-        title = head.get("title") or f"{job.unit.level} {job.unit.label}"
+        title = display.label(head.get("title") or f"{job.unit.level} {job.unit.label}",
+                              limit=2 * display.LABEL_MAX)
         try:
             body = self.exporter.export(nb, title)
         except Exception as exc:  # noqa: BLE001
@@ -385,30 +422,70 @@ class Renderer:
         return Result(job.unit, "ok", body, ipynb, head, None, time.perf_counter() - t0)
 
     def close(self) -> None:
-        self.kernel.shutdown()
+        if self.kernel is not None:
+            self.kernel.shutdown()
 
 
 _LOCAL = threading.local()
 
 
-def _renderer() -> Renderer:
-    r = getattr(_LOCAL, "renderer", None)
+def _renderer(engine: str = "inprocess") -> Renderer:
+    cache = _LOCAL.__dict__.setdefault("renderers", {})
+    r = cache.get(engine)
     if r is None:
-        r = _LOCAL.renderer = Renderer()
+        r = cache[engine] = Renderer(engine)
         atexit.register(r.close)
     return r
 
 
-def _init_worker() -> None:
-    """Process-pool initializer: start the kernel now so start-up overlaps across workers."""
-    with contextlib.suppress(Exception):
-        vega_bundle()
-        _renderer().kernel.start()
+def close_renderers() -> None:
+    """Shut down this process's renderers (their kernels); a worker's last act."""
+    for r in getattr(_LOCAL, "renderers", {}).values():
+        r.close()
 
 
 def render_job(job: Job) -> Result:
-    """Render one job in this process (worker entry point for both executors)."""
-    return _renderer().render(job)
+    """Render one job in this process (worker entry point for every executor)."""
+    from salesplan_nb.batch.executors import peak_rss_mb
+
+    r = _renderer(job.engine).render(job)
+    r.peak_rss_mb = peak_rss_mb()
+    return r
+
+
+def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | None = None,
+            engine: str = "inprocess") -> None:
+    """Prepare this process to render units of ``plan_dir``: import what every plan notebook
+    needs, open the workspace (data snapshot, enriched deals), compute the plan-wide results
+    (the company quota split for the period, from the workspace cache when data and decisions
+    are unchanged) and build the renderer (exporter, Vega bundle; the in-process shell).
+    Forked workers inherit all of it; a Dask worker runs it once."""
+    import importlib
+
+    from salesplan_nb.render import report
+
+    for m in STEP_MODULES:
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(f"salesplan_nb.steps.{m}")
+    import altair  # noqa: F401
+    import papermill  # noqa: F401
+
+    speedups.apply()  # one BLAS thread per worker, Altair's class table built once
+
+    ws = report.open_workspace(plan_dir)
+    ws.data.deals  # noqa: B018 - enrich once, before the workers fork
+    with contextlib.suppress(Exception):  # a bad decision fails in the unit, with its message
+        ctx = report.context(plan_dir, "company", None, period, plan_type or ws.plan_type)
+        report.company_quota_plan(ctx)
+    vega_bundle()
+    _renderer(engine)  # a kernel (--engine kernel) starts in each worker, at its first unit
+    if engine == "inprocess":
+        from IPython.core.interactiveshell import InteractiveShell
+
+        from salesplan_nb.batch import inprocess
+
+        if not InteractiveShell.initialized():  # not inside a notebook's own kernel
+            inprocess.shell()
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -447,6 +524,7 @@ def write_result(out: Path, r: Result, job: Job) -> None:
             p["html"].unlink()  # never leave a stale report beside a failed run
     rec = {"unit": asdict(r.unit), "status": r.status, "error": r.error,
            "headline": r.headline, "parameters": job.parameters, "seconds": round(r.seconds, 3),
+           "peak_rss_mb": round(r.peak_rss_mb, 1),
            "notebook": job.notebook, "at": dt.datetime.now(dt.UTC).isoformat()}
     atomic_write(p["json"], json.dumps(rec, indent=1, default=str))
 
@@ -461,7 +539,8 @@ def up_to_date(out: Path, job: Job, plan_dir: Path) -> bool:
         rec = json.loads(p["json"].read_text())
     except (OSError, ValueError):
         return False
-    if rec.get("status") != "ok" or rec.get("parameters") != job.parameters:
+    if not isinstance(rec, dict) or rec.get("status") != "ok" \
+            or rec.get("parameters") != job.parameters:
         return False
     deps = [plan_dir / "plan.yaml", Path(job.notebook), *(plan_dir / "data").glob("*")]
     newest = max(f.stat().st_mtime for f in deps if f.exists())
@@ -484,6 +563,27 @@ def _fmt_head(h: dict) -> dict:
             "win_rate": NO_PIPELINE if h.get("pipeline") is False else p("win_rate")}
 
 
+def _run_record(f: Path) -> dict | None:
+    """The run record in ``f``, or ``None`` (with a warning) for any other JSON file: a
+    foreign file in the output folder never breaks the index."""
+    try:
+        rec = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        rec = None
+    ok = (isinstance(rec, dict) and isinstance(rec.get("unit"), dict)
+          and all(isinstance(rec["unit"].get(k), str) for k in ("id", "label"))
+          and rec.get("status") in ("ok", "failed") and isinstance(rec.get("parameters"), dict)
+          and isinstance(rec.get("headline") or {}, dict)
+          and isinstance(rec.get("error") or {}, dict))
+    if not ok:
+        import logging
+
+        logging.getLogger(__name__).warning("%s is not a salesplan run record; left out of "
+                                            "the index (move it out of the output folder)", f)
+        return None
+    return rec
+
+
 def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None) -> Path:
     """DIR/index.html listing every unit with a run record in DIR (escaped by Jinja)."""
     import jinja2
@@ -493,9 +593,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     for level in LEVELS:
         for f in sorted((out / level).glob("*.json")) if (out / level).is_dir() else []:
-            try:
-                rec = json.loads(f.read_text())
-            except (OSError, ValueError):
+            rec = _run_record(f)
+            if rec is None:
                 continue
             u = rec["unit"]
             status = rec["status"]
@@ -503,7 +602,8 @@ def write_index(out: Path, plan_name: str = "", skipped: set[str] | None = None)
             shown = "skipped" if (key in skipped and status == "ok") else status
             counts[shown] = counts.get(shown, 0) + 1
             groups.setdefault(level, []).append({
-                "id": u["id"], "label": u["label"], "status": shown, "error": rec.get("error"),
+                "id": display.label(u["id"]), "label": display.label(u["label"]),
+                "status": shown, "error": rec.get("error"),
                 "plan_type": rec["parameters"].get("plan_type", ""),
                 "period": rec["parameters"].get("period") or "",
                 "h": _fmt_head(rec.get("headline") or {}),
@@ -530,6 +630,7 @@ class RunSummary:
     skipped: int = 0
     seconds: float = 0.0
     index: Path | None = None
+    peak_rss_mb: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -538,19 +639,29 @@ class RunSummary:
 
 def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | None = None,
         top: int | None = None, plan_type: str | None = None, period: str | None = None,
-        workers: int | None = None, executor: str = "local", scheduler: str | None = None,
-        resume: bool = False, notebook_dir: str | Path | None = None,
-        timeout: float | None = 600.0, progress: bool = True) -> RunSummary:
-    """Render one plan per unit of ``by``; see the module docstring for the output layout."""
+        workers: int | None = None, executor: str | executors.Executor = "local",
+        scheduler: str | None = None, resume: bool = False,
+        notebook_dir: str | Path | None = None, timeout: float | None = 600.0,
+        progress: bool = True, engine: str = "inprocess") -> RunSummary:
+    """Render one plan per unit of ``by``; see the module docstring for the output layout.
+
+    ``executor`` is a registered name (:func:`salesplan_nb.batch.executors.names`) or a
+    started :class:`~salesplan_nb.batch.executors.Executor` shared by several runs (it is
+    then left running)."""
     from salesplan_nb.render.report import open_workspace
 
     t0 = time.perf_counter()
     plan_dir = Path(plan_dir).resolve()
     out = Path(out).resolve()
-    if executor not in ("local", "dask"):
-        raise ConfigError(f"--executor {executor!r}: use local or dask")
-    if executor == "dask" and not scheduler:
-        raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the reports")
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if isinstance(executor, str):
+        executors.get(executor)  # unknown names fail before any work
+        if executor == "dask" and not scheduler:
+            raise ConfigError("--executor dask needs --scheduler ADDRESS "
+                              "(e.g. tcp://127.0.0.1:8786)")
     if period is not None:
         from salesplan_nb.core.scope import Period
 
@@ -567,9 +678,14 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         raise ConfigError(f"no {by} units in the plan data of {plan_dir}")
     ptype = plan_type or default_plan_type(by, ws.plan_type)
     nb = str(notebook_for(ptype, Path(notebook_dir) if notebook_dir else None))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror}); give a "
+                          "folder you can write to") from None
+    per = period or ws.period.label
     jobs = [Job(u, nb, {"plan_dir": str(plan_dir), "scope_level": u.level, "unit": u.id,
-                        "period": period or ws.period.label, "plan_type": ptype}, timeout)
+                        "period": per, "plan_type": ptype}, timeout, engine)
             for u in units]
     summary = RunSummary()
     skipped: set[str] = set()
@@ -582,11 +698,13 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
                 todo.append(j)
         summary.skipped = len(skipped)
         jobs = todo
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     bar = _progress(len(jobs), progress)
 
-    def done(job: Job, r: Result) -> None:
+    def done(job: Job, r: Result | BaseException) -> None:
+        if not isinstance(r, Result):
+            r = _failed(job, r)
         write_result(out, r, job)
+        summary.peak_rss_mb = max(summary.peak_rss_mb, r.peak_rss_mb)
         if r.status == "ok":
             summary.ok += 1
         else:
@@ -595,21 +713,55 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         bar.set_postfix(done=summary.ok, failed=summary.failed)
 
     if jobs:
-        if executor == "dask":
-            _run_dask(jobs, scheduler, done)
+        n_cells = _code_cells(nb)
+
+        def limit(job: Job) -> float | None:  # a stuck worker is stopped after this
+            return None if job.timeout is None else job.timeout * n_cells + 120.0
+
+        if isinstance(executor, executors.Executor):
+            pool, own = executor, False
         else:
-            _run_local(jobs, n_workers, done)
+            pool = executors.create(executor, workers=min(workers or os.cpu_count() or 1,
+                                                          len(jobs)), scheduler=scheduler)
+            own = True
+        try:
+            pool.start(warm=_Warm(str(plan_dir), ptype, per, engine), on_exit=close_renderers)
+            pool.map(render_job, jobs, done, limit=limit)
+        finally:
+            if own:
+                pool.close()
     bar.close()
     summary.index = write_index(out, ws.plan.get("name", ""), skipped)
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
+@dataclass
+class _Warm:
+    """:func:`warm_up` with its arguments, picklable (Dask ships it to every worker)."""
+
+    plan_dir: str
+    plan_type: str
+    period: str
+    engine: str
+
+    def __call__(self) -> None:
+        warm_up(self.plan_dir, self.plan_type, self.period, self.engine)
+
+
+def _code_cells(notebook: str) -> int:
+    import nbformat
+
+    return max(1, sum(c.cell_type == "code" for c in nbformat.read(notebook, 4).cells) + 1)
+
+
 def _progress(total: int, enabled: bool):
+    """A progress bar with rate and ETA (``[elapsed<remaining, plans/s]``) on stderr."""
     from tqdm.auto import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread: workers may be forked while it runs
     return tqdm(total=total, unit="plan", desc="rendering", disable=not enabled or total == 0,
-                file=sys.stderr, dynamic_ncols=True)
+                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
 def _failed(job: Job, exc: BaseException) -> Result:
@@ -617,53 +769,13 @@ def _failed(job: Job, exc: BaseException) -> Result:
                                              "evalue": str(exc)[:500]})
 
 
-def _run_local(jobs: list[Job], n_workers: int, done) -> None:
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
-                             initializer=_init_worker) as pool:
-        futs = {pool.submit(render_job, j): j for j in jobs}
-        for f in as_completed(futs):
-            job = futs[f]
-            try:
-                r = f.result()
-            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its unit only
-                r = _failed(job, exc)
-            done(job, r)
-
-
-def _run_dask(jobs: list[Job], scheduler: str, done) -> None:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
-        raise ConfigError("--executor dask needs dask.distributed installed") from exc
-    try:
-        client = Client(scheduler, timeout=20)
-    except OSError as exc:
-        raise ConfigError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-    try:
-        futs = {client.submit(render_job, j, pure=False,
-                              key=f"salesplan-{j.unit.level}-{j.unit.stem}-{time.time_ns()}"): j
-                for j in jobs}
-        for f in dask_completed(list(futs)):
-            job = futs[f]
-            try:
-                r = f.result()
-            except Exception as exc:  # noqa: BLE001
-                r = _failed(job, exc)
-            done(job, r)
-    finally:
-        client.close()
-
-
 # ---- CLI and demo ----------------------------------------------------------------------------
 def _cli_run(args) -> int:
     s = run(args.plan_dir, args.by, args.out, only=args.only, top=args.top,
             plan_type=args.plan_type, period=args.period, workers=args.workers,
             executor=args.executor, scheduler=args.scheduler, resume=args.resume,
-            notebook_dir=args.notebooks, timeout=args.timeout, progress=not args.quiet)
+            notebook_dir=args.notebooks, timeout=args.timeout, progress=not args.quiet,
+            engine=args.engine)
     print(f"{s.ok} rendered, {s.failed} failed, {s.skipped} up to date in {s.seconds:.1f} s; "
           f"index: {s.index}")
     return s.exit_code
@@ -682,7 +794,12 @@ def register_cli(subparsers) -> None:
     p.add_argument("--period", help="plan period (default: the plan's)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--executor", default="local",
+                   help="where units render: local (default), dask, or one added through the "
+                        f"entry point group {executors.ENTRY_POINT_GROUP}")
+    p.add_argument("--engine", choices=ENGINES, default="inprocess",
+                   help="papermill engine: inprocess (cells run in the warm worker, default) "
+                        "or kernel (one Jupyter kernel per worker)")
     p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
     p.add_argument("--resume", action="store_true", help="skip units whose report is current")
     p.add_argument("--notebooks", help=argparse.SUPPRESS, default=None)
@@ -692,20 +809,23 @@ def register_cli(subparsers) -> None:
 
 
 def render_demo_reports(ws, out, *, top_accounts: int | None = None,
-                        progress: bool = True) -> int:
+                        progress: bool = True, workers: int | None = None) -> int:
     """Demo: every region's annual plan, every territory plan and the ``top_accounts`` account
-    plans (most trailing bookings) into ``out``, one index.html over all of them; returns the
-    exit code (0 when every unit rendered)."""
+    plans (most trailing bookings) into ``out``, one index.html over all of them, on one pool
+    of warm workers; returns the exit code (0 when every unit rendered)."""
     out = Path(out)
     if top_accounts is None:
         from salesplan_nb.batch.demo import ACCOUNT_PLANS as top_accounts
-    runs = [run(ws.path, "region", out, plan_type="annual", progress=progress),
-            run(ws.path, "territory", out, plan_type="territory", progress=progress),
-            run(ws.path, "account", out, top=top_accounts, plan_type="account",
-                progress=progress)]
+    with executors.create("local", workers=workers) as pool:
+        runs = [run(ws.path, "region", out, plan_type="annual", progress=progress,
+                    executor=pool),
+                run(ws.path, "territory", out, plan_type="territory", progress=progress,
+                    executor=pool),
+                run(ws.path, "account", out, top=top_accounts, plan_type="account",
+                    progress=progress, executor=pool)]
     return max(r.exit_code for r in runs)
 
 
 __all__ = ["Unit", "Job", "Result", "WarmKernel", "PlanExporter", "Renderer", "RunSummary",
            "list_units", "run", "render_job", "write_index", "up_to_date", "atomic_write",
-           "chart_json", "vega_bundle", "render_demo_reports", "register_cli"]
+           "chart_json", "vega_bundle", "render_demo_reports", "register_cli", "warm_up", "ENGINES"]

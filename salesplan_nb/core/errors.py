@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class SalesplanError(Exception):
-    """Base class: a problem with the user's input, with a message that says how to fix it."""
+    """Base class: a problem with the user's input, with a message that says how to fix it.
+    The CLI exits 1 for every bad input (data, mapping, plan.yaml, option value); 2 is left
+    to command-line usage errors (argparse)."""
 
-    exit_code = 2
+    exit_code = 1
 
 
 class DataError(SalesplanError):

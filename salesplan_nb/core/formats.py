@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from salesplan_nb.core import display
+
 __all__ = ["KINDS", "money", "amount", "pct", "integer", "number", "date", "cell",
            "infer_format", "column_label", "is_missing"]
 
@@ -106,7 +108,7 @@ def cell(v: Any, kind: str = "") -> str:
         return date(v)
     if isinstance(v, float):  # an unformatted float never shows 15 digits
         return number(v)
-    return str(v)
+    return display.label(v)  # names from data: no bidi controls, at most 120 characters
 
 
 # words in a column name that make a float column a rate (shown in %) or money (USD)

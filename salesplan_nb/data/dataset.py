@@ -21,8 +21,10 @@ MEMO_MAX = 64  # entries per memo store; the store is cleared when full
 class Dataset:
     """Canonical tables (see :mod:`salesplan_nb.data.schema`); absent optional tables are empty.
 
-    ``as_of`` is the snapshot date: actuals after it do not exist yet. It defaults to the latest
-    close/created/order date in the data.
+    ``as_of`` is the snapshot date: actuals after it do not exist yet. When not given it is
+    the latest *fact* in the data (:func:`default_as_of`): the last won/lost close date, the
+    last created date or the last order date, never an open deal's expected close date.
+    ``as_of_rule`` says which rule picked it.
     """
 
     accounts: pd.DataFrame
@@ -35,18 +37,17 @@ class Dataset:
     orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
     as_of: pd.Timestamp | None = None
     name: str = "data"
+    as_of_rule: str | None = None
     fiscal_year_start: int = 1  # month the fiscal year starts (FY periods; mapping key)
 
     def __post_init__(self) -> None:
         for t in schema.TABLES:
             setattr(self, t, schema.conform(t, getattr(self, t)))
         if self.as_of is None:
-            dates = [self.opportunities["close_date"].max(),
-                     self.opportunities["created_date"].max(),
-                     self.orders["order_date"].max()]
-            dates = [d for d in dates if pd.notna(d)]
-            self.as_of = max(dates) if dates else pd.Timestamp.today().normalize()
+            self.as_of, self.as_of_rule = default_as_of(self.opportunities, self.orders)
         self.as_of = pd.Timestamp(self.as_of).normalize()
+        if self.as_of_rule is None:
+            self.as_of_rule = "given"
 
     @property
     def has_pipeline(self) -> bool:
@@ -207,7 +208,25 @@ class Dataset:
             else None
         fy = folder / "fiscal_year_start.txt"
         start = int(fy.read_text().strip()) if fy.exists() else 1
-        return cls(**tables, as_of=as_of, name=name, fiscal_year_start=start)
+        return cls(**tables, as_of=as_of, name=name, fiscal_year_start=start,
+                   as_of_rule="snapshot as_of.txt" if as_of else None)
+
+
+def default_as_of(opportunities: pd.DataFrame, orders: pd.DataFrame
+                  ) -> tuple[pd.Timestamp, str]:
+    """``(as_of, rule)``: the latest fact in the data: max(last won/lost close date, last
+    created date, last order date); ``rule`` names the one that picked it. Open deals'
+    close dates are *expected* dates in the future and never count. Today when the data
+    has no dates at all."""
+    closed = opportunities["status"].isin(["won", "lost"]).fillna(False).astype(bool)
+    facts = {"latest won/lost close date": opportunities.loc[closed, "close_date"].max(),
+             "latest created date": opportunities["created_date"].max(),
+             "latest order date": orders["order_date"].max()}
+    facts = {k: v for k, v in facts.items() if pd.notna(v)}
+    if not facts:
+        return pd.Timestamp.today().normalize(), "today (the data has no dates)"
+    rule = max(facts, key=lambda k: facts[k])
+    return pd.Timestamp(facts[rule]).normalize(), rule
 
 
 def resolve(data: Dataset, scope: Scope | str | None = None,

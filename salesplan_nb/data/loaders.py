@@ -13,8 +13,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import ConfigError, DataError
 from salesplan_nb.data import schema, sources
 from salesplan_nb.data import sql as sqlmod
@@ -31,12 +33,14 @@ from salesplan_nb.data.validate import (
     Frame,
     Report,
     TableInfo,
+    ambiguous_decimals,
     as_text,
     check_deal_territories,
     check_references,
     check_table,
+    currencies,
     parse_count,
-    parse_date,
+    parse_dates,
     parse_number,
     row_problems,
 )
@@ -95,7 +99,7 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
         if raw is None:
             continue
         try:
-            frame = _frame(report, raw, spec)
+            frame = _frame(report, raw, spec, currency=m.currency, rates=m.rates)
         except (ConfigError, DataError):
             raise
         except Exception as exc:  # an unforeseen parse failure: report it, do not crash
@@ -135,15 +139,19 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
     snapshot = as_of if as_of is not None else m.as_of
     if snapshot is None and kind not in ("sql", "frames"):
         snapshot = _as_of_file(report, location)
+    rule = None
     if snapshot == "today":
-        snapshot = pd.Timestamp.today().normalize()
+        snapshot, rule = pd.Timestamp.today().normalize(), "today (mapping as_of: today)"
+    elif snapshot is not None:
+        rule = ("given as_of" if as_of is not None else
+                f"mapping as_of: {m.as_of}" if m.as_of is not None else "as_of.txt")
     if not report.ok:
         return None, report
     tables = {t: f.df.reset_index(drop=True) for t, f in frames.items()}
     tables.setdefault("opportunities", schema.empty("opportunities"))
     check_deal_territories(report, frames)
     try:
-        data = Dataset(**tables, as_of=snapshot, name=m.name,
+        data = Dataset(**tables, as_of=snapshot, name=m.name, as_of_rule=rule,
                        fiscal_year_start=m.fiscal_year_start)
     except Exception as exc:
         report.add("error", "(dataset)", f"could not build the dataset: "
@@ -158,7 +166,9 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
                            "nothing to do: a plan as of a past date sees only what was known "
                            "then", count=n, handled="left out" if "open" not in what
                            else "counted as open pipeline")
+        data.as_of_rule = rule or data.as_of_rule  # until() rebuilt the Dataset
     report.as_of = data.as_of
+    report.as_of_rule = data.as_of_rule
     data.report = report
     return data, report
 
@@ -172,7 +182,7 @@ def _as_of_file(report: Report, source: str | Path) -> pd.Timestamp | None:
     text = path.read_text(encoding="utf-8", errors="replace").strip()
     try:
         return pd.Timestamp(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         report.add("error", "as_of.txt", f"not a date: {text[:40]!r}",
                    "write the snapshot date as YYYY-MM-DD (or delete the file)")
         return None
@@ -300,7 +310,8 @@ def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
     except ConfigError:
         raise
     except Exception as exc:
-        report.add("error", spec.source, f"could not read: {type(exc).__name__}: {exc}",
+        report.add("error", spec.source, f"could not read: {type(exc).__name__}: "
+                   f"{secrets.mask(exc)}",
                    "check that the file is a valid, complete export", table=spec.table)
         return None
     for note in raw.notes:
@@ -322,8 +333,11 @@ def _match_column(df: pd.DataFrame, name: str) -> str | None:
     return None
 
 
-def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
-    """Apply a table mapping: pick/derive columns, parse types (reporting every bad value)."""
+def _frame(report: Report, raw: sources.RawTable, spec: TableSpec, *, currency: str = "USD",
+           rates: dict[str, float] | None = None) -> Frame:
+    """Apply a table mapping: pick/derive columns, parse types (reporting every bad value).
+    Money is in ``currency``; values written in another currency are converted with
+    ``rates`` (``currency`` per unit) or reported as errors."""
     tname = spec.table
     table = schema.TABLES[tname]
     df = raw.df
@@ -370,7 +384,9 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec) -> Frame:
         cs = ColumnSpec(**{**cs.__dict__, "sources": resolved})
         frame.columns[c] = "|".join(resolved) if resolved else f"{c} (constant)"
         frame.where[c] = cs.where
-        out[c] = _column(report, frame, cs, table.column(c).dtype, cs.pre(df))
+        out[c] = _column(report, frame, cs, table.column(c).dtype, cs.pre(df),
+                         money=(currency, rates or {}),
+                         delimiter=getattr(raw, "delimiter", None))
     if tname == "accounts" and "segment" not in out:
         emp = out.get("employees")
         out["segment"] = apply_bins(emp if emp is not None else
@@ -406,7 +422,8 @@ def aggregate(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
     return pd.concat([first, df[~has]]) if (~has).any() else first
 
 
-def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Series
+def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Series,
+            money: tuple[str, dict[str, float]] = ("USD", {}), delimiter: str | None = None
             ) -> pd.Series:
     kind = cs.parse_kind(dtype)
     col = frame.columns.get(cs.target, cs.target)
@@ -414,15 +431,35 @@ def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Se
     if kind == "string":
         return as_text(pre)
     if kind == "date":
-        v, bad = parse_date(pre, cs.formats)
+        v, bad, out_of_range, ambiguous = parse_dates(pre, cs.formats)
         fmt = " or ".join(cs.formats) if cs.formats else "YYYY-MM-DD"
         row_problems(report, "error", frame, bad, cs.target, f"not a date (expected {fmt})",
-                     f"write dates as YYYY-MM-DD, or set format: under {cs.where}",
+                     f"write real dates as YYYY-MM-DD, or set format: under {cs.where}",
                      values=pre)
+        row_problems(report, "error", frame, out_of_range, cs.target,
+                     "date out of range (a placeholder for 'no date'?)",
+                     "leave the cell blank when there is no date, or correct the year",
+                     values=pre)
+        row_problems(report, "error", frame, ambiguous, cs.target,
+                     "ambiguous date: day-first or month-first?",
+                     f"set format: '%d/%m/%Y' (day first) or '%m/%d/%Y' (month first) under "
+                     f"{cs.where} instead of mixed", values=pre)
         return v
+    if cs.decimal is None and delimiter == ";":
+        amb = ambiguous_decimals(pre)
+        row_problems(report, "error", frame, amb, cs.target,
+                     "ambiguous number in a ';'-separated file: '.' may be a thousands "
+                     "separator (1.054 = 1054) or a decimal point",
+                     f"set decimal: ',' (1.234,50) or decimal: '.' (1234.50) under {cs.where}",
+                     values=pre)
+        pre = pre.mask(amb)
+    rate = None
+    if kind == "number" and dtype == schema.MONEY:
+        pre, rate = _currency(report, frame, cs, pre, *money)
     if kind == "count":
         v, bad, frac = parse_count(pre, cs.decimal)
-        row_problems(report, "error", frame, bad, cs.target, "not a whole number",
+        row_problems(report, "error", frame, bad, cs.target, "not a whole number (or beyond "
+                     "2^53)",
                      "write a plain whole number such as 250", values=pre)
         row_problems(report, "error", frame, frac, cs.target, "not a whole number",
                      "write a plain whole number such as 250", values=pre)
@@ -437,7 +474,34 @@ def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Se
                  "number, not a number", "export missing numbers as empty cells, or map the "
                  f"placeholder to blank under {cs.where}: values: {{'NULL': null}}",
                  values=pre)
+    if rate is not None:
+        v = v * rate
     return cs.post(v)
+
+
+def _currency(report: Report, frame: Frame, cs: ColumnSpec, pre: pd.Series, plan: str,
+              rates: dict[str, float]) -> tuple[pd.Series, np.ndarray | None]:
+    """Check the currency written with money values: values in ``plan`` (or bare numbers)
+    pass; others are converted with ``rates`` (the returned factor per row, 1 for the plan
+    currency; ``None`` when all are in it) or reported as errors naming the row (and
+    blanked)."""
+    codes = currencies(pre)
+    foreign = codes.notna() & (codes != plan)
+    foreign = foreign.fillna(False).astype(bool)
+    if not foreign.any():
+        return pre, None
+    factor = codes.map(lambda c: rates.get(c) if isinstance(c, str) else None).astype("float64")
+    missing = foreign & factor.isna()
+    if missing.any():
+        found = sorted(set(codes[missing].astype(str)))
+        example = ", ".join(f"{c}: <{plan} per {c}>" for c in found)
+        row_problems(report, "error", frame, missing, cs.target, "", f"convert the amounts "
+                     f"to {plan} in the source, or add rates: {{{example}}} to the mapping",
+                     values=pre, reason_fn=lambda v, r: (
+                         f"amount in {codes.get(r, 'another currency')}, but the plan "
+                         f"currency is {plan}"))
+        pre = pre.mask(missing)
+    return pre, factor.where(foreign, 1.0).fillna(1.0).to_numpy()
 
 
 NULL_WORDS = ("null", "none", "nan", "n/a", "na", "#n/a", "nil", "-")

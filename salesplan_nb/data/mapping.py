@@ -40,7 +40,7 @@ from salesplan_nb.data import schema
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
-TOP_KEYS = {"name", "description", "as_of", "currency", "source", "tables",
+TOP_KEYS = {"name", "description", "as_of", "currency", "rates", "source", "tables",
             "fiscal_year_start"}
 TABLE_KEYS = {"from", "distinct", "columns", "sql", "filter", "unpivot", "multiply",
               "aggregate", "header", "names", "delimiter", "encoding", "skip"}
@@ -60,7 +60,28 @@ class _LDict(dict):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """Safe loader that refuses anchors/aliases (no alias bombs) and reports impossible
+    dates (``2017-02-30``) as YAML errors with their line."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            ev = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in mapping files; write the "
+                "value out in full", ev.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _timestamp(loader: Any, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({exc}); write a real date as YYYY-MM-DD",
+            node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LDict:
@@ -92,7 +113,7 @@ class ColumnSpec:
     split: str | None = None
     bins: list[tuple[float | None, str]] | None = None
     optional: bool = False
-    decimal: str = "."
+    decimal: str | None = None  # None: not set in the mapping ('.' with an ambiguity check)
     where: str = ""
     line: int | None = None  # line in the mapping file
     template: str | None = None  # "{First} {Last}": sources are the placeholders, in order
@@ -193,6 +214,8 @@ class Mapping:
     tables: dict[str, TableSpec] = field(default_factory=dict)
     explicit: bool = False  # tables listed by the user must exist
     origin: str = "canonical layout"
+    currency: str = "USD"  # the plan currency: money columns are in it
+    rates: dict[str, float] = field(default_factory=dict)  # plan currency per unit of a code
     fiscal_year_start: int = 1  # month the fiscal year starts; FY2027 ends in 2027
 
     def options(self, source_table: str, spec: TableSpec | None = None) -> dict[str, Any]:
@@ -240,11 +263,14 @@ def load_mapping(mapping: str | Path | dict | Mapping | None) -> Mapping:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"mapping file {path}{where}: invalid YAML: {exc.problem}; fix the "
-                          "indentation / quoting there (quote values containing ': ' or '#')"
+        fix = ("" if "write the value out" in str(exc.problem) or "real date" in
+               str(exc.problem) else "; fix the indentation / quoting there (quote values "
+               "containing ': ' or '#')")
+        raise ConfigError(f"mapping file {path}{where}: invalid YAML: {exc.problem}{fix}"
                           ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read mapping file {path}: {exc}") from None
+        raise ConfigError(f"cannot read mapping file {path}: {' '.join(str(exc).split())}"
+                          ) from None
     return parse(raw, origin=str(path))
 
 
@@ -288,10 +314,14 @@ def parse(raw: Any, origin: str = "mapping") -> Mapping:
         if str(as_of) != "today":
             try:
                 pd.Timestamp(str(as_of))
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise _fail(origin, "as_of", raw, "as_of",
                             f"{as_of!r} is not a date; use latest, today or YYYY-MM-DD"
                             ) from None
+    for key in ("name", "description"):
+        if raw.get(key) is not None and not isinstance(raw.get(key), str | int | float):
+            raise _fail(origin, key, raw, key, "must be plain text")
+    currency, rates = _currency(origin, raw)
     fy = raw.get("fiscal_year_start", 1)
     if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
         raise _fail(origin, "fiscal_year_start", raw, "fiscal_year_start",
@@ -307,7 +337,8 @@ def parse(raw: Any, origin: str = "mapping") -> Mapping:
     m = Mapping(name=str(raw.get("name") or Path(origin).stem),
                 description=str(raw.get("description") or ""),
                 as_of=None if as_of in (None, "latest") else str(as_of),
-                source=dict(source), explicit=True, origin=origin, fiscal_year_start=fy)
+                source=dict(source), explicit=True, origin=origin, fiscal_year_start=fy,
+                currency=currency, rates=rates)
     for tname, tspec in tables.items():
         where = f"tables.{tname}"
         if tname not in schema.TABLES:
@@ -348,11 +379,7 @@ def _table(origin: str, where: str, tname: str, tspec: dict, colspecs: Any, pare
     if filt is not None and (not isinstance(filt, str) or not filt.strip()):
         raise _fail(origin, f"{where}.filter", tspec, "filter",
                     "must be an SQL condition such as \"SalesPersonFlag = 1\"")
-    multiply = tspec.get("multiply")
-    if multiply is not None and (isinstance(multiply, bool)
-                                 or not isinstance(multiply, int | float)):
-        raise _fail(origin, f"{where}.multiply", tspec, "multiply",
-                    "must be a number (e.g. 1000 for amounts in thousands)")
+    multiply = _finite(origin, f"{where}.multiply", tspec, "multiply")
     agg = tspec.get("aggregate", False)
     if not isinstance(agg, bool) or (agg and schema.TABLES[tname].key is None):
         raise _fail(origin, f"{where}.aggregate", tspec, "aggregate",
@@ -364,9 +391,9 @@ def _table(origin: str, where: str, tname: str, tspec: dict, colspecs: Any, pare
     if tspec.get("unpivot") is not None:
         unpivot = _unpivot(origin, f"{where}.unpivot", tspec)
     out = TableSpec(tname, str(tspec.get("from") or tname) if sql is None else f"sql:{tname}",
-                    colspecs, bool(tspec.get("distinct", False)), where,
+                    colspecs, _flag(origin, f"{where}.distinct", tspec, "distinct"), where,
                     sql=sql, filter=filt, unpivot=unpivot,
-                    multiply=None if multiply is None else float(multiply),
+                    multiply=multiply,
                     aggregate=agg, read=read)
     if isinstance(parent, _LDict):
         out.line = parent.lines.get(tname)
@@ -411,6 +438,73 @@ def _unpivot(origin: str, where: str, tspec: dict) -> Unpivot:
                     "must be a list of source columns, or a mapping column -> label")
     return Unpivot(cols, str(u.get("name", "column")), str(u.get("value", "value")))
 
+
+def _flag(origin: str, where: str, d: dict, key: str) -> bool:
+    """A strict boolean: YAML ``true``/``false`` only (``"no"``, ``1`` are errors)."""
+    v = d.get(key, False)
+    if not isinstance(v, bool):
+        raise _fail(origin, where, d, key, f"{v!r} is not a boolean; write true or false")
+    return v
+
+
+def _finite(origin: str, where: str, d: dict, key: str) -> float | None:
+    """A finite number (``.inf``, ``.nan``, text and booleans are errors) or ``None``."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(float(v)):
+        raise _fail(origin, where, d, key, f"must be a number (finite: not .inf or .nan), "
+                    f"not {v!r}; write a plain number such as 1.5")
+    return float(v)
+
+
+CURRENCY_CODE = r"[A-Z]{3}"
+
+
+def _currency(origin: str, raw: dict) -> tuple[str, dict[str, float]]:
+    """``currency:`` (the plan currency, ISO code, default USD) and ``rates:`` (``{EUR:
+    1.08}``: plan-currency units per unit of that currency, finite and > 0)."""
+    import re
+
+    cur = raw.get("currency", "USD")
+    if not isinstance(cur, str) or not re.fullmatch(CURRENCY_CODE, cur):
+        raise _fail(origin, "currency", raw, "currency",
+                    f"{cur!r} is not a currency code; write a 3-letter code such as USD")
+    rates_raw = raw.get("rates") or {}
+    if not isinstance(rates_raw, dict):
+        raise _fail(origin, "rates", raw, "rates",
+                    f"must map currency codes to {cur} per unit, e.g. {{EUR: 1.08}}")
+    rates: dict[str, float] = {}
+    for code, _ in rates_raw.items():
+        if not isinstance(code, str) or not re.fullmatch(CURRENCY_CODE, code):
+            raise _fail(origin, f"rates.{code}", rates_raw, code,
+                        f"{code!r} is not a 3-letter currency code")
+        r = _finite(origin, f"rates.{code}", rates_raw, code)
+        if r is None or r <= 0:
+            raise _fail(origin, f"rates.{code}", rates_raw, code,
+                        f"give the rate as {cur} per {code}, a number above 0")
+        rates[code] = r
+    return cur, rates
+
+
+_STRFTIME = "aAwdbBmyYHIpMSfzZjUWcxXGuV%"
+
+
+def _check_format(origin: str, where: str, spec: dict, fmt: str) -> None:
+    """A date format is ``ISO8601``, ``mixed`` or strftime codes (``%d/%m/%Y``)."""
+    if fmt in ("ISO8601", "mixed"):
+        return
+    import re
+
+    codes = re.findall(r"%(.)", fmt.replace("%%", ""))
+    bad = [c for c in codes if c not in _STRFTIME]
+    if not codes or bad:
+        what = f"unknown code %{bad[0]}" if bad else "no %-codes"
+        raise _fail(origin, f"{where}.format", spec, "format",
+                    f"{fmt!r}: {what}; write the date layout with strftime codes such as "
+                    "'%d/%m/%Y' or '%Y-%m-%d' (or ISO8601)")
+
+
 def _column(origin: str, where: str, table: str, col: str, spec: Any, parent: dict) -> ColumnSpec:
     out = _column_spec(origin, where, table, col, spec, parent)
     if isinstance(parent, _LDict):
@@ -452,23 +546,28 @@ def _column_spec(origin: str, where: str, table: str, col: str, spec: Any, paren
             raise _fail(origin, f"{where}.values", spec, "values",
                         "must map source values to canonical values, e.g. {Won: won}")
         values = {_key(k): (None if v is None else str(v)) for k, v in values.items()}
-    multiply = spec.get("multiply")
-    if multiply is not None and (isinstance(multiply, bool)
-                                 or not isinstance(multiply, int | float)):
-        raise _fail(origin, f"{where}.multiply", spec, "multiply", "must be a number")
+    multiply = _finite(origin, f"{where}.multiply", spec, "multiply")
+    value = spec.get("value")
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise _fail(origin, f"{where}.value", spec, "value",
+                    f"must be one constant (text or number), not {type(value).__name__}")
+    if isinstance(value, float) and not np.isfinite(value):
+        raise _fail(origin, f"{where}.value", spec, "value", "must be a finite number")
     fmt = spec.get("format")
     formats = [str(f) for f in (fmt if isinstance(fmt, list) else [fmt])] if fmt else []
-    decimal = str(spec.get("decimal", "."))
-    if decimal not in (".", ","):
+    for f in formats:
+        _check_format(origin, where, spec, f)
+    decimal = spec.get("decimal")
+    if decimal is not None and decimal not in (".", ","):
         raise _fail(origin, f"{where}.decimal", spec, "decimal", "must be '.' or ','")
     bins = None
     if spec.get("bins") is not None:
         bins = _bins(origin, f"{where}.bins", spec)
-    return ColumnSpec(col, sources, spec.get("value"), values,
+    return ColumnSpec(col, sources, value, values,
                       None if spec.get("default") is None else str(spec["default"]),
-                      spec.get("missing"), None if multiply is None else float(multiply),
+                      spec.get("missing"), multiply,
                       formats, None if spec.get("split") is None else str(spec["split"]),
-                      bins, bool(spec.get("optional", False)), decimal, where,
+                      bins, _flag(origin, f"{where}.optional", spec, "optional"), decimal, where,
                       template=None if template is None else str(template))
 
 
@@ -520,13 +619,11 @@ def _bins(origin: str, where: str, spec: dict) -> list[tuple[float | None, str]]
             raise _fail(origin, f"{where}[{i}]", b if isinstance(b, dict) else spec,
                         "value" if isinstance(b, dict) else "bins",
                         "each bin is {below: <number>, value: <label>}; the last may omit below")
-        below = b.get("below")
-        if below is not None and (isinstance(below, bool) or not isinstance(below, int | float)):
-            raise _fail(origin, f"{where}[{i}].below", b, "below", "must be a number")
+        below = _finite(origin, f"{where}[{i}].below", b, "below")
         if below is None and i != len(raw) - 1:
             raise _fail(origin, f"{where}[{i}]", b, "value",
                         "only the last bin may omit 'below'")
-        out.append((None if below is None else float(below), str(b["value"])))
+        out.append((below, str(b["value"])))
     bounds = [b for b, _ in out if b is not None]
     if bounds != sorted(bounds):
         raise _fail(origin, where, spec, "bins", "'below' bounds must increase")

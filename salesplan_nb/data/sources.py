@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import ConfigError
 
 STRING = pd.StringDtype("pyarrow")
@@ -46,6 +49,7 @@ class RawTable:
     df: pd.DataFrame
     origin: str
     notes: list[dict[str, Any]] = field(default_factory=list)
+    delimiter: str | None = None  # CSV field delimiter (';' files: European number format)
 
 
 class Reader(Protocol):
@@ -229,7 +233,7 @@ class CsvReader(_FolderReader):
             notes += [dict(severity="error", row=r, reason=f"{n} fields, but the header has "
                            f"{len(df.columns)}", fix="check the quoting / delimiter on this row")
                       for r, n in bad]
-        return RawTable(name, df, path.name, notes)
+        return RawTable(name, df, path.name, notes, delimiter=delimiter)
 
     @staticmethod
     def _read(data: Any, delimiter: str | None) -> tuple[pd.DataFrame, str]:
@@ -457,6 +461,17 @@ class ExcelReader:
             warnings.simplefilter("ignore")
             df = book.parse(sheet_name=sheet, dtype=object, skiprows=skip,
                             header=0 if header else None)
+            head = book.parse(sheet_name=sheet, header=None, nrows=1, dtype=object,
+                              skiprows=skip) if header and not names else None
+        found = [str(v).strip() for v in head.iloc[0].tolist() if pd.notna(v)] \
+            if head is not None and len(head) else []
+        dupes = sorted({h for h in found if found.count(h) > 1})
+        if dupes:  # pandas would rename the second one "x.1": refused, as for CSV
+            err = SourceError(f"duplicate column header(s) {', '.join(map(repr, dupes))} in "
+                              f"row {skip + 1}", "give every column a distinct name in the "
+                              "header row")
+            err.origin = f"{Path(location).name}[{sheet}]"
+            raise err
         if names:
             if len(names) != df.shape[1]:
                 raise SourceError(f"names: gives {len(names)} columns, the sheet has "
@@ -495,7 +510,7 @@ class SqlReader:
     ``queries`` option (``{name: "SELECT ..."}``), any query."""
 
     def detect(self, location: str) -> bool:
-        if "://" in location:
+        if "://" in location or _ENV_URL.fullmatch(location):
             return True
         p = Path(location)
         if p.is_file() and p.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
@@ -504,6 +519,14 @@ class SqlReader:
 
     @staticmethod
     def _url(location: str) -> str:
+        env = _ENV_URL.fullmatch(location)
+        if env:  # a named connection: the URL (with its password) lives in the environment
+            url = os.environ.get(env["name"])
+            if not url:
+                raise ConfigError(f"environment variable {env['name']} is not set; set it to "
+                                  "the database URL, e.g. export "
+                                  f"{env['name']}=postgresql+psycopg://user:password@host/db")
+            location = url
         if "://" not in location:
             return f"sqlite:///{Path(location).resolve()}"
         scheme, rest = location.split("://", 1)
@@ -520,7 +543,8 @@ class SqlReader:
         try:
             return sa.create_engine(self._url(location))
         except Exception as exc:  # bad URL or missing driver
-            raise ConfigError(f"cannot use SQL source {_safe_url(location)}: {exc}; "
+            raise ConfigError(f"cannot use SQL source {_safe_url(location)}: "
+                              f"{secrets.mask(exc)}; "
                               "give an SQLAlchemy URL such as "
                               "postgresql+psycopg://user@host/db or sqlite:///file.db") from None
 
@@ -560,7 +584,7 @@ class SqlReader:
         except SourceError:
             raise
         except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-            raise SourceError(f"SQL error: {str(exc).splitlines()[0]}",
+            raise SourceError(f"SQL error: {secrets.mask(str(exc).splitlines()[0])}",
                               "check the table name / query and the connection URL") from None
         finally:
             engine.dispose()
@@ -568,14 +592,30 @@ class SqlReader:
         return RawTable(name, _numbered(df), origin)
 
 
+_ENV_URL = re.compile(r"env:(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+
+
 def _safe_url(location: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password, for messages (``env:NAME`` as it is)."""
+    if _ENV_URL.fullmatch(location):
+        return location
     try:
         from sqlalchemy.engine import make_url
 
         return make_url(SqlReader._url(location)).render_as_string(hide_password=True)
     except Exception:
-        return "the SQL source"
+        return secrets.mask(location) if "://" in location else "the SQL source"
+
+
+def storable(source: str) -> str:
+    """How a source is written to plan.yaml: paths resolved, URLs without their password
+    (``env:NAME`` kept as it is: the URL stays in the environment)."""
+    text = str(source)
+    if _ENV_URL.fullmatch(text):
+        return text
+    if "://" in text:
+        return secrets.strip(text)
+    return str(Path(text).resolve())
 
 
 class FrameReader:

@@ -87,6 +87,7 @@ class Report:
     tables: dict[str, TableInfo] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     as_of: pd.Timestamp | None = None
+    as_of_rule: str | None = None  # which rule picked as_of (see Dataset)
 
     @property
     def errors(self) -> list[Problem]:
@@ -128,7 +129,8 @@ class Report:
         out.append(f"warnings: {len(warns)}")
         out += ["  " + p.line() for p in _limit(warns, limit)]
         if self.ok:
-            asof = f" (as of {self.as_of.date()})" if self.as_of is not None else ""
+            rule = f": {self.as_of_rule}" if self.as_of_rule else ""
+            asof = f" (as of {self.as_of.date()}{rule})" if self.as_of is not None else ""
             out.append(f"result: loadable{asof}")
         else:
             out.append(f"result: NOT loadable - fix the {len(errs)} error(s) above")
@@ -241,16 +243,28 @@ _GROUPED = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"     # 1,234,567.89
 _GROUPED_EU = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"  # 1.234.567,89
 
 
-def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
-    """``(float64 values, bad)``: text like ``1234.5``, ``$1,234.50``, ``USD 1,234`` or
-    ``(50)`` (negative) becomes a number; with ``decimal=","`` also ``1.234,50``. ``bad``
-    marks non-blank values that are not numbers (``1,5`` is bad unless ``decimal=","``:
-    a comma is only a thousands separator in groups of three)."""
+def _finite(v: pd.Series, bad: pd.Series, blank: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Mark non-blank values that are not finite (``inf``, ``NaN`` text, ``1e309``) bad."""
+    arr = v.to_numpy(dtype="float64", na_value=np.nan)
+    nonfinite = ~np.isfinite(arr) & ~np.asarray(blank, dtype=bool)
+    if nonfinite.any():
+        bad = pd.Series(np.asarray(bad, dtype=bool) | nonfinite, index=v.index)
+        v = v.mask(pd.Series(nonfinite, index=v.index))
+    return v, bad
+
+
+def parse_number(s: pd.Series, decimal: str | None = ".") -> tuple[pd.Series, pd.Series]:
+    """``(float64 values, bad)``: text like ``1234.5``, ``$1,234.50``, ``USD 1,234``,
+    ``12 EUR`` or ``(50)`` (negative) becomes a number (the currency is checked by
+    :func:`currencies`); with ``decimal=","`` also ``1.234,50``. ``bad`` marks non-blank
+    values that are not finite numbers (``1,5`` is bad unless ``decimal=","``: a comma is
+    only a thousands separator in groups of three; ``inf``, ``NaN``, ``1e309`` are bad)."""
+    decimal = decimal or "."
     if pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype("Int64")
     if pd.api.types.is_numeric_dtype(s.dtype):
         v = s.astype("float64")
-        return v, pd.Series(False, index=s.index)
+        return _finite(v, pd.Series(False, index=s.index), s.isna())
     if decimal == "," and (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
         t = s.astype(_Text).str.strip()
         eu = t.str.fullmatch(_GROUPED_EU).fillna(False).astype(bool)
@@ -260,7 +274,7 @@ def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series
         try:
             v = pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False),
                           index=s.index)
-            return v, pd.Series(False, index=s.index)
+            return _finite(v, pd.Series(False, index=s.index), is_blank(s))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     v = pd.to_numeric(s.astype(object), errors="coerce").astype("float64")
@@ -268,7 +282,8 @@ def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series
     if bad.any():
         raw = s[bad].astype(str).str.strip()
         neg = raw.str.fullmatch(r"\(.*\)")
-        body = raw.str.replace(r"^(?:[A-Z]{3}|US\$)\s*|\s*[A-Z]{3}$|[\s$€£()]", "", regex=True)
+        body = raw.str.replace(r"^\(?\s*(?:[A-Z]{3}|US\$)\s*|\s*[A-Z]{3}\s*\)?$|[\s$€£¥₹()]",
+                               "", regex=True)
         if decimal == ",":
             grouped = body.str.fullmatch(_GROUPED_EU)
             body = body.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
@@ -278,53 +293,134 @@ def parse_number(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series
         fixed = pd.to_numeric(body.where(grouped), errors="coerce").astype("float64")
         v.loc[bad] = fixed.where(~neg, -fixed)
         bad = v.isna() & ~is_blank(s)
-    return v, bad
+    return _finite(v, bad, is_blank(s))
+
+
+CURRENCY_SIGNS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+_CURRENCY = (r"^\(?\s*(?P<pre>US\$|[$€£¥₹]|[A-Z]{3})?\s*[-+(]?\s*[$€£¥₹]?[\d.,\s]*?\d[\d.,]*"
+             r"\s*(?P<post>[A-Z]{3}|[€£¥₹])?\s*\)?$")
+
+
+def currencies(s: pd.Series) -> pd.Series:
+    """The currency code written with each money value (``$``/``US$`` -> USD, ``€`` -> EUR,
+    ``£`` -> GBP, ``¥`` -> JPY, ``₹`` -> INR, or a 3-letter code before/after the number);
+    missing where the value is a bare number or not text."""
+    out = pd.Series(pd.NA, index=s.index, dtype=_Text)
+    if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        return out
+    t = s.astype(_Text).str.strip()
+    marked = t.str.contains(r"[^\d.,\s()+\-eE]", regex=True).fillna(False).astype(bool)
+    if not marked.any():
+        return out
+    m = t[marked].str.extract(_CURRENCY)
+    code = m["pre"].fillna(m["post"]).astype(object)
+    code = code.map(lambda c: CURRENCY_SIGNS.get(c, c) if isinstance(c, str) else pd.NA)
+    out.loc[marked] = code.astype(_Text)
+    return out
+
+
+# 1.054 / 12.500.000: a dot followed by groups of exactly three digits (a thousands separator
+# in European files, a decimal point elsewhere)
+_DOTTED_THOUSANDS = r"[-+(]?\s*\D{0,4}\s*[1-9]\d{0,2}(?:\.\d{3})+\s*\D{0,4}\)?"
+
+
+def ambiguous_decimals(s: pd.Series) -> pd.Series:
+    """True where a text value reads as a number either way (``1.054`` = 1054 or 1.054)."""
+    if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        return pd.Series(False, index=s.index)
+    t = s.astype(_Text).str.strip()
+    return t.str.fullmatch(_DOTTED_THOUSANDS).fillna(False).astype(bool)
 
 
 def parse_count(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series, pd.Series]:
-    """``(Int64 values, bad, fractional)`` for whole-number columns."""
+    """``(Int64 values, bad, fractional)`` for whole-number columns (beyond 2**53 is bad:
+    not exactly representable)."""
     v, bad = parse_number(s, decimal)
+    huge = (v.abs() > 2.0 ** 53).fillna(False)
+    if huge.any():
+        bad = bad | huge
+        v = v.mask(huge)
     frac = v.notna() & (v != np.floor(v.fillna(0)))
     v = v.where(~frac)
     return v.round().astype("Int64"), bad, frac
 
 
+DATE_YEARS = (1900, 2200)  # plausible years; others are placeholders such as 9999-12-31
+
+
 def parse_date(s: pd.Series, formats: Iterable[str] = ()) -> tuple[pd.Series, pd.Series]:
-    """``(datetime64[ns] day-precision values, bad)``. Without ``formats`` ISO 8601
-    (``2025-03-01``, ``2025-03-01 10:00``) is expected; ``formats`` (strftime patterns or
-    ``ISO8601`` / ``mixed``) are tried in order on the values still unparsed. Time zones are
-    converted to UTC, then dropped."""
+    """``(datetime64[ns] day-precision values, bad)``: :func:`parse_dates` with every kind of
+    bad value in one mask."""
+    v, bad, out_of_range, ambiguous = parse_dates(s, formats)
+    return v, bad | out_of_range | ambiguous
+
+
+def _in_range(v: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(values as datetime64[ns] with implausible years blanked, out_of_range)``."""
+    year = v.dt.year
+    out = (year < DATE_YEARS[0]) | (year > DATE_YEARS[1])
+    out = out.fillna(False).astype(bool)
+    return v.mask(out).astype(schema.DATE), out
+
+
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b"
+
+
+def parse_dates(s: pd.Series, formats: Iterable[str] = ()
+                ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """``(datetime64[ns] day-precision values, bad, out_of_range, ambiguous)``. Without
+    ``formats`` ISO 8601 (``2025-03-01``, ``2025-03-01 10:00``) is expected; ``formats``
+    (strftime patterns or ``ISO8601`` / ``mixed``) are tried in order on the values still
+    unparsed. Time zones are converted to UTC, then dropped. ``out_of_range``: years outside
+    :data:`DATE_YEARS` (placeholders such as 9999-12-31); ``ambiguous``: with ``mixed``,
+    ``01/03/2017``-style values whose day and month could be swapped (never guessed)."""
     formats = list(formats) or ["ISO8601"]
+    none = pd.Series(False, index=s.index)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         v = s
         if getattr(v.dt, "tz", None) is not None:
             v = v.dt.tz_convert("UTC").dt.tz_localize(None)
-        return v.astype(schema.DATE).dt.normalize(), pd.Series(False, index=s.index)
+        v, out = _in_range(v)
+        return v.dt.normalize(), none, out, none
     blank = is_blank(s)
     arr = _arrow(s)
     if arr is not None and formats == ["ISO8601"]:
         try:
             ts = pc.cast(arr, pa.timestamp("ns"))
             v = pd.Series(ts.to_numpy(zero_copy_only=False), index=s.index).astype(schema.DATE)
-            return v.dt.normalize(), pd.Series(False, index=s.index)
+            v, out = _in_range(v)
+            return v.dt.normalize(), none, out, none
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     text = s.astype(object).where(~blank, None)
     v = pd.Series(pd.NaT, index=s.index, dtype=schema.DATE)
     todo = ~blank
+    out_of_range, ambiguous = none.copy(), none.copy()
     for fmt in formats:
         if not todo.any():
             break
         part = text[todo]
+        if fmt == "mixed":
+            dm = part.astype(str).str.extract(_NUMERIC_DATE)
+            a, b = pd.to_numeric(dm[0]), pd.to_numeric(dm[1])
+            amb = ((a <= 12) & (b <= 12) & (a != b)).fillna(False).astype(bool)
+            if amb.any():
+                ambiguous.loc[amb[amb].index] = True
+                todo = todo & ~ambiguous
+                part = text[todo]
         try:
             parsed = pd.to_datetime(part, errors="coerce", format=fmt, utc=True)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             parsed = pd.to_datetime(part.astype(str), errors="coerce", format=fmt, utc=True)
-        parsed = parsed.dt.tz_localize(None).astype(schema.DATE)
+        parsed = parsed.dt.tz_localize(None)
+        year = parsed.dt.year
+        oor = ((year < DATE_YEARS[0]) | (year > DATE_YEARS[1])).fillna(False).astype(bool)
+        out_of_range.loc[oor[oor].index] = True
+        parsed = parsed.mask(oor).astype(schema.DATE)
         ok = parsed.notna()
         v.loc[ok[ok].index] = parsed[ok]
-        todo = todo & v.isna()
-    return v.dt.normalize(), todo
+        todo = todo & v.isna() & ~out_of_range
+    return v.dt.normalize(), todo & ~ambiguous, out_of_range, ambiguous
 
 
 def as_text(s: pd.Series) -> pd.Series:

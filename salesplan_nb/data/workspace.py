@@ -7,10 +7,13 @@ Layout::
       data/*.parquet     # the data snapshot the plan was built from (canonical tables)
       outputs/<step>/<name>.parquet   # step outputs
 
-``plan.yaml`` carries ``schema_version``. Every write is atomic (temp file, then rename) and
-serialised with a file lock, re-reading the file first, so a widget and a batch run never lose
-each other's decisions. A hand-broken ``plan.yaml`` gives a :class:`WorkspaceError` naming the
-line.
+``plan.yaml`` carries ``schema_version``. Every read-modify-write goes through the one locked
+method :meth:`Workspace.modify` (file lock, re-read, change, atomic write: temp file, fsync,
+rename, mode from the umask), so a widget and a batch run never lose each other's decisions.
+A hand-broken ``plan.yaml`` gives a :class:`WorkspaceError` naming the line. Integrity: the
+file ends with the line :data:`END_MARKER` (announced in its first line); a file cut short is
+refused, and the previous good version is kept as ``plan.yaml.bak`` (a hard link made before
+every write). YAML aliases/anchors are refused (no alias bombs), as are ``.inf``/``.nan``.
 
 Decisions live under ``decisions.<section>``. A section is either *keyed*
 (``record(section, key, value)`` stores ``{value, by, at}``) or a *list* of items
@@ -23,6 +26,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import getpass
+import logging
 import math
 import os
 import re
@@ -31,18 +35,25 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import WorkspaceError
 from salesplan_nb.core.scope import PLAN_TYPES, SCOPE_LEVELS, Period, Scope
 from salesplan_nb.data.dataset import Dataset
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.yaml"
+BACKUP_FILE = "plan.yaml.bak"
+HEADER = ("# salesplan-nb plan workspace - written by salesplan; safe to read and diff "
+          "(keep the end line).\n")
+END_MARKER = "# end of plan.yaml"
+T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -72,6 +83,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float):
+        if math.isinf(value):
+            raise WorkspaceError(f"cannot store {value} in plan.yaml: give a finite number")
         return None if math.isnan(value) else float(value)
     if isinstance(value, np.floating):
         return plain(float(value))
@@ -99,13 +112,31 @@ def plain(value: Any) -> Any:
     raise WorkspaceError(f"cannot store a {type(value).__name__} in plan.yaml: {value!r}")
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, text: str, backup: Path | None = None) -> None:
+    """Write ``text`` to ``path`` (temp file, fsync, rename; mode ``0666 & ~umask`` like any
+    other file). With ``backup``, the current ``path`` is first hard-linked there."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        if backup is not None and path.exists():
+            link = backup.with_name(f".{backup.name}.{uuid.uuid4().hex[:8]}.tmp")
+            try:
+                os.link(path, link)
+            except OSError:  # no hard links here (some network file systems): copy
+                import shutil
+
+                shutil.copy2(path, link)
+            os.replace(link, backup)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -114,18 +145,81 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 # libyaml's C loader/dumper when available: 5-8x faster than the pure-Python safe ones.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _key_line(text: str, *keys: str) -> int | None:
-    """1-based line of the mapping key path ``keys`` in YAML ``text`` (best effort)."""
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader whose timestamps that are not real dates (2017-02-30) are a YAML error
+    naming the line, not a ValueError."""
+
+
+def _timestamp(loader: Any, node: yaml.Node) -> Any:
     try:
-        node = yaml.compose(text)
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    """Never writes anchors/aliases (they are refused when reading)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def refuse_aliases(text: str, origin: str) -> str | None:
+    """A message naming the line of the first YAML anchor or alias in ``text`` (``None`` when
+    there is none): aliases can expand exponentially (a "billion laughs" bomb), and
+    salesplan never writes them. Cheap when the text has no ``&`` or ``*``."""
+    if "&" not in text or "*" not in text:
+        return None
+    try:
+        for ev in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+                line = ev.start_mark.line + 1
+                return (f"{origin} line {line}: YAML anchors/aliases (&name / *name) are not "
+                        "allowed; write the value out in full")
+    except yaml.YAMLError:
+        return None  # the loader reports the syntax error with its line
+    return None
+
+
+def _non_finite(doc: Any, path: tuple = ()) -> tuple | None:
+    """Key path of the first .inf/.nan number in ``doc`` (``None`` when all are finite)."""
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return path
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            hit = _non_finite(v, (*path, str(k)))
+            if hit is not None:
+                return hit
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            hit = _non_finite(v, (*path, i))
+            if hit is not None:
+                return hit
+    return None
+
+
+def _key_line(text: str, *keys: str | int) -> int | None:
+    """1-based line of the key path ``keys`` (mapping keys, list indexes) in YAML ``text``
+    (best effort)."""
+    try:
+        node = yaml.compose(text, Loader=_BaseLoader)
     except yaml.YAMLError:
         return None
     line = None
     for key in keys:
+        if isinstance(node, yaml.SequenceNode) and isinstance(key, int) \
+                and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+            continue
         if not isinstance(node, yaml.MappingNode):
             return line
         for k, v in node.value:
@@ -137,8 +231,28 @@ def _key_line(text: str, *keys: str) -> int | None:
     return line
 
 
+def _check_end(text: str, path: Path) -> None:
+    """A file whose first line announces the end marker must end with it (else it was cut
+    short); older files without the announcement are read as they are."""
+    if not (text.startswith(HEADER.rstrip("\n")) or HEADER.startswith(text)):
+        return
+    if text.rstrip().endswith(END_MARKER):
+        return
+    backup = path.with_name(BACKUP_FILE)
+    keep = (f"the last good version is kept in {backup}: restore it with `cp {backup} {path}`"
+            if backup.exists() else "restore it from version control")
+    raise WorkspaceError(
+        f"{path} line {text.count(chr(10)) + 1}: the file is incomplete (its last line "
+        f"{END_MARKER!r} is missing: cut short by a crash, a full disk or a partial copy); "
+        f"{keep}. Nothing was changed.")
+
+
 def _parse(text: str, path: Path) -> dict:
     """Parse and check plan.yaml; errors name the line and the fix."""
+    _check_end(text, path)
+    alias = refuse_aliases(text, str(path))
+    if alias:
+        raise WorkspaceError(alias + "; salesplan never writes them")
     try:
         doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -175,6 +289,10 @@ def _parse(text: str, path: Path) -> dict:
         Scope.parse(plan.get("scope"))
     except ValueError as exc:
         raise bad(f"plan.scope: {exc}", "plan", "scope") from None
+    bad_number = _non_finite(doc)
+    if bad_number is not None:
+        raise bad(f"{'.'.join(map(str, bad_number))} is not a finite number (.inf/.nan are "
+                  "not allowed); write a plain number", *bad_number)
     decisions = doc.setdefault("decisions", {}) or {}
     if not isinstance(decisions, dict):
         raise bad("'decisions' must be a mapping of section -> decisions", "decisions")
@@ -214,15 +332,25 @@ class Workspace:
         if plan_type not in PLAN_TYPES:
             raise WorkspaceError(
                 f"unknown plan type {plan_type!r}; use one of {', '.join(PLAN_TYPES)}")
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(f"{path} is a file, not a folder; give a new folder name for "
+                                 "the plan")
         if (path / PLAN_FILE).exists() and not overwrite:
             raise WorkspaceError(
                 f"{path / PLAN_FILE} already exists; open it, or choose another folder")
         if period is None:
             year = data.as_of.year + 1
             period = f"{year}..{year + 2}" if plan_type == "long-term" else str(year)
-        period = Period.parse(period)
-        scope = Scope.parse(scope)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            period = Period.parse(period)
+            scope = Scope.parse(scope)
+        except ValueError as exc:
+            raise WorkspaceError(f"{exc}") from None
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the plan folder {path}: {exc.strerror}; "
+                                 "choose a folder you can write to") from None
         data.to_parquet(path / "data")
         doc = {
             "schema_version": SCHEMA_VERSION,
@@ -240,7 +368,7 @@ class Workspace:
         }
         ws = cls(path)
         with ws._lock():
-            ws._write(doc)
+            ws._write(doc, backup=overwrite)
         ws._data = data
         return ws
 
@@ -252,8 +380,21 @@ class Workspace:
             raise WorkspaceError(
                 f"no plan at {ws.path}: {PLAN_FILE} is missing. Create one with "
                 f"`salesplan init {ws.path} --sample`.")
+        ws._clean_stale_tmp()
         ws._load()
         return ws
+
+    def _clean_stale_tmp(self) -> None:
+        """Remove ``.plan.yaml.*.tmp`` left by a killed writer. Writers hold the lock while
+        their temp file exists, so any found under the lock is stale."""
+        if not any(self.path.glob(f".{PLAN_FILE}.*.tmp")) and \
+                not any(self.path.glob(f".{BACKUP_FILE}.*.tmp")):
+            return
+        with self._lock():
+            for pattern in (f".{PLAN_FILE}.*.tmp", f".{BACKUP_FILE}.*.tmp"):
+                for tmp in self.path.glob(pattern):
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
 
     @classmethod
     def open_or_create_sample(cls, path: str | Path, *, seed: int = 42, plan_type: str = "annual",
@@ -352,6 +493,25 @@ class Workspace:
 
         self._mutate(change)
 
+    def update(self, section: str, key: str, change: Callable[[Any], Any], *,
+               by: str | None = None) -> Any:
+        """Set keyed decision ``key`` to ``change(current value)`` (``None`` when absent) in
+        one locked read-modify-write; returns the new value. For values edited piecewise
+        (a dict of overrides) by several processes at once."""
+
+        def edit(doc: dict) -> Any:
+            sec = doc["decisions"].setdefault(section, {})
+            if isinstance(sec, list):
+                raise WorkspaceError(f"decisions.{section} is a list section; use add_item")
+            old = sec.get(key)
+            cur = old.get("value") if isinstance(old, dict) and "value" in old else old
+            new = plain(change(cur))
+            if not (isinstance(old, dict) and old.get("value") == new):
+                sec[key] = {"value": new, "by": by or current_user(), "at": _now()}
+            return new
+
+        return self.modify(edit)
+
     def record_many(self, section: str, values: dict[str, Any], *,
                     by: str | None = None) -> None:
         """Store several keyed decisions in one write."""
@@ -420,13 +580,41 @@ class Workspace:
 
         self._mutate(change)
 
-    def replace_items(self, section: str, items: list[dict], *, by: str | None = None) -> None:
-        """Replace a whole list section (e.g. an edited table), stamping new/changed rows."""
+    def upsert_item(self, section: str, item: dict, *, by: str | None = None) -> dict:
+        """Update the item with ``item["id"]`` when it is stored, else append it (one locked
+        read-modify-write); returns the stored item."""
+        body = plain(dict(item))
+        result: dict = {}
+
+        def change(doc: dict) -> None:
+            sec = doc["decisions"].setdefault(section, [])
+            if not isinstance(sec, list):
+                raise WorkspaceError(f"decisions.{section} is a keyed section; use record()")
+            for stored in sec:
+                if body.get("id") is not None and stored.get("id") == body["id"]:
+                    stored.update(body)
+                    stored["by"], stored["at"] = by or current_user(), _now()
+                    result.update(stored)
+                    return
+            new = {**body, "id": body.get("id") or uuid.uuid4().hex[:8],
+                   "by": by or body.get("by") or current_user(), "at": _now()}
+            sec.append(new)
+            result.update(new)
+
+        self._mutate(change)
+        return dict(result)
+
+    def replace_items(self, section: str, items: list[dict], *, by: str | None = None,
+                      keep: Callable[[dict], bool] | None = None) -> None:
+        """Replace a whole list section (e.g. an edited table), stamping new/changed rows.
+        With ``keep``, stored items for which ``keep(item)`` is true stay in front (decided
+        under the lock, e.g. other scopes' items)."""
         who, when = by or current_user(), _now()
 
         def change(doc: dict) -> None:
-            old = {i.get("id"): i for i in doc["decisions"].get(section) or []}
-            out = []
+            current = doc["decisions"].get(section) or []
+            old = {i.get("id"): i for i in current}
+            out = [dict(i) for i in current if keep(i)] if keep is not None else []
             for item in items:
                 row = plain(dict(item))
                 row.setdefault("id", uuid.uuid4().hex[:8])
@@ -500,18 +688,28 @@ class Workspace:
             fcntl.flock(fh, fcntl.LOCK_EX)
             yield
 
-    def _write(self, doc: dict) -> None:
-        text = ("# salesplan-nb plan workspace - written by salesplan; safe to read and diff.\n"
-                + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100))
-        _atomic_write(self._file, text)
+    def _write(self, doc: dict, backup: bool = True) -> None:
+        text = (HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                                   width=100) + END_MARKER + "\n")
+        if secrets.has_password(text):  # no secret on disk, whatever a caller recorded
+            text = secrets.strip(text)
+            doc = yaml.load(text, Loader=_Loader)
+        _atomic_write(self._file, text, self.path / BACKUP_FILE if backup else None)
         self._doc = doc
         self._mtime = self._file.stat().st_mtime_ns
 
-    def _mutate(self, change: Callable[[dict], None]) -> None:
+    def modify(self, change: Callable[[dict], T]) -> T:
+        """The one read-modify-write of plan.yaml: under the file lock, re-read the file,
+        call ``change(doc)`` (it edits ``doc`` in place and may return a value), write it back
+        atomically (the previous version kept as ``plan.yaml.bak``); returns ``change``'s
+        value. Every saver goes through here, so concurrent processes lose nothing."""
         with self._lock():
             self._load()
-            change(self._doc)
+            out = change(self._doc)
             self._write(self._doc)
+        return out
+
+    _mutate = modify
 
 
 # ---- CLI: salesplan init ----------------------------------------------------------------------
@@ -524,6 +722,9 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
     (:meth:`Dataset.until`), so every step ignores later data."""
     if sample == bool(data):
         raise WorkspaceError("give either --sample or --data SOURCE (with --mapping)")
+    if Path(plan_dir).exists() and not Path(plan_dir).is_dir():
+        raise WorkspaceError(f"{plan_dir} is a file, not a folder; give a new folder name for "
+                             "the plan")
     if sample:
         from salesplan_nb.data.sample import generate
 
@@ -531,9 +732,17 @@ def init_plan(plan_dir: str | Path, *, sample: bool = False, data: str | None = 
         source = {"kind": "sample", "seed": seed}
     else:
         from salesplan_nb.data.loaders import load
+        from salesplan_nb.data.sources import resolve, storable
 
         dataset = load(data, mapping=mapping)
-        source = {"kind": "path", "path": str(Path(data).resolve()), "mapping": mapping}
+        kind = resolve(data)[0]
+        source = {"kind": "sql", "url": storable(data), "mapping": mapping} if kind == "sql" \
+            and "://" in str(data) or str(data).startswith("env:") else \
+            {"kind": "path", "path": storable(data), "mapping": mapping}
+        if secrets.has_password(str(data)):
+            log.warning("the database password was not saved in plan.yaml (%s); later loads "
+                        "read it from PGPASSWORD or ~/.pgpass, or give the URL in an "
+                        "environment variable as --data env:NAME", source.get("url"))
     if as_of is not None:
         try:
             day = pd.Timestamp(as_of)
@@ -557,7 +766,7 @@ def _cli_init(args) -> int:
 
         copies = copy_step_notebooks(ws.path)
         print(f"  {len(copies)} step notebooks in {ws.path} (open them in JupyterLab)")
-    print(f"  snapshot as of {d.as_of.date()}: {len(d.accounts):,} accounts, "
+    print(f"  snapshot as of {d.as_of.date()} ({d.as_of_rule}): {len(d.accounts):,} accounts, "
           f"{len(d.opportunities):,} opportunities, {len(d.reps):,} reps")
     for what, n in (ws.doc.get("source", {}).get("left_out_after_as_of") or {}).items():
         print(f"  --as-of: {n:,} {what}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
@@ -86,9 +87,9 @@ def unit_label(data, scope: Scope) -> str:
         df = data.table(table)
         hit = df.loc[df[key] == scope.id, "name"]
         if len(hit) and pd.notna(hit.iloc[0]):
-            return f"{hit.iloc[0]}" if scope.level != "territory" else \
-                f"{hit.iloc[0]} ({scope.id})"
-    return str(scope.id)
+            return display.label(hit.iloc[0]) if scope.level != "territory" else \
+                f"{display.label(hit.iloc[0])} ({display.label(scope.id)})"
+    return display.label(scope.id)
 
 
 def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None = None,

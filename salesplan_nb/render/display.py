@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 
+from salesplan_nb.core.display import clean_spec
 from salesplan_nb.render.blocks import Section
 from salesplan_nb.render.context import PlanContext, context, default_plan_type, open_workspace
 from salesplan_nb.render.figures import headline_of
@@ -25,7 +26,7 @@ def chart_spec(chart) -> dict:
     """The Vega-Lite spec of an Altair chart (data inlined; charts are built from aggregated
     frames)."""
     with alt.data_transformers.enable("default", max_rows=20_000):
-        return chart.to_dict()
+        return clean_spec(chart.to_dict())  # names in chart data: bounded, no bidi
 
 
 def show(section: Section, static: bool = False) -> None:

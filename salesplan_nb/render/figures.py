@@ -15,6 +15,7 @@ from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.context import PlanContext, _stamp
 from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
@@ -30,7 +31,8 @@ def company_quota_plan(ctx: PlanContext):
     """The company quota split for the plan period with the saved decisions
     (``quotas.quotas_from``; the saved ``target`` is the company's), or the SalesplanError the
     decisions raise. Cached per plan folder and period while plan.yaml and the snapshot are
-    unchanged (a batch run renders many units from one split)."""
+    unchanged (a batch run renders many units from one split), and in the workspace's results
+    cache (:mod:`salesplan_nb.data.resultcache`) across runs."""
     q = quotas_step
 
     def build():
@@ -40,7 +42,10 @@ def company_quota_plan(ctx: PlanContext):
         if hit and hit[0] == stamp:
             return hit[1]
         try:
-            plan = q.quotas_from(ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period)
+            plan = resultcache.cached(
+                ctx.ws, "company_quota_plan", lambda: q.quotas_from(
+                    ctx.data, q.load_quotas(ctx.ws), scope=None, period=ctx.period),
+                args=(ctx.period.label,), sections=(q.SECTION,))
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)

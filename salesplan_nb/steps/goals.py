@@ -405,12 +405,7 @@ def capacity_from_plan(data: Dataset, scope: Scope | str | None = None,
 def save_goal(ws, goal: Goal, by: str | None = None) -> Goal:
     """Add ``goal`` to the workspace (or update it when its ``id`` is stored); returns the
     goal with its ``id``."""
-    body = goal.to_dict()
-    if goal.id and any(i.get("id") == goal.id for i in ws.items(SECTION)):
-        stored = ws.update_item(SECTION, goal.id, body, by=by)
-    else:
-        stored = ws.add_item(SECTION, body, by=by)
-    return Goal.from_dict(stored)
+    return Goal.from_dict(ws.upsert_item(SECTION, goal.to_dict(), by=by))
 
 
 def save_goals(ws, goals: list[Goal], by: str | None = None) -> list[Goal]:

@@ -35,6 +35,7 @@ product of the weights down the path; the other drivers accumulate each level's 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -782,6 +783,25 @@ def save_quotas(ws, decisions: QuotaDecisions | QuotaPlan, by: str | None = None
     dec = decisions.decisions if isinstance(decisions, QuotaPlan) else decisions
     _check_decisions(dec)
     ws.record_many(SECTION, asdict(dec), by=by)
+
+
+def set_override(ws, unit: str, amount: float | None, by: str | None = None
+                 ) -> dict[str, float]:
+    """Lock ``unit`` (``level:id``) at ``amount`` USD (``None`` unlocks it), keeping every
+    other override, in one locked read-modify-write (other processes' overrides are never
+    lost); returns the overrides."""
+    if amount is not None and not (np.isfinite(amount) and amount >= 0):
+        raise ConfigError(f"quota for {unit} must be a non-negative amount in USD")
+
+    def change(current: Any) -> dict[str, float]:
+        ov = {str(k): float(v) for k, v in dict(current or {}).items()}
+        if amount is None:
+            ov.pop(unit, None)
+        else:
+            ov[unit] = float(amount)
+        return ov
+
+    return ws.update(SECTION, "overrides", change, by=by)
 
 
 def load_quotas(ws) -> QuotaDecisions:

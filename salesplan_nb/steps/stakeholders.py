@@ -10,7 +10,7 @@ an approved section) starts again at ``requested``. Who and when are kept for ev
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import pandas as pd
@@ -49,18 +49,35 @@ def _key(section: str, scope: Scope | str | None) -> str:
     return section if sc.level == "company" else f"{section}@{sc}"
 
 
+def _blank() -> dict:
+    return {"owner": None, "status": "unassigned", "approvers": [], "history": []}
+
+
 def _entry(ws, key: str) -> dict:
     e = ws.get(SECTION, key, None)
-    return dict(e) if isinstance(e, dict) else {"owner": None, "status": "unassigned",
-                                                "approvers": [], "history": []}
+    return dict(e) if isinstance(e, dict) else _blank()
 
 
-def _store(ws, key: str, entry: dict, action: str, by: str, comment: str = "") -> dict:
-    entry = dict(entry)
-    entry["history"] = [*entry.get("history", []),
+def _apply(ws, key: str, edit: Callable[[dict], str], by: str, comment: str = "") -> dict:
+    """Change the entry ``key`` in one locked read-modify-write of plan.yaml
+    (:meth:`Workspace.modify`): ``edit(entry)`` checks and changes it and returns the history
+    action; the entry is stored with who and when."""
+    from salesplan_nb.data.workspace import plain
+
+    def change(doc: dict) -> dict:
+        sec = doc["decisions"].setdefault(SECTION, {})
+        if not isinstance(sec, dict):
+            raise ConfigError(f"decisions.{SECTION} in plan.yaml must be keyed decisions")
+        old = sec.get(key)
+        e = dict(old["value"]) if isinstance(old, dict) and isinstance(old.get("value"), dict) \
+            else _blank()
+        action = edit(e)
+        e["history"] = [*e.get("history", []),
                         {"action": action, "by": by, "at": _now(), "comment": comment or ""}]
-    ws.record(SECTION, key, entry, by=by)
-    return entry
+        sec[key] = {"value": plain(e), "by": by, "at": _now()}
+        return e
+
+    return ws.modify(change)
 
 
 def assign_owner(ws, section: str, owner: str, *, scope: Scope | str | None = None,
@@ -69,11 +86,14 @@ def assign_owner(ws, section: str, owner: str, *, scope: Scope | str | None = No
     if not str(owner or "").strip():
         raise ConfigError(f"give an owner for section {section!r}")
     key, who = _key(section, scope), _who(by)
-    e = _entry(ws, key)
-    e["owner"] = str(owner).strip()
-    if e.get("status") == "unassigned":
-        e["status"] = "draft"
-    return _store(ws, key, e, f"owner -> {e['owner']}", who)
+
+    def edit(e: dict) -> str:
+        e["owner"] = str(owner).strip()
+        if e.get("status") == "unassigned":
+            e["status"] = "draft"
+        return f"owner -> {e['owner']}"
+
+    return _apply(ws, key, edit, who)
 
 
 def request_signoff(ws, section: str, approvers: Sequence[str] = (), *,
@@ -81,29 +101,36 @@ def request_signoff(ws, section: str, approvers: Sequence[str] = (), *,
                     comment: str = "") -> dict:
     """Ask ``approvers`` (names; empty = anyone) to sign ``section`` off."""
     key, who = _key(section, scope), _who(by)
-    e = _entry(ws, key)
-    e["status"] = "requested"
-    e["approvers"] = [str(a).strip() for a in approvers if str(a).strip()]
-    e["requested_by"], e["requested_at"] = who, _now()
-    e["decided_by"] = e["decided_at"] = None
-    e["comment"] = comment or ""
-    return _store(ws, key, e, "requested", who, comment)
+
+    def edit(e: dict) -> str:
+        e["status"] = "requested"
+        e["approvers"] = [str(a).strip() for a in approvers if str(a).strip()]
+        e["requested_by"], e["requested_at"] = who, _now()
+        e["decided_by"] = e["decided_at"] = None
+        e["comment"] = comment or ""
+        return "requested"
+
+    return _apply(ws, key, edit, who, comment)
 
 
 def _decide(ws, section, scope, by, comment, status) -> dict:
     key, who = _key(section, scope), _who(by)
-    e = _entry(ws, key)
-    if e.get("status") != "requested":
-        raise SignOffError(f"section {section!r} ({Scope.parse(scope).label}) is "
-                           f"{e.get('status')}, not awaiting sign-off: request_signoff first")
-    approvers = e.get("approvers") or []
-    if approvers and who not in approvers:
-        raise SignOffError(f"{who!r} is not an approver of section {section!r}; approvers: "
-                           f"{', '.join(approvers)}")
-    e["status"] = status
-    e["decided_by"], e["decided_at"] = who, _now()
-    e["comment"] = comment or ""
-    return _store(ws, key, e, status, who, comment)
+
+    def edit(e: dict) -> str:
+        if e.get("status") != "requested":
+            raise SignOffError(f"section {section!r} ({Scope.parse(scope).label}) is "
+                               f"{e.get('status')}, not awaiting sign-off: request_signoff "
+                               "first")
+        approvers = e.get("approvers") or []
+        if approvers and who not in approvers:
+            raise SignOffError(f"{who!r} is not an approver of section {section!r}; "
+                               f"approvers: {', '.join(approvers)}")
+        e["status"] = status
+        e["decided_by"], e["decided_at"] = who, _now()
+        e["comment"] = comment or ""
+        return status
+
+    return _apply(ws, key, edit, who, comment)
 
 
 def sign_off(ws, section: str, *, scope: Scope | str | None = None, by: str | None = None,

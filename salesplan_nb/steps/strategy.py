@@ -443,11 +443,8 @@ def save_tactic(ws, tactic: Tactic, by: str | None = None) -> Tactic:
     returns it with its ``id``."""
     if not isinstance(tactic, Tactic):
         tactic = Tactic.from_dict(dict(tactic))
-    body = tactic.to_dict()
-    if tactic.id and any(i.get("id") == tactic.id for i in ws.items(SECTION)):
-        ws.update_item(SECTION, tactic.id, body, by=by)
-        return tactic
-    item = ws.add_item(SECTION, body, by=by)
+    body = {**tactic.to_dict(), **({"id": tactic.id} if tactic.id else {})}
+    item = ws.upsert_item(SECTION, body, by=by)  # one locked read-modify-write
     tactic.id = item["id"]
     return tactic
 

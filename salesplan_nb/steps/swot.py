@@ -289,11 +289,13 @@ def save_swot(ws, items: list[SwotItem], by: str | None = None,
     returns them with ids."""
     for i in items:
         i.id = i.id or uuid.uuid4().hex[:8]
-    keep = []
+    keep = None
     if scope is not None:
         s = str(Scope.parse(scope))
-        keep = [i for i in ws.items(SECTION) if str(i.get("scope", "company")) != s]
-    ws.replace_items(SECTION, keep + [i.to_dict() for i in items], by=by)
+
+        def keep(stored: dict) -> bool:  # other scopes' items, read under the lock
+            return str(stored.get("scope", "company")) != s
+    ws.replace_items(SECTION, [i.to_dict() for i in items], by=by, keep=keep)
     return items
 
 

@@ -11,7 +11,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.ui import StepWidget, account_territory
 
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
@@ -160,7 +160,14 @@ class QuotaAllocator(StepWidget):
                 self.error(f"quota for {unit} must be a non-negative amount in USD")
                 return
             ov[unit] = float(amount)
-        self.commit("overrides", ov)
+        self._pending["overrides"] = ov  # preview first; store only when the plan computes
+        try:
+            if self.refresh():
+                self.quotas.set_override(self.ws, unit, amount, by=self.by)
+        except SalesplanError as exc:
+            self.error(str(exc))
+        finally:
+            self._pending.pop("overrides", None)
 
     def compute(self) -> dict:
         dec = self.decisions()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from salesplan_nb.core.formats import money, pct
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import headline_of
@@ -11,10 +12,12 @@ from salesplan_nb.steps import forecast as forecast_step
 
 def growth_forecast(ctx: PlanContext) -> Section:
     """Bookings forecast for the plan period: ``forecast()`` with its defaults (the method its
-    backtest chose, bias-corrected, with an 80% range) and its track record."""
+    backtest chose, bias-corrected, with an 80% range) and its track record; kept in the
+    workspace's results cache."""
     s = Section("growth_forecast", "Growth forecast")
     fc = forecast_step
-    r = fc.forecast(ctx.data, ctx.scope, ctx.period)  # the one default forecast
+    r = resultcache.cached(ctx.ws, "forecast", lambda: fc.forecast(  # the one default forecast
+        ctx.data, ctx.scope, ctx.period), args=(ctx.scope, ctx.period.label, "default"))
     t = r.table
     if not len(t) or t["forecast"].fillna(0).sum() == 0:
         return s.add(Missing(f"enough bookings history in {ctx.unit_label} to forecast"
