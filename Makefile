@@ -54,7 +54,7 @@ test-slow: setup
 # `make golden` re-executes them in place when a change of numbers is intended.
 NBVAL := --nbval tests/nbval --nbval-kernel-name salesplan-nb \
          --nbval-sanitize-with tests/nbval/sanitize.cfg
-golden: setup
+golden: $(STAMP)
 	$(BIN)/python tests/nbval/refresh.py
 
 lab: setup

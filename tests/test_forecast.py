@@ -100,15 +100,17 @@ def test_pipeline_forecast_age_conditioned_hand_calc():
 
 def test_backtest_uses_only_data_before_each_origin(sample_data):
     bt = F.backtest(sample_data, n_origins=2, horizon=2)
-    origin = pd.Period(bt.rows["origin"].iloc[0], "M")
-    hist = F.monthly_bookings(sample_data).loc[:origin - 1]
+    first = pd.Period(bt.rows["origin"].iloc[0], "M")
+    y = F.monthly_bookings(sample_data)
+    spec = F.ets_spec(y.loc[:first - 1])  # ETS parameters: data before the first origin only
+    origin = pd.Period(bt.rows["origin"].iloc[-1], "M")
+    hist = y.loc[:origin - 1]
     base, _ = F.seasonal_naive(hist, 2)
-    model, _ = F.ets_forecast(hist, 2)
     rows = bt.rows[bt.rows["origin"] == str(origin)]
-    assert rows["baseline"].to_numpy() == pytest.approx(base)
-    assert rows["model"].to_numpy() == pytest.approx(model)
-    for h, w in bt.weights.items():
-        assert sum(w.values()) == pytest.approx(1.0) and h >= 1
+    assert rows["baseline"].to_numpy() == pytest.approx(base[:len(rows)])
+    assert rows["model"].to_numpy() == pytest.approx(F.ets_apply(spec, hist, len(rows)))
+    for b, w in bt.weights.items():
+        assert sum(w.values()) == pytest.approx(1.0) and b >= 0
     wape = bt.errors.set_index("method")["wape"]
     assert np.isfinite(wape).all()
     full = bt.rows
@@ -120,7 +122,7 @@ def test_maven_short_history_is_reported_honestly(maven_data):
     r = F.forecast(maven_data, n_origins=3, horizon=6)
     assert "need 12" in r.methods["baseline"]
     assert "< 24" in r.methods["model"]
-    assert set(r.backtest.errors["method"]) == set(F.METHODS)
+    assert set(r.backtest.errors["method"]) == {*F.METHODS, "forecast"}
     assert (r.backtest.errors["n"] > 0).all()
 
 
@@ -168,3 +170,66 @@ def test_charts_are_valid_vega_lite(sample_data):
     for chart in (F.chart_forecast(r), F.chart_backtest(r)):
         spec = chart.to_dict()  # validates against the Vega-Lite schema
         assert "$schema" in spec
+
+
+def _without_open_deals(data: Dataset) -> Dataset:
+    o = data.opportunities
+    return Dataset(accounts=data.accounts, opportunities=o[o["status"] != "open"],
+                   reps=data.reps, products=data.products, as_of=data.as_of)
+
+
+def test_zero_pipeline_gets_zero_weight(sample_data):
+    """No open deals: the pipeline component is all zeros and gets no blend weight, so the
+    blend is the other components' weighted sum (it never drags the forecast down)."""
+    data = _without_open_deals(sample_data)
+    r = F.forecast(data, period="2027")
+    t = r.table
+    assert (t["pipeline"] == 0).all()
+    steps = len(t)
+    for k in range(1, 7 + steps):
+        assert F.blend_weights(r.backtest, k, pipeline=False)["pipeline"] == 0
+    assert "weight 0" in r.methods["pipeline"]
+    assert (t["blend"] >= t[["baseline", "drift", "model"]].min(axis=1) - 1e-6).all()
+
+
+def test_intervals_widen_with_horizon_and_report_coverage(sample_data):
+    r = F.forecast(sample_data, period="2027")
+    f = r.backtest.factors
+    assert len(f) >= 12 and np.isfinite(f).all()
+    assert (np.diff(f[:, 0]) <= 1e-12).all() and (np.diff(f[:, 3]) >= -1e-12).all()
+    assert (np.diff(f[:, 1]) <= 1e-12).all() and (np.diff(f[:, 2]) >= -1e-12).all()
+    t = r.table
+    rel = (t["hi95"] - t["lo95"]) / t["forecast"]
+    assert (np.diff(rel.to_numpy()) >= -1e-9).all()
+    assert (t["lo95"] <= t["lo80"]).all() and (t["lo80"] <= t["forecast"]).all()
+    assert (t["forecast"] <= t["hi80"]).all() and (t["hi80"] <= t["hi95"]).all()
+    e = r.backtest.errors.set_index("method").loc["forecast"]
+    assert 0 <= e["cover80"] <= e["cover95"] <= 1
+    assert r.total["lo80"] <= r.total["point"] <= r.total["hi80"]
+
+
+def test_selected_method_has_the_lowest_backtest_wape(sample_data):
+    r = F.forecast(sample_data, "region:EMEA", period="2027")
+    e = r.backtest.errors.set_index("method")["wape"]
+    assert r.selected in F.METHODS and e[r.selected] == e[list(F.METHODS)].min()
+    want = r.table[r.selected] * r.backtest.bias_factor
+    assert r.table["forecast"].to_numpy() == pytest.approx(want.to_numpy())
+    assert F.BIAS_CLIP[0] <= r.backtest.bias_factor <= F.BIAS_CLIP[1]
+
+
+def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
+    """The plan document's forecast section, the demo step and forecast() with its defaults
+    print the same figure."""
+    from salesplan_nb.batch import demo
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.render import report
+
+    ws = Workspace.create(tmp_path / "plan", data=sample_data)
+    api = F.forecast(sample_data, period=ws.period)
+    ctx = report.context(ws.path)
+    text = next(b for b in report.growth_forecast(ctx).blocks if isinstance(b, str))
+    assert report.money(api.total["point"]) in text
+    summary = demo._step_forecast(ws)
+    assert f"${api.total['point']:,.0f}" in summary
+    saved = ws.load_output("forecast", "company")
+    assert saved["forecast"].to_numpy() == pytest.approx(api.table["forecast"].to_numpy())

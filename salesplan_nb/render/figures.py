@@ -88,9 +88,8 @@ def forecast_of(ctx: PlanContext):
     """The scope's forecast for the plan period, computed once per context (the growth
     forecast section and the plan figures print the same number)."""
     return ctx.once("forecast", lambda: resultcache.cached(
-        ctx.ws, "forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period,
-                                                           n_origins=3),
-        args=(ctx.scope, ctx.period.label, 3)))
+        ctx.ws, "forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period),
+        args=(ctx.scope, ctx.period.label, "default")))
 
 
 _MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}
@@ -112,7 +111,7 @@ def plan_figures(ctx: PlanContext, target: float | None) -> dict:
     seats = ctx.scope.level in plan_model.SEAT_LEVELS
     qp = _quota_plan(ctx) if seats else None
     r = forecast_of(ctx)
-    total = float(r.table["blend"].fillna(0).sum()) if len(r.table) else None
+    total = float(r.total["point"]) if len(r.table) else None  # the chosen method's point
     try:
         f = plan_model.plan_figures(
             ctx.ws, ctx.scope, ctx.period, target=target,

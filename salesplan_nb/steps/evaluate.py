@@ -353,7 +353,8 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     closed), ``deal_size`` (USD per won deal), ``cycle_days`` (median days created -> won),
     ``attrition`` (leavers in the period / average quota-seat headcount, the planning core's
     ``observed_attrition``; 14% when no end dates),
-    ``forecast_bias`` (blend bias, from ``forecast_errors`` when given, else 0). Each lesson
+    ``forecast_bias`` (the chosen forecast's backtest bias, row ``forecast`` of
+    ``forecast_errors`` - else ``blend`` - when given, else 0). Each lesson
     with a ``driver`` multiplies that value by ``1 + adjustment`` (noted in ``basis``)."""
     scope, period = parse_scope(scope), parse_period(period)
     d = scope.filter(data.deals)
@@ -389,7 +390,7 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     basis = "no forecast accuracy given"
     if forecast_errors is not None and len(forecast_errors):
         fe = forecast_errors.set_index("method")
-        key = "blend" if "blend" in fe.index else fe.index[0]
+        key = next((k for k in ("forecast", "blend") if k in fe.index), fe.index[0])
         bias = float(fe.loc[key, "bias"])
         basis = f"{key} forecast bias (sum(F-A)/sum A); divide forecasts by 1 + bias"
     rows.append(("forecast_bias", bias, "fraction", basis))
@@ -489,7 +490,8 @@ def demo_decision(ws, by: str = "demo") -> str:
         add_lesson(ws, lesson["text"], lesson.get("driver") if lesson.get(
             "adjustment") is not None else None, lesson.get("adjustment"),
             lesson.get("evidence", ""), by=by)
-    defaults = next_plan_defaults(data, year, ws=ws)
+    defaults = next_plan_defaults(data, year, ws=ws,
+                                  forecast_errors=ws.load_output("forecast", "accuracy"))
     save_next_plan_defaults(ws, defaults, by=by)
     s = att.summary
     measured = (f"median {s['median']:.0%}, {s['share_100']:.0%} of {s['reps']} reps at "

@@ -42,7 +42,6 @@ from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import NO_PIPELINE
 
-METHODS = ("baseline", "model", "pipeline", "blend")
 DAYS_PER_MONTH = 365.25 / 12
 SHRINK = 10.0  # pseudo-deals pulling a thin probability estimate toward the overall win rate
 
@@ -279,8 +278,9 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
 
 def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at: pd.DataFrame,
                  origin: pd.Period, horizon: int, stage_p: dict | None,
-                 keep_own_amount: bool) -> np.ndarray:
-    """Expected bookings (USD) per month ``origin .. origin+horizon-1`` from ``open_at``."""
+                 keep_own_amount: bool, amt: np.ndarray | None = None) -> np.ndarray:
+    """Expected bookings (USD) per month ``origin .. origin+horizon-1`` from ``open_at``
+    (``amt``: the open deals' values when the caller computed them already)."""
     out = np.zeros(horizon)
     if open_at.empty:
         return out
@@ -294,8 +294,9 @@ def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at
         p = open_at["stage"].map(stage_p).astype(float).fillna(p0).to_numpy()
     else:
         p = p_age
-    by_product, overall = _amount_lookup(closed_before)
-    amt = _impute_amount(open_at, by_product, overall, keep_own_amount)
+    if amt is None:
+        by_product, overall = _amount_lookup(closed_before)
+        amt = _impute_amount(open_at, by_product, overall, keep_own_amount)
     month_starts = pd.period_range(origin, periods=horizon + 1, freq="M").start_time
     bounds = np.asarray((month_starts - start).days, dtype=float)
     share = _close_month_shares(ages, won_c, bounds)
@@ -303,7 +304,8 @@ def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at
 
 
 def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: int = 12,
-                      stage_order: list[str] | None = None) -> pd.DataFrame:
+                      stage_order: list[str] | None = None,
+                      stage_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pipeline-weighted forecast of the deals open at ``as_of``.
 
     Each open deal contributes ``P(won) x value`` (USD), spread over its likely close months:
@@ -317,6 +319,7 @@ def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: in
       forecast month); deals older than every won deal go to the first month (with the
       age-conditioned method their P is 0 anyway).
     Returns ``month, pipeline`` (USD) for the ``horizon`` months after :func:`history_end`.
+    ``stage_table``: :func:`stage_probabilities` of the scope when already computed.
     """
     scope = parse_scope(scope)
     d = scope.filter(data.deals)
@@ -324,11 +327,116 @@ def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: in
     months = pd.period_range(origin, periods=horizon, freq="M")
     closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
     open_ = d[d["status"] == "open"]
-    sp = stage_probabilities(data, scope, stage_order)
+    sp = stage_probabilities(data, scope, stage_order) if stage_table is None else stage_table
     stage_p = (dict(zip(sp["stage"], sp["p_win"])) if len(sp) and
                sp["method"].iloc[0] == "lost-at-stage" else None)
     vals = _pipeline_at(d, closed, open_, origin, horizon, stage_p, keep_own_amount=True)
     return pd.DataFrame({"month": months, "pipeline": vals})
+
+
+# --------------------------------------------------------------------------- ETS, fitted once
+@dataclass(frozen=True)
+class EtsSpec:
+    """An ETS model fitted once (kind, smoothing parameters, initial states); applying it to a
+    longer history only re-runs the filter (about 3 ms instead of 300 ms per fit)."""
+
+    kind: str  # "mul" / "add" (seasonal, trend additive), "holt" (damped trend), "mean"
+    params: dict
+    method: str
+
+
+def ets_spec(history: pd.Series | np.ndarray) -> EtsSpec:
+    """Fit the :func:`ets_forecast` model of ``history`` and keep its parameters."""
+    y = np.asarray(history, dtype=float)
+    n = len(y)
+    if n < 4 or np.allclose(y, y[0]):
+        return EtsSpec("mean", {}, f"mean of the months before the forecast ({n} at the fit)")
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if n >= 24:
+            best = None
+            for kind in (["add"] if (y <= 0).any() else ["mul", "add"]):
+                try:
+                    fit = ExponentialSmoothing(y, trend="add", seasonal=kind, seasonal_periods=12,
+                                               initialization_method="estimated").fit(use_brute=False)
+                except (ValueError, np.linalg.LinAlgError):
+                    continue
+                if np.isfinite(fit.forecast(12)).all() and (best is None or fit.aic < best[0]):
+                    best = (fit.aic, fit, kind)
+            if best is not None:
+                p = best[1].params
+                return EtsSpec(best[2], {k: p[k] for k in (
+                    "smoothing_level", "smoothing_trend", "smoothing_seasonal", "initial_level",
+                    "initial_trend", "initial_seasons")},
+                    f"ETS additive trend, {'multiplicative' if best[2] == 'mul' else 'additive'}"
+                    " seasonality")
+        try:
+            fit = ExponentialSmoothing(y, trend="add", damped_trend=True,
+                                       initialization_method="estimated").fit(use_brute=False)
+            if np.isfinite(fit.forecast(12)).all():
+                p = fit.params
+                return EtsSpec("holt", {k: p[k] for k in (
+                    "smoothing_level", "smoothing_trend", "damping_trend", "initial_level",
+                    "initial_trend")}, f"Holt damped additive trend, no seasonality ({n} months "
+                    "at the fit < 24)" if n < 24 else "Holt damped trend (seasonal fit failed)")
+        except (ValueError, np.linalg.LinAlgError):
+            pass
+    return EtsSpec("mean", {}, "mean of the months before the forecast (ETS failed)")
+
+
+def ets_apply(spec: EtsSpec, history: pd.Series | np.ndarray, horizon: int) -> np.ndarray:
+    """Forecast ``horizon`` months after ``history`` with the fixed parameters of ``spec``
+    (clipped at 0). The history must start where the fitted one started."""
+    y = np.asarray(history, dtype=float)
+    if spec.kind == "mean" or len(y) < 2:
+        return np.full(horizon, max(float(y.mean()), 0.0) if len(y) else 0.0)
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    p = spec.params
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if spec.kind == "holt":
+                m = ExponentialSmoothing(y, trend="add", damped_trend=True,
+                                         initialization_method="known",
+                                         initial_level=p["initial_level"],
+                                         initial_trend=p["initial_trend"])
+                fit = m.fit(optimized=False, smoothing_level=p["smoothing_level"],
+                            smoothing_trend=p["smoothing_trend"],
+                            damping_trend=p["damping_trend"])
+            else:
+                if spec.kind == "mul" and (y <= 0).any():
+                    return ets_forecast(y, horizon)[0]
+                m = ExponentialSmoothing(y, trend="add", seasonal=spec.kind, seasonal_periods=12,
+                                         initialization_method="known",
+                                         initial_level=p["initial_level"],
+                                         initial_trend=p["initial_trend"],
+                                         initial_seasonal=p["initial_seasons"])
+                fit = m.fit(optimized=False, smoothing_level=p["smoothing_level"],
+                            smoothing_trend=p["smoothing_trend"],
+                            smoothing_seasonal=p["smoothing_seasonal"])
+            fc = np.asarray(fit.forecast(horizon), dtype=float)
+        except (ValueError, np.linalg.LinAlgError):
+            return ets_forecast(y, horizon)[0]
+    if not np.isfinite(fc).all():
+        return ets_forecast(y, horizon)[0]
+    return np.clip(fc, 0, None)
+
+
+def drift_forecast(history: pd.Series | np.ndarray, horizon: int) -> tuple[np.ndarray, str]:
+    """Growth-aware seasonal naive: :func:`seasonal_naive` x trailing growth ``g = sum(last 12
+    months) / sum(the 12 before)``, clipped to 0.5..2 and damped by half per year ahead
+    (``g ** (1 + 0.5 x floor((h - 1) / 12))``, so month 13+ grows by a further half step).
+    With < 24 months it is the seasonal naive itself (no growth can be measured)."""
+    y = np.asarray(history, dtype=float)
+    base, method = seasonal_naive(y, horizon)
+    if len(y) < 24 or y[-24:-12].sum() <= 0:
+        return base, method + " (no drift: < 24 months)"
+    g = float(np.clip(y[-12:].sum() / y[-24:-12].sum(), 0.5, 2.0))
+    years = np.arange(horizon) // 12
+    return base * g ** (1 + 0.5 * years), f"seasonal naive x trailing growth {g:.3f}"
 
 
 # --------------------------------------------------------------------------- backtest
@@ -341,132 +449,315 @@ def _errors(f: np.ndarray, a: np.ndarray) -> dict:
             if a.sum() > 0 else np.nan, "n": int(len(a))}
 
 
-_GRID = [w for w in itertools.product(np.round(np.arange(0, 1.01, 0.1), 1), repeat=3)
-         if abs(sum(w) - 1) < 1e-9]
+COMPONENTS = ("baseline", "drift", "model", "pipeline")
+METHODS = (*COMPONENTS, "blend")
+BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
+MAX_HORIZON = 24
+BIAS_CLIP = (0.67, 1.5)
+LEVELS = (0.80, 0.95)
+
+_GRID = np.array([w for w in itertools.product(np.round(np.arange(0, 1.01, 0.1), 1),
+                                               repeat=len(COMPONENTS))
+                  if abs(sum(w) - 1) < 1e-9])
 
 
-def _best_weights(bt: pd.DataFrame) -> tuple[float, float, float]:
-    """Grid weights (baseline, model, pipeline) minimising WAPE over the rows of ``bt``."""
-    if bt.empty or bt["actual"].sum() <= 0:
-        return (0.0, 1.0, 0.0)
-    F = bt[["baseline", "model", "pipeline"]].to_numpy()
-    a = bt["actual"].to_numpy()
-    W = np.array(_GRID)
-    err = np.abs(F @ W.T - a[:, None]).sum(axis=0)
-    return tuple(float(x) for x in W[int(np.argmin(err))])
+def bucket_of(h: int | np.ndarray) -> np.ndarray:
+    """Index in :data:`BUCKETS` of months-ahead ``h`` (beyond 24: the last)."""
+    h = np.asarray(h)
+    edges = np.array([b[1] for b in BUCKETS])
+    return np.minimum(np.searchsorted(edges, h, side="left"), len(BUCKETS) - 1)
+
+
+def _best_weights(F: np.ndarray, a: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+    """Grid weights over :data:`COMPONENTS` (0.1 steps, sum 1) minimising the absolute error
+    of rows ``F`` (n x 4) against ``a``; components not in ``use`` get weight 0."""
+    grid = _GRID if use is None else _GRID[(_GRID[:, ~use] == 0).all(axis=1)]
+    if not len(a) or a.sum() <= 0:
+        w = np.zeros(len(COMPONENTS))
+        w[COMPONENTS.index("model")] = 1.0
+        return w
+    err = np.abs(F @ grid.T - a[:, None]).sum(axis=0)
+    return grid[int(np.argmin(err))]
+
+
+def _bias_factor(f: np.ndarray, a: np.ndarray, n_origins: int) -> float:
+    """Multiplicative bias correction ``c = sum A / sum F``, shrunk toward 1 by ``n/(n+3)``
+    (``n`` origins) and clipped to :data:`BIAS_CLIP`; 1 without data."""
+    if f.sum() <= 0 or a.sum() <= 0 or n_origins < 1:
+        return 1.0
+    c = a.sum() / f.sum()
+    return float(np.clip(1 + (c - 1) * n_origins / (n_origins + 3), *BIAS_CLIP))
+
+
+def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
+                     horizons: np.ndarray) -> np.ndarray:
+    """Empirical interval factors per months-ahead: for each ``horizons[k]`` the 2.5/10/90/97.5%
+    quantiles of ``A / F`` over rows within one month of it (``F > 0``), made to widen with the
+    horizon (running min of the lower, running max of the upper factors). Shape (k, 4)."""
+    out = np.full((len(horizons), 4), np.nan)
+    ok = f > 0
+    r = np.where(ok, a / np.where(ok, f, 1), np.nan)
+    for k, hh in enumerate(horizons):
+        sel = ok & (np.abs(h - hh) <= 1)
+        if sel.sum() >= 3:
+            out[k] = np.quantile(r[sel], [0.025, 0.10, 0.90, 0.975])
+    # no rows at a horizon: the nearest earlier one; none at all: no interval (NaN)
+    for k in range(1, len(horizons)):
+        if np.isnan(out[k]).any():
+            out[k] = out[k - 1]
+    for k in range(1, len(horizons)):
+        if np.isfinite(out[k]).all() and np.isfinite(out[k - 1]).all():
+            out[k, :2] = np.minimum(out[k, :2], out[k - 1, :2])
+            out[k, 2:] = np.maximum(out[k, 2:], out[k - 1, 2:])
+    return out
 
 
 @dataclass
 class Backtest:
-    """Rolling-origin backtest: ``rows`` (origin, month, horizon, actual and one column per
-    method, USD), ``errors`` (method, wape, mape, bias, n) and the blend ``weights`` chosen per
-    horizon step ``{h: {"baseline": w, "model": w, "pipeline": w}}``."""
+    """Rolling-origin backtest at the horizon of use.
+
+    ``rows``: origin, month, horizon (months ahead), actual and one column per method (USD);
+    ``blend`` and ``forecast`` (the selected method after bias correction) and its interval
+    columns ``lo80 hi80 lo95 hi95`` are scored leave-one-origin-out (weights, bias factor and
+    interval factors learned on the other origins). ``errors``: method, wape, mape, bias, n
+    (plus ``forecast``, and for it ``cover80`` / ``cover95``: share of actuals inside).
+    ``weights``: blend weights per :data:`BUCKETS` index; ``selected``: the method with the
+    lowest WAPE; ``bias_factor``: its correction; ``factors``: interval factors per months
+    ahead (1..horizon) as rows ``[q2.5, q10, q90, q97.5]`` of ``A / F``.
+    """
 
     rows: pd.DataFrame
     errors: pd.DataFrame
     weights: dict[int, dict[str, float]]
+    selected: str = "model"
+    bias_factor: float = 1.0
+    factors: np.ndarray = field(default_factory=lambda: np.full((0, 4), np.nan))
+    totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     note: str = ""
 
     @property
     def by_horizon(self) -> pd.DataFrame:
         """Errors per months-ahead step: horizon, method, wape, mape, bias, n."""
+        ms = [m for m in (*METHODS, "forecast") if m in self.rows.columns]
         out = [{"horizon": int(h), "method": m, **_errors(g[m], g["actual"])}
-               for h, g in self.rows.groupby("horizon") for m in METHODS]
+               for h, g in self.rows.groupby("horizon") for m in ms]
         return pd.DataFrame(out, columns=["horizon", "method", "wape", "mape", "bias", "n"])
 
+    def factor(self, step: int) -> np.ndarray:
+        """Interval factors for ``step`` months ahead (the last backtested beyond it)."""
+        if not len(self.factors):
+            return np.full(4, np.nan)
+        return self.factors[min(step, len(self.factors)) - 1]
 
-def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int = 6,
-             horizon: int = 3, min_train: int = 3) -> Backtest:
-    """Rolling-origin backtest of every method for ``scope`` (see module doc)."""
-    if n_origins < 1 or horizon < 1 or min_train < 1:
+
+def _origins(n: int, n_origins: int, horizon: int, min_train: int | None) -> list[int]:
+    """Origins (index of the first forecast month): every month from ``min_train`` (default 24
+    months, fewer when the history is short) to the last, at most ``n_origins + horizon - 1``
+    of them (the last ``n_origins`` with a full horizon and the later, partial ones)."""
+    if min_train is None:
+        min_train = 24 if n >= 30 else max(3, min(12, n - 6))
+    first = max(min_train, n - horizon - n_origins + 1)
+    return list(range(first, n))
+
+
+def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | None = None,
+             horizon: int = 12, min_train: int | None = None,
+             spec: EtsSpec | None = None, use_from: int = 1) -> Backtest:
+    """Rolling-origin backtest of every method for ``scope`` at ``horizon`` months ahead (see
+    module doc). ``n_origins`` (default :data:`N_ORIGINS`) origins with a full horizon, plus
+    the later ones with a partial horizon. ETS: one fit (``spec``, else :func:`ets_spec` of the
+    months before the first origin) re-run at every origin when that fit saw 24+ months;
+    with a shorter history it is refitted at every origin (cheap non-seasonal fits).
+    ``use_from``: the first month ahead the forecast is used for (a 2027 plan made in June
+    2026 uses months 7-18): origins need that many months of actuals after them, and the
+    errors, the selection and the bias correction are measured on months ``use_from`` ahead
+    and later."""
+    n_origins = N_ORIGINS if n_origins is None else n_origins
+    if n_origins < 1 or horizon < 1 or (min_train is not None and min_train < 1):
         raise ConfigError("backtest needs n_origins, horizon and min_train >= 1")
     scope = parse_scope(scope)
     y = monthly_bookings(data, scope)
     d = scope.filter(data.deals)
-    first = max(min_train, len(y) - n_origins)
-    origins = list(range(first, len(y)))
+    use_from = max(1, min(use_from, horizon))
+    origins = [o for o in _origins(len(y), n_origins, horizon, min_train)
+               if len(y) - o >= use_from]
+    yv = y.to_numpy()
+    if origins and spec is None:
+        spec = ets_spec(yv[:origins[0]])
+    refit = bool(origins) and origins[0] < 24
+    cols = ["origin", "month", "horizon", "actual", *COMPONENTS]
     rows = []
     closed_all = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+    created = d["created_date"]
+    # deal values at each origin: mean won amount of the product among deals closed before it
+    # (else of all of them), from arrays built once
+    codes, _ = pd.factorize(d["product_id"].astype(object), use_na_sentinel=True)
+    no_product = codes < 0
+    codes = np.where(no_product, 0, codes)
+    n_codes = int(codes.max(initial=0)) + 1
+    amount = d["amount"].to_numpy(dtype=float, na_value=np.nan)
+    won_pos = ((d["status"] == "won").to_numpy() & np.isfinite(amount) & (amount > 0)
+               & ~no_product)
+    overall_pos = (d["status"] == "won").to_numpy() & np.isfinite(amount) & (amount > 0)
+    close = d["close_date"].to_numpy()
+    created_v = created.to_numpy()
+    is_open = (d["status"] == "open").to_numpy()
     for oi in origins:
         o = y.index[oi]
         h = min(horizon, len(y) - oi)
-        hist = y.iloc[:oi]
+        hist = yv[:oi]
         base, _ = seasonal_naive(hist, h)
-        model, _ = ets_forecast(hist, h)
+        drift, _ = drift_forecast(hist, h)
+        model = ets_forecast(hist, h)[0] if refit else ets_apply(spec, hist, h)
         t0 = o.start_time
         closed_b = closed_all[closed_all["close_date"] < t0]
-        open_at = d[(d["created_date"] < t0) &
-                    ((d["close_date"] >= t0) | (d["status"] == "open"))]
-        pipe = _pipeline_at(d, closed_b, open_at, o, h, None, keep_own_amount=False)
+        t0v = np.datetime64(t0)
+        m_open = (created_v < t0v) & ((close >= t0v) | is_open)
+        open_at = d[m_open]
+        before = close < t0v
+        wb = won_pos & before
+        ob = overall_pos & before
+        overall = float(amount[ob].mean()) if ob.any() else 0.0
+        sums = np.bincount(codes[wb], weights=amount[wb], minlength=n_codes)
+        cnts = np.bincount(codes[wb], minlength=n_codes)
+        means = np.where(cnts > 0, sums / np.maximum(cnts, 1), overall)
+        pos = np.flatnonzero(m_open)
+        amt = np.where(no_product[pos], overall, means[codes[pos]])
+        pipe = _pipeline_at(d, closed_b, open_at, o, h, None, keep_own_amount=False, amt=amt)
         for k in range(h):
-            rows.append((str(o), str(y.index[oi + k]), k + 1, float(y.iloc[oi + k]),
-                         base[k], model[k], pipe[k]))
-    bt = pd.DataFrame(rows, columns=["origin", "month", "horizon", "actual", "baseline",
-                                     "model", "pipeline"])
+            rows.append((str(o), str(y.index[oi + k]), k + 1, float(yv[oi + k]),
+                         base[k], drift[k], model[k], pipe[k]))
+    bt = pd.DataFrame(rows, columns=cols)
     if bt.empty:
-        note = (f"{scope.label}: {len(y)} months of history; a backtest needs more than "
-                f"{min_train}")
-        bt["blend"] = pd.Series(dtype=float)
-        errors = pd.DataFrame({"method": list(METHODS), "wape": np.nan, "mape": np.nan,
-                               "bias": np.nan, "n": 0})
-        return Backtest(bt, errors, {}, note)
-    # blend: weights per horizon step; its error scored leave-one-origin-out
+        note = (f"{scope.label}: {len(y)} months of history; too short for a backtest")
+        for c in ("blend", "forecast", "lo80", "hi80", "lo95", "hi95"):
+            bt[c] = pd.Series(dtype=float)
+        errors = pd.DataFrame({"method": [*METHODS, "forecast"], "wape": np.nan,
+                               "mape": np.nan, "bias": np.nan, "n": 0})
+        return Backtest(bt, errors, {}, note=note)
+    F = bt[list(COMPONENTS)].to_numpy()
+    a = bt["actual"].to_numpy()
+    hz = bt["horizon"].to_numpy()
+    bk = bucket_of(hz)
+    org = bt["origin"].to_numpy()
+    uniq = list(dict.fromkeys(org))
+
+    def fit_weights(mask: np.ndarray) -> dict[int, np.ndarray]:
+        return {b: _best_weights(F[mask & (bk == b)], a[mask & (bk == b)])
+                for b in np.unique(bk)}
+
+    # blend scored leave-one-origin-out
     blend = np.zeros(len(bt))
-    for o in bt["origin"].unique():
-        m = (bt["origin"] == o).to_numpy()
-        for h in bt.loc[m, "horizon"].unique():
-            mh = m & (bt["horizon"] == h).to_numpy()
-            train = (~m) & (bt["horizon"] == h).to_numpy()
-            w = _best_weights(bt[train]) if train.any() else (0.0, 1.0, 0.0)
-            blend[mh] = bt.loc[mh, ["baseline", "model", "pipeline"]].to_numpy() @ np.array(w)
+    for o in uniq:
+        mo = org == o
+        w = fit_weights(~mo)
+        for b in np.unique(bk[mo]):
+            m = mo & (bk == b)
+            blend[m] = F[m] @ w[b]
     bt["blend"] = blend
-    errors = pd.DataFrame([{"method": meth, **_errors(bt[meth], bt["actual"])}
-                           for meth in METHODS])
-    weights = {int(h): dict(zip(("baseline", "model", "pipeline"), _best_weights(g)))
-               for h, g in bt.groupby("horizon")}
-    note = (f"{scope.label}: {len(y)} months of history, {bt['origin'].nunique()} origins, "
-            f"horizon 1..{horizon}")
-    return Backtest(bt, errors, weights, note)
+    used = hz >= use_from
+    errs = {m: _errors(bt.loc[used, m], a[used]) for m in METHODS}
+    selected = min(METHODS, key=lambda m: (np.nan_to_num(errs[m]["wape"], nan=np.inf),
+                                           METHODS.index(m)))
+    sel = bt[selected].to_numpy()
+    # bias correction and intervals of the selected method, leave-one-origin-out
+    fc = np.zeros(len(bt))
+    bands = np.full((len(bt), 4), np.nan)
+    hmax = int(hz.max())
+    for o in uniq:
+        mo = org == o
+        c = _bias_factor(sel[~mo & used], a[~mo & used], len(uniq) - 1)
+        fc[mo] = sel[mo] * c
+        q = _ratio_quantiles(sel[~mo] * c, a[~mo], hz[~mo], np.arange(1, hmax + 1))
+        bands[mo] = fc[mo, None] * q[hz[mo] - 1]
+    bt["forecast"] = fc
+    for j, c in enumerate(("lo95", "lo80", "hi80", "hi95")):
+        bt[c] = bands[:, j]
+    e = _errors(fc[used], a[used])
+    inside = np.isfinite(bands).all(axis=1) & used
+    e["cover80"] = float(((a >= bands[:, 1]) & (a <= bands[:, 2]))[inside].mean()) \
+        if inside.any() else np.nan
+    e["cover95"] = float(((a >= bands[:, 0]) & (a <= bands[:, 3]))[inside].mean()) \
+        if inside.any() else np.nan
+    errors = pd.DataFrame([{"method": m, **errs[m]} for m in METHODS] + [
+        {"method": "forecast", **e}])
+    w_all = fit_weights(np.ones(len(bt), bool))
+    weights = {int(b): dict(zip(COMPONENTS, map(float, w))) for b, w in w_all.items()}
+    bias = _bias_factor(sel[used], a[used], len(uniq))
+    factors = _ratio_quantiles(sel * bias, a, hz, np.arange(1, hmax + 1))
+    full = bt.groupby("origin").filter(lambda g: len(g) == horizon)
+    totals = (full.groupby("origin")[["actual", *METHODS, "forecast"]].sum().reset_index()
+              if len(full) else pd.DataFrame())
+    note = (f"{scope.label}: {len(y)} months of history, {len(uniq)} origins "
+            f"({len(totals)} with all {horizon} months ahead), errors on months {use_from}-"
+            f"{horizon} ahead, ETS parameters fitted on the {origins[0]} months before the "
+            "first origin")
+    return Backtest(bt, errors, weights, selected, bias, factors, totals, note)
 
 
-def blend_weights(bt: Backtest, step: int) -> dict[str, float]:
-    """Blend weights for forecast month ``step`` (1 = first month ahead): the backtest's weights
-    for that horizon; beyond the backtested horizon, the last horizon's weights with the
-    pipeline share moved to the model (the open pipeline does not cover far months)."""
+def blend_weights(bt: Backtest, step: int, pipeline: bool = True) -> dict[str, float]:
+    """Blend weights for forecast month ``step`` (1 = first month ahead): the backtest's
+    weights for its :data:`BUCKETS` entry (the last backtested one beyond). ``pipeline=False``
+    (no open deals, the pipeline component is all zeros) re-fits them without the pipeline,
+    so it gets weight 0."""
     if not bt.weights:
-        return {"baseline": 0.0, "model": 1.0, "pipeline": 0.0}
-    last = max(bt.weights)
-    w = dict(bt.weights[min(step, last)])
-    if step > last:
-        w["model"] += w["pipeline"]
-        w["pipeline"] = 0.0
-    return w
+        return {c: float(c == "model") for c in COMPONENTS}
+    b = int(bucket_of(step))
+    b = b if b in bt.weights else max(k for k in bt.weights if k <= b) \
+        if any(k <= b for k in bt.weights) else min(bt.weights)
+    if pipeline:
+        return dict(bt.weights[b])
+    rows = bt.rows[bucket_of(bt.rows["horizon"].to_numpy()) == b]
+    use = np.array([c != "pipeline" for c in COMPONENTS])
+    w = _best_weights(rows[list(COMPONENTS)].to_numpy(), rows["actual"].to_numpy(), use)
+    return dict(zip(COMPONENTS, map(float, w)))
 
 
 # --------------------------------------------------------------------------- forecast
+N_ORIGINS = 12  # origins with a full horizon in the default backtest
+
+
 @dataclass
 class ForecastResult:
-    """``table``: month, actual, baseline, model, pipeline, blend (USD per month) for the
-    forecast months; ``backtest``: :class:`Backtest`; ``methods``: what each column used."""
+    """``table``: month, actual, one column per method, ``forecast`` (the method the backtest
+    selected, bias-corrected) and its ``lo80 hi80 lo95 hi95`` interval (USD per month) for the
+    forecast months; ``backtest``: :class:`Backtest`; ``methods``: what each column used;
+    ``total``: the period's actual-to-date + forecast (``point``, ``lo80`` ... ``hi95``, USD)."""
 
     scope: Scope
     table: pd.DataFrame
     backtest: Backtest
     methods: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    selected: str = "model"
+    total: dict = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[int, dict[str, float]]:
         return self.backtest.weights
 
+    def accuracy(self) -> pd.DataFrame:
+        """The track record: backtest WAPE, bias and interval coverage of each method beside
+        the seasonal-naive baseline (``vs_baseline`` = WAPE / baseline WAPE)."""
+        e = self.backtest.errors.copy()
+        base = e.loc[e["method"] == "baseline", "wape"]
+        e["vs_baseline"] = e["wape"] / float(base.iloc[0]) if len(base) and \
+            base.iloc[0] > 0 else np.nan
+        return e
+
 
 def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str | None = None,
-             horizon: int = 12, n_origins: int = 6, backtest_horizon: int = 3,
+             horizon: int = 12, n_origins: int | None = None,
+             backtest_horizon: int | None = None,
              stage_order: list[str] | None = None) -> ForecastResult:
-    """Monthly bookings forecast for ``scope``: baseline, model, pipeline and blend.
+    """Monthly bookings forecast for ``scope``: every method, the backtest's choice
+    (``forecast``) with its bias correction and empirical 80%/95% intervals.
 
     Forecast months: ``period``'s months after :func:`history_end` if ``period`` is given
-    (months already closed show ``actual``), else the ``horizon`` months after history."""
+    (months already closed show ``actual``), else the ``horizon`` months after history. The
+    backtest forecasts as far ahead as used (``backtest_horizon``, default: the last forecast
+    month's distance, at most 24) from :data:`N_ORIGINS` origins; the plan document, the demo
+    and the API all call this with its defaults."""
     if horizon < 1:
         raise ConfigError(f"horizon={horizon}: forecast at least 1 month")
     scope = parse_scope(scope)
@@ -479,25 +770,46 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     else:
         months = pd.period_range(start, periods=horizon, freq="M")
     n = len(months)
-    # forecast every month from ``start`` to the last wanted one (a period may start later)
     skip = months[0].ordinal - start.ordinal if n else 0
     steps = max(skip + n, 1)
-    bt = backtest(data, scope, n_origins=n_origins, horizon=backtest_horizon)
-    base, m_base = seasonal_naive(hist, steps)
-    model, m_model = ets_forecast(hist, steps)
-    pipe_df = pipeline_forecast(data, scope, steps, stage_order)
+    bh = backtest_horizon or min(max(steps, 12), MAX_HORIZON)
+    y = hist.to_numpy()
+    use_from = min(skip + 1, bh)
+    origins = [o for o in _origins(len(y), n_origins or N_ORIGINS, bh, None)
+               if len(y) - o >= use_from]
+    spec = ets_spec(y[:origins[0]] if origins else y) if origins and origins[0] >= 24 else \
+        ets_spec(y) if not origins else None
+    bt = backtest(data, scope, n_origins=n_origins, horizon=bh, spec=spec, use_from=use_from)
+    base, m_base = seasonal_naive(y, steps)
+    drift, m_drift = drift_forecast(y, steps)
+    if origins and origins[0] < 24:  # short history: fit on all of it
+        model, m_model = ets_forecast(y, steps)
+    else:
+        model, m_model = ets_apply(spec, y, steps), spec.method + (
+            f", parameters fitted on the {origins[0]} months before the first backtest origin"
+            if origins else "")
+    sp = stage_probabilities(data, scope, stage_order)
+    pipe_df = pipeline_forecast(data, scope, steps, stage_order, stage_table=sp)
     pipe = pipe_df["pipeline"].to_numpy()
-    W = np.array([[blend_weights(bt, k + 1)[m] for m in ("baseline", "model", "pipeline")]
+    has_pipe = bool(pipe.sum() > 0) and data.has_pipeline
+    comps = np.vstack([base, drift, model, pipe]).T
+    # beyond the backtested horizon the open pipeline has no track record: weight 0
+    reach = int(bt.rows["horizon"].max()) if len(bt.rows) else 0
+    W = np.array([[blend_weights(bt, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
                   for k in range(steps)])
-    if not data.has_pipeline:  # orders only: no pipeline forecast, the blend goes without it
-        W[:, 2] = 0.0
-        rest = W[:, :2].sum(axis=1, keepdims=True)
-        W = np.where(rest > 0, W / np.where(rest > 0, rest, 1.0), np.array([[0.0, 1.0, 0.0]]))
+    if not data.has_pipeline:  # orders only: no pipeline forecast (weight 0 above, shown blank)
         pipe = np.full(len(pipe), np.nan)
-    blend = W[:, 0] * base + W[:, 1] * model + W[:, 2] * np.nan_to_num(pipe)
+    blend = (comps * W).sum(axis=1)
+    chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": np.nan_to_num(pipe),
+              "blend": blend}[bt.selected]
+    point = chosen * bt.bias_factor
+    fac = np.array([bt.factor(k + 1) for k in range(steps)])
     sl = slice(skip, skip + n)
-    table = pd.DataFrame({"month": months, "baseline": base[sl], "model": model[sl],
-                          "pipeline": pipe[sl], "blend": blend[sl]})
+    table = pd.DataFrame({"month": months, "baseline": base[sl], "drift": drift[sl],
+                          "model": model[sl], "pipeline": pipe[sl], "blend": blend[sl],
+                          "forecast": point[sl], "lo95": (point * fac[:, 0])[sl],
+                          "lo80": (point * fac[:, 1])[sl], "hi80": (point * fac[:, 2])[sl],
+                          "hi95": (point * fac[:, 3])[sl]})
     if period is not None:
         actual = hist.reindex(period.months())
         past = pd.DataFrame({"month": actual.index, "actual": actual.to_numpy()})
@@ -505,31 +817,60 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
         table = pd.concat([past, table], ignore_index=True)
     else:
         table.insert(1, "actual", np.nan)
-    table = table[["month", "actual", *METHODS]]
-    sp = stage_probabilities(data, scope, stage_order)
+    table = table[["month", "actual", *METHODS, "forecast", "lo80", "hi80", "lo95", "hi95"]]
+    done = float(table["actual"].fillna(0).sum())
+    total = {"point": done + float(table["forecast"].fillna(0).sum())}
+    total.update(_total_band(bt, point[sl], done, table))
+    wtxt = "; ".join(f"months {BUCKETS[b][0]}-{BUCKETS[b][1]}: " + "/".join(
+        f"{w[c]:.1f}" for c in COMPONENTS) for b, w in bt.weights.items())
     methods = {
-        "baseline": m_base, "model": m_model,
+        "baseline": m_base, "drift": m_drift, "model": m_model,
         "pipeline": ("stage probabilities (lost-at-stage)" if len(sp) and
                      sp["method"].iloc[0] == "lost-at-stage" else
-                     "age-conditioned closed win rate") + "; timing from won cycles longer than the age",
-        "blend": ("weights per month ahead (baseline/model/pipeline): " + "; ".join(
-            f"h{h}: {w['baseline']:.1f}/{w['model']:.1f}/{w['pipeline']:.1f}"
-            for h, w in bt.weights.items()) + " (min backtest WAPE)") if bt.weights else
-            "model only (no backtest possible)",
+                     "age-conditioned closed win rate") + "; timing from won cycles longer than "
+                    "the age" + ("" if has_pipe else " (no open deals: weight 0)"),
+        "blend": (f"weights baseline/drift/model/pipeline by months ahead: {wtxt} (min "
+                  "backtest WAPE)") if bt.weights else "model only (no backtest possible)",
+        "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
+                     f"{bt.bias_factor:.3f}; intervals from backtest errors"),
     }
     if not data.has_pipeline:
         methods["pipeline"] = NO_PIPELINE
-        methods["blend"] = "baseline and model only (" + NO_PIPELINE + ")"
+        methods["blend"] = "without the pipeline (" + NO_PIPELINE + ")"
     note = "" if hist.sum() > 0 else f"no won deals in {scope.label}"
-    return ForecastResult(scope, table, bt, methods, note)
+    return ForecastResult(scope, table, bt, methods, note, bt.selected, total)
+
+
+def _total_band(bt: Backtest, point: np.ndarray, done: float, table: pd.DataFrame) -> dict:
+    """80%/95% range of the period total: the point forecast x the 10/90 (2.5/97.5) % quantiles
+    of ``actual / forecast`` of the backtest's whole-horizon totals (needs 5+ origins), plus
+    the actuals to date; else the monthly ranges combined as independent months
+    (``point -+ sqrt(sum of squared monthly distances to each bound)``, at least 0)."""
+    t = bt.totals
+    s = float(point.sum())
+    if len(t) >= 5 and (t["forecast"] > 0).all():
+        r = (t["actual"] / t["forecast"]).to_numpy()
+        q = np.quantile(r, [0.025, 0.10, 0.90, 0.975])
+        basis = f"{len(t)} backtest totals"
+    else:
+        f = table["forecast"].to_numpy(dtype=float)
+        out = {"basis": "monthly ranges combined as independent months"}
+        for c in ("lo95", "lo80", "hi80", "hi95"):
+            gap = np.sqrt(np.nansum((table[c].to_numpy(dtype=float) - f) ** 2))
+            out[c] = done + (max(s - gap, 0.0) if c.startswith("lo") else s + gap)
+        return out
+    return {"lo95": done + s * q[0], "lo80": done + s * q[1], "hi80": done + s * q[2],
+            "hi95": done + s * q[3], "basis": basis}
 
 
 def chart_forecast(result: ForecastResult):
-    """Line chart of actual and the four forecasts by month (USD)."""
+    """Line chart of actual, the seasonal-naive baseline, the forecast and its 80% bounds by
+    month (USD)."""
     import altair as alt
 
     t = result.table.assign(month=result.table["month"].astype(str))
-    long = t.melt("month", var_name="series", value_name="usd").dropna()
+    long = (t[["month", "actual", "baseline", "forecast", "lo80", "hi80"]]
+            .melt("month", var_name="series", value_name="usd").dropna())
     return (alt.Chart(long).mark_line(point=True)
             .encode(x=alt.X("month:O", title="Month"),
                     y=alt.Y("usd:Q", title="Bookings (USD)"),
@@ -552,9 +893,14 @@ def chart_backtest(result: ForecastResult | Backtest):
 
 # ---- the demo's default decision ------------------------------------------------------------
 def demo_decision(ws, by: str = "demo") -> str:
-    """Forecast in ``salesplan demo``: the company's blend forecast for the plan period."""
+    """Forecast in ``salesplan demo``: the company's forecast for the plan period with the
+    method its backtest chose, its 80% range and its track record (``forecast/accuracy``)."""
     res = forecast(ws.data, period=ws.period)
     ws.save_output("forecast", "company", res.table)
-    ws.record("forecast", "method", "blend", by=by)
-    total = float(res.table["blend"].sum())
-    return f"{ws.period.label} bookings forecast (blend) ${total:,.0f}"
+    ws.save_output("forecast", "accuracy", res.accuracy())
+    ws.record("forecast", "method", res.selected, by=by)
+    t = res.total
+    e = res.backtest.errors.set_index("method").loc["forecast"]
+    return (f"{ws.period.label} bookings forecast ${t['point']:,.0f} (80% range "
+            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {res.selected} chosen by backtest, WAPE "
+            f"{e['wape']:.1%}, 80% interval coverage {e['cover80']:.0%})")

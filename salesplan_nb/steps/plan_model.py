@@ -152,8 +152,8 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
     base_p = baseline_period(per, data.as_of)
     baseline = _bookings(data, sc, base_p)
     if forecast_total is None:
-        r = forecast.forecast(data, sc, per, n_origins=3)
-        forecast_total = float(r.table["blend"].fillna(0).sum()) if len(r.table) else None
+        r = forecast.forecast(data, sc, per)  # the one default forecast (its chosen method)
+        forecast_total = float(r.total["point"]) if len(r.table) else None
     seats = sc.level in SEAT_LEVELS
     cap = cap0 = quota_total = over = tbh = share = None
     flag = ""
