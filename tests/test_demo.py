@@ -44,7 +44,7 @@ def test_demo_prints_validation_and_builds_plan(demo_run):
     rc, text, root = demo_run
     assert rc == 0
     assert "Validation of the sample data" in text and "errors: 0" in text
-    assert "result: loadable (as of 2026-06-30)" in text
+    assert "result: loadable (as of 2026-06-30" in text
     ws = Workspace.open(root / "plan")
     assert ws.plan_type == "annual" and ws.period.label == "2027"
     assert ws.source["kind"] == "sample" and ws.source["seed"] == 7
@@ -169,7 +169,9 @@ def test_steps_record_decisions_and_outputs(demo_run):
     company = quota.loc[quota["level"] == "company", "quota"].sum()
     reps = quota.loc[quota["level"] == "rep", "quota"].sum()
     assert company == pytest.approx(book["target"])
-    assert reps == pytest.approx(company * 1.05 * 1.10, rel=1e-6)
+    # over-assignment totals do not compound: reps (with to-be-hired seats, ramped) carry at
+    # most 10% above the company target (issue 10)
+    assert company < reps <= company * 1.10 * (1 + 1e-9)
     locked = set(ws.get("territories", "locked"))
     assert locked == set(opp.loc[opp["status"] == "open", "account_id"].dropna())
     assert not {m["account_id"] for m in ws.get("territories", "accepted_moves")} & locked

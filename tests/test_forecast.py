@@ -220,7 +220,6 @@ def test_selected_method_has_the_lowest_backtest_wape(sample_data):
 def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
     """The plan document's forecast section, the demo step and forecast() with its defaults
     print the same figure."""
-    from salesplan_nb.batch import demo
     from salesplan_nb.data.workspace import Workspace
     from salesplan_nb.render import report
 
@@ -229,7 +228,7 @@ def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
     ctx = report.context(ws.path)
     text = next(b for b in report.growth_forecast(ctx).blocks if isinstance(b, str))
     assert report.money(api.total["point"]) in text
-    summary = demo._step_forecast(ws)
+    summary = F.demo_decision(ws)
     assert f"${api.total['point']:,.0f}" in summary
     saved = ws.load_output("forecast", "company")
     assert saved["forecast"].to_numpy() == pytest.approx(api.table["forecast"].to_numpy())

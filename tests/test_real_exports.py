@@ -279,13 +279,17 @@ def test_orders_only_workbook_with_returns_excluded(tmp_path):
 
 
 def test_orders_only_headline_never_shows_100_percent(tmp_path):
-    from salesplan_nb.batch.runner import _fmt_head
+    from salesplan_nb.batch.runner import _index_view
 
     superstore(tmp_path / "s.xlsx")
     (tmp_path / "s.yaml").write_text(SUPERSTORE_MAPPING)
     data = loaders.load(tmp_path / "s.xlsx", tmp_path / "s.yaml")
-    assert _fmt_head({"pipeline": data.has_pipeline, "win_rate": 1.0})["win_rate"] \
-        == NO_PIPELINE
+    row = {"label": "West", "id": "West", "plan_type": "annual", "period": "2027",
+           "status": "ok", "html": None, "ipynb": None,
+           "h": {"pipeline": data.has_pipeline, "win_rate": 1.0}}
+    view = _index_view("region", [row])
+    texts = [c.get("text") for c in view["rows"][0]]
+    assert NO_PIPELINE in texts and "100.0%" not in texts
 
 
 # ---------------------------------------------------------------- SQL errors and readers

@@ -87,7 +87,7 @@ def test_everything_derives_from_the_registry():
         assert callable(sec.builder()), key
         assert sum(key in s.sections for s in steps) == 1, key
     assert report.PLAN_SECTIONS["annual"][0] == "executive_summary"
-    assert report.PLAN_SECTIONS["annual"][-1] == "timeline"
+    assert report.PLAN_SECTIONS["annual"][-2:] == ["timeline", "reviews_lessons"]
     # widgets: ui.widget_classes is the registry's list, each a class of salesplan_nb.ui
     classes = ui.widget_classes()
     assert set(classes) == {w for s in steps for w in s.widget_names}

@@ -15,6 +15,7 @@ from salesplan_nb.core import periods as P
 from salesplan_nb.core import seats as SE
 from salesplan_nb.core.accounts import fill_account_places
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data import units
 
 T = pd.Timestamp
 PKG = Path(__file__).resolve().parents[1] / "salesplan_nb"
@@ -124,7 +125,7 @@ def _expected_trailing(as_of: str) -> float:
                                              ("2024-02-29", 1 + 2),
                                              ("2025-12-31", 16 + 32 + 64)])
 def test_every_step_uses_the_same_trailing_window(as_of, expected):
-    from salesplan_nb.batch import demo, runner
+    from salesplan_nb.batch import demo
     from salesplan_nb.steps import capacity, kpis, market, quotas, segments
 
     data = edge_data(as_of)
@@ -139,7 +140,7 @@ def test_every_step_uses_the_same_trailing_window(as_of, expected):
     assert capacity.productivity(data, "company", plan).bookings == pytest.approx(expected)
     assert segments.icp(data, "company", plan)["bookings"].sum() == pytest.approx(expected)
     # batch: the top-N ranking and the demo headline
-    assert runner._trailing_bookings(data, "region").sum() == pytest.approx(expected)
+    assert units._trailing_bookings(data, "region").sum() == pytest.approx(expected)
     h = demo.headline(data)
     n_won = sum(1 for d in WON if P.trailing_12_months(data.as_of).contains(
         pd.Series([T(d)])).all())

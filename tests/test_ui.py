@@ -235,6 +235,7 @@ def test_scenario_sliders_save_scenario(ws):
 
 def test_decisions_table_lists_sections(ws):
     swot.add_item(ws, "strengths", "Loyal base")
+    ws.record("quotas", "method", "history", by="test")  # self-contained (no test order)
     t = ui.decisions_table(ws)
     assert {"swot", "quotas"} <= set(t["section"])
 

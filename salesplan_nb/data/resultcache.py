@@ -150,6 +150,8 @@ def _encode(v: Any, frames: list) -> Any:
         return {"dict": [[_encode(k, frames), _encode(x, frames)] for k, x in v.items()]}
     if isinstance(v, pd.Timestamp):
         return {"ts": v.isoformat()}
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":  # exact: float repr per value
+        return {"nd": [v.dtype.str, list(v.shape), [repr(x) for x in v.ravel().tolist()]]}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         cls = type(v)
         if not cls.__module__.startswith("salesplan_nb."):
@@ -183,6 +185,10 @@ def _decode(doc: dict, folder: Path) -> Any:
             return {dec(k): dec(y) for k, y in x}
         if tag == "ts":
             return pd.Timestamp(x)
+        if tag == "nd":
+            dtype, shape, values = x
+            return np.array([float(s) if dtype[1] == "f" else int(s) if dtype[1] in "iu"
+                             else s == "True" for s in values], dtype=dtype).reshape(shape)
         raise ValueError(f"unknown cache tag {tag!r}")
 
     def _dataclass(path: str, fields: dict) -> Any:

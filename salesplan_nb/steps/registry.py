@@ -31,10 +31,10 @@ from typing import Any
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.registry import Registry, resolve
 from salesplan_nb.core.resources import notebook_dir
+from salesplan_nb.core.scope import PLAN_TYPES
 
 GROUP = "salesplan_nb.steps"
 METHOD_STEPS = 15  # the method's numbered steps
-PLAN_TYPES = ("annual", "territory", "account", "long-term")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesplan_nb.core.periods import year_to_date
 from salesplan_nb.core.scope import Period
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext, period_label
@@ -23,8 +24,8 @@ def metrics_kpis(ctx: PlanContext) -> Section:
     company = k.load_kpi_targets(ctx.ws, "company") if ctx.scope.level != "company" else {}
     targets = own or company
     as_of = ctx.data.as_of
-    ytd = Period(pd.Timestamp(as_of.year, 1, 1), as_of + pd.Timedelta(days=1),
-                 f"{as_of.year} to {as_of.date()}")
+    ytd = year_to_date(as_of)
+    ytd = Period(ytd.start, ytd.end, f"{as_of.year} to {as_of.date()}")
     now = k.compute_kpis(ctx.data, ctx.scope, ytd, targets=targets or None)
     base = k.compute_kpis(ctx.data, ctx.scope, ctx.baseline).set_index("kpi")["value"]
     fmt = [(v, u) for v, u in zip(now["value"], now["unit"])]
