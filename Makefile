@@ -41,9 +41,8 @@ system-deps:
 test: setup system-deps
 	$(BIN)/ruff check salesplan_nb tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/pytest -p no:cacheprovider
 	cd $(LABEXT) && npm run --silent lint && npm test --silent
-	$(BIN)/pytest -p no:cacheprovider -m "not slow"
+	$(BIN)/pytest -p no:cacheprovider
 	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
 
 # the installable product: wheel -> fresh venv outside the checkout -> render (several minutes)

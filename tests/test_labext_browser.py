@@ -165,8 +165,9 @@ def test_create_navigate_decide_render(page, lab):
     assert 'plan_dir = "."' in "".join(params["source"])
     tab = page.locator(".lm-TabBar-tab", has_text=steps[0].notebook)
     tab.first.wait_for()
-    assert page.locator("#salesplan-panel .salesplan-headline td",
-                        has_text="accounts").count() == 1
+    headline = page.locator("#salesplan-panel .salesplan-headline td", has_text="accounts")
+    headline.first.wait_for(timeout=90_000)  # the panel fetches the headline after opening
+    assert headline.count() == 1
     step1 = page.locator(f"#salesplan-panel .salesplan-step[data-key='{steps[0].key}']")
     assert step1.get_attribute("data-status") == "not yet"
 
