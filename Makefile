@@ -45,7 +45,7 @@ test: setup system-deps
 	$(BIN)/pytest -p no:cacheprovider
 	$(BIN)/pytest -p no:cacheprovider $(NBVAL)
 
-# the installable product: wheel -> fresh venv outside the checkout -> render (several minutes)
+# only the slow tests (the installable product: wheel -> fresh venv -> render); `make test` runs them too
 test-slow: setup
 	$(BIN)/pytest -p no:cacheprovider -m slow
 
