@@ -1,6 +1,16 @@
 """Small helpers shared by test modules (imported as ``from helpers import ...``)."""
 from __future__ import annotations
 
+import contextlib
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
 import pandas as pd
 
 from salesplan_nb import Dataset, Scope
@@ -71,3 +81,51 @@ def render_plan_html(ctx) -> str:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "report.show_plan(ctx)", outputs=outs, execution_count=1)])
     return PlanExporter().export(nb, ctx.title)
+
+
+# ---- JupyterLab + Chromium for the browser tests ---------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, log_path: Path) -> Iterator[tuple[str, str]]:
+    """``jupyter lab`` on a free localhost port with a random token over ``root`` (as root:
+    ``--allow-root``); yields ``(url, token)`` once it answers, stops it afterwards."""
+    import pytest
+
+    port, token = free_port(), secrets.token_hex(16)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
+             "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={root}",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.news_url=None", "--allow-root"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail("jupyter lab did not start:\n" + Path(log_path).read_text())
+                time.sleep(0.5)
+        try:
+            yield url, token
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
