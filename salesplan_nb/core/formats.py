@@ -26,7 +26,8 @@ import pandas as pd
 from salesplan_nb.core import display
 
 __all__ = ["KINDS", "money", "amount", "pct", "integer", "number", "date", "cell",
-           "infer_format", "column_label", "is_missing"]
+           "infer_format", "column_label", "is_missing", "tag", "untag", "tags_to_html",
+           "TAG_RE"]
 
 KINDS = ("money", "pct", "int", "num", "date", "text")
 NUMERIC_KINDS = ("money", "pct", "int", "num")
@@ -164,3 +165,29 @@ def column_label(name: Any, kind: str = "") -> str:
     if kind == "money" and "usd" not in label.lower():
         label += " (USD)"
     return label
+
+
+# ---- named plan figures in text ------------------------------------------------------------
+#: private-use marks around a named plan figure in text: ``\ue000name\ue001text\ue002``
+TAG_RE = re.compile("\ue000([a-z0-9_]{1,40})\ue001([^\ue000-\ue002]*)\ue002")
+
+
+def tag(name: str, text: str) -> str:
+    """``text`` (already formatted) marked as the plan figure ``name`` (``target``,
+    ``capacity`` ...): the plan document renders it as ``<span data-figure="name">text</span>``
+    (:func:`tags_to_html`), plain text shows ``text`` (:func:`untag`)."""
+    if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
+        raise ValueError(f"figure name {name!r}: lower-case letters, digits and _ only")
+    return f"\ue000{name}\ue001{text}\ue002"
+
+
+def untag(s: str) -> str:
+    """Plain text of ``s`` with the figure marks of :func:`tag` removed."""
+    return TAG_RE.sub(lambda m: m.group(2), s)
+
+
+def tags_to_html(escaped: str) -> str:
+    """Escaped HTML with each :func:`tag` mark as ``<span data-figure="name">``; the name is
+    ``[a-z_]`` and the text was escaped before, so nothing unescaped reaches the page."""
+    return TAG_RE.sub(lambda m: f'<span class="figure" data-figure="{m.group(1)}">'
+                                f"{m.group(2)}</span>", escaped)

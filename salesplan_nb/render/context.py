@@ -1,6 +1,6 @@
 """What a plan document is about: the workspace (cached per process), the scope, the plan
 period and its *baseline* - the last complete period of the plan's length before the data's
-``as_of`` (:func:`salesplan_nb.steps.goals.find_baseline_period`), so an annual plan for 2027
+``as_of`` (:func:`salesplan_nb.steps.plan_model.plan_baseline`), so an annual plan for 2027
 with data to mid-2026 is built on 2025 actuals; a long-term plan on the last complete year.
 """
 
@@ -16,7 +16,7 @@ from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
-from salesplan_nb.steps.goals import find_baseline_period
+from salesplan_nb.steps import plan_model
 
 __all__ = ["PlanContext", "open_workspace", "unit_label", "context", "default_plan_type",
            "period_label"]
@@ -156,11 +156,9 @@ def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None
     ptype = plan_type or ws.plan_type
     if ptype not in PLAN_TYPES:
         raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
-    if ptype == "long-term" or per.n_months > 12:
-        # the last complete calendar year before as_of
-        base = find_baseline_period(Period.parse(str(ws.data.as_of.year + 1)), ws.data.as_of)
-    else:
-        base = find_baseline_period(per, ws.data.as_of)
+    # the plan model's baseline (a long-term plan's: the last complete calendar year)
+    base = plan_model.plan_baseline(Period.parse(str(ws.data.as_of.year + 1))
+                                    if ptype == "long-term" else per, ws.data.as_of)
     return PlanContext(ws, scope, per, base, ptype, unit_label(ws.data, scope))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import altair as alt
 
 from salesplan_nb.core.display import clean_spec
+from salesplan_nb.core.formats import untag
 from salesplan_nb.render.blocks import Section
 from salesplan_nb.render.context import (
     PlanContext,
@@ -57,7 +58,7 @@ def show(section: Section, static: bool = False) -> None:
                 bundle["image/svg+xml"] = vl_convert.vegalite_to_svg(spec)
             display(bundle, raw=True)
         else:
-            display({"text/html": block_html(b), "text/plain": str(b)[:200]}, raw=True)
+            display({"text/html": block_html(b), "text/plain": untag(str(b))[:200]}, raw=True)
 
 
 def show_headline(ctx: PlanContext) -> dict:

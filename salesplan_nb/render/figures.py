@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
-from salesplan_nb.core.formats import money, pct
+from salesplan_nb.core.formats import cell, money, pct, tag
 from salesplan_nb.core.periods import trailing_12_months
 from salesplan_nb.core.scope import Period
 from salesplan_nb.data import resultcache
@@ -25,7 +25,35 @@ from salesplan_nb.steps import quotas as quotas_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
 __all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of",
-           "plan_figures", "forecast_of", "company_share"]
+           "plan_figures", "forecast_of", "company_share", "fig", "FIGURE_KINDS"]
+
+#: the named plan figures a section may print (key in the run record's ``figures`` -> how it
+#: is shown in text); every section prints them through :func:`fig`, so the plan document
+#: tags each (``<span data-figure="target">``) and tests/test_plan_consistency.py checks that
+#: every tag of a name shows the run record's value
+FIGURE_KINDS = {"target": "money", "baseline": "money", "forecast": "money",
+                "capacity": "money", "quota_total": "money", "tbh_seats": "int",
+                "hires": "int", "reps_expected_at_100": "pct", "base_scenario": "money",
+                "plan_scenario": "money", "p_reach_target": "pct", "coverage": "x",
+                "budget": "money"}
+
+
+def fig(name: str, value: float | None, where: str = "text") -> str:
+    """The plan figure ``name`` formatted (:mod:`salesplan_nb.core.formats`: ``money`` in
+    text, whole dollars in a table ``cell``; ``pct``; ``int``; coverage as ``1.34x``) and
+    tagged as that figure (:func:`salesplan_nb.core.formats.tag`)."""
+    kind = FIGURE_KINDS[name]
+    if kind == "x":
+        text = "n/a" if value is None else f"{float(value):.2f}x"
+    elif where == "cell":
+        text = cell(value, kind)
+    elif kind == "money":
+        text = money(value)
+    elif kind == "pct":
+        text = pct(value)
+    else:
+        text = "n/a" if value is None else f"{float(value):,.0f}"
+    return tag(name, text)
 
 
 _COMPANY_PLANS: dict[tuple[str, str], tuple[tuple, Any]] = {}
@@ -50,7 +78,7 @@ def company_quota_plan(ctx: PlanContext):
             plan = resultcache.cached(  # with the hiring plan's to-be-hired seats
                 ctx.ws, "company_quota_plan", lambda: q.quotas_from_workspace(
                     ctx.ws, None, ctx.period),
-                args=(ctx.period.label,), sections=(q.SECTION, "capacity"))
+                args=(ctx.period.label,), sections=(q.SECTION, "capacity", "goals"))
         except SalesplanError as exc:
             plan = exc
         _COMPANY_PLANS[key] = (stamp, plan)
@@ -95,9 +123,12 @@ def forecast_of(ctx: PlanContext):
 _MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}
 
 
-def plan_figures(ctx: PlanContext, target: float | None) -> dict:
+def plan_figures(ctx: PlanContext, target: float | None, coverage: float | None = None
+                 ) -> dict:
     """The reconciled plan figures of the context's scope (:mod:`salesplan_nb.steps.
-    plan_model`), JSON-ready; the scenario model is built once per plan folder and period."""
+    plan_model`), JSON-ready, with the headline's pipeline ``coverage`` and the unit's
+    ``budget`` (the resources step's budget, apportioned by :func:`company_share` below the
+    company); the scenario model is built once per plan folder and period."""
     def model():
         key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
         stamp = _stamp(Path(key[0]))
@@ -119,7 +150,18 @@ def plan_figures(ctx: PlanContext, target: float | None) -> dict:
             model=model() if seats else None, forecast_total=total)
     except SalesplanError as exc:
         return {"error": str(exc)}
-    return f.as_dict()
+    return {**f.as_dict(), "coverage": coverage, "budget": unit_budget(ctx)}
+
+
+def unit_budget(ctx: PlanContext) -> float | None:
+    """The unit's investment budget (USD): the resources step's recorded budget, apportioned
+    by :func:`company_share` below the company; ``None`` when none is recorded."""
+    from salesplan_nb.steps import resources as resources_step
+
+    saved = resources_step.load_resources(ctx.ws)
+    if not saved.get("budget"):
+        return None
+    return float(saved["budget"]) * company_share(ctx)
 
 
 def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
@@ -237,7 +279,7 @@ def headline(ctx: PlanContext) -> dict:
         "closed_deals": int(len(closed)),
         "open_pipeline": float(d.loc[d["status"] == "open", "amount"].sum()),
         "reps": int(reps),
-        "figures": plan_figures(ctx, target),
+        "figures": plan_figures(ctx, target, _coverage(ctx, target)["coverage"]),
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesplan_nb.core.formats import tags_to_html
 from salesplan_nb.core.tables import Table, environment, table_view
 from salesplan_nb.render.blocks import Missing, Section
 
@@ -16,8 +17,10 @@ __all__ = ["render_block", "block_html", "table_html", "heading", "title_html", 
 
 
 def render_block(kind: str, **values: Any) -> str:
-    """Render one block of ``kind`` (table, missing, heading, title, contents, text)."""
-    return environment().get_template("plan/block.html.j2").render(kind=kind, **values)
+    """Render one block of ``kind`` (table, missing, heading, title, contents, text); named
+    plan figures (:func:`salesplan_nb.core.formats.tag`) become ``<span data-figure>``."""
+    return tags_to_html(environment().get_template("plan/block.html.j2").render(
+        kind=kind, **values))
 
 
 def table_html(t: Table | pd.DataFrame) -> str:

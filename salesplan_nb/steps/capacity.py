@@ -687,22 +687,48 @@ def load_capacity_settings(ws) -> dict:
 
 
 # ---- the demo's default decision ------------------------------------------------------------
+#: the demo's planning cushion: hires are sized so capacity covers the target plus the rep
+#: over-assignment the quota step assigns (quotas.demo_decision reads the same figure)
+DEMO_REP_OVER_ASSIGNMENT = 0.10
+#: months between deciding a hire and the hire's start (recruiting lead time)
+DEMO_HIRE_LEAD_MONTHS = 3
+
+
+def demo_hire_month(data: Dataset, period: Period) -> str:
+    """The demo's hire start month: ``DEMO_HIRE_LEAD_MONTHS`` before the plan starts (hired
+    ahead, so the seats have ramped part-way when the plan year opens), but never before
+    the month after ``as_of`` plus the lead time."""
+    earliest = pd.Period(data.as_of, "M") + DEMO_HIRE_LEAD_MONTHS
+    ahead = pd.Period(period.start, "M") - DEMO_HIRE_LEAD_MONTHS
+    return month_label(max(earliest, ahead))
+
+
 def demo_decision(ws, by: str = "demo") -> str:
-    """Step 5 in ``salesplan demo``: default ramp, attrition and backfill lag; the hires that
-    close the gap to the bookings goal start in the plan's first month."""
+    """Step 5 in ``salesplan demo``: default ramp, attrition and backfill lag; hires sized to
+    the quotas the reps will carry, not only to the target: capacity (ramp, attrition,
+    backfill) must reach ``target x (1 + DEMO_REP_OVER_ASSIGNMENT)``, the rep quota total,
+    so the average seat's planned bookings clear its quota (sized to the bare target, the
+    average seat would need 100%+ and fewer than half the reps would get there). Hires
+    start :data:`DEMO_HIRE_LEAD_MONTHS` before the plan year (:func:`demo_hire_month`)."""
     data, period = ws.data, ws.period
     target = goal_target(ws)
     first = capacity_plan(data, period=period, target=target)
     hires = []
-    if first.hires_needed:  # close the gap with hires starting in the plan's first month
-        hires = [Hire(f"{period.start:%Y-%m}", first.hires_needed)]
+    month = demo_hire_month(data, period)
+    need = None
+    if target is not None and first.productivity > 0:
+        cushion = target * (1 + DEMO_REP_OVER_ASSIGNMENT)
+        need = hires_needed(cushion - first.capacity, first.productivity, period, month)
+    if need:
+        hires = [Hire(month, need)]
     save_capacity_settings(ws, ramp=DEFAULT_RAMP, attrition=DEFAULT_ATTRITION,
                            backfill_lag=DEFAULT_BACKFILL_LAG, hires=hires, by=by)
     plan = capacity_plan(data, period=period, target=target, **load_capacity_settings(ws))
     ws.save_output("capacity", "monthly", plan.monthly)
     ws.save_output("capacity", "summary", plan.summary())
-    gap = f", gap ${first.gap:,.0f} -> {first.hires_needed} hire(s) in " \
-          f"{period.start:%Y-%m}" if first.gap is not None and first.gap > 0 else ""
+    gap = (f", gap ${first.gap:,.0f}; sized to target + {DEMO_REP_OVER_ASSIGNMENT:.0%} rep "
+           f"over-assignment -> {need} hire(s) from {month}"
+           if first.gap is not None and need else "")
     tgt = f" vs target ${plan.target:,.0f}" if plan.target is not None else ""
     return (f"capacity without new hires ${first.capacity:,.0f}{tgt}{gap}; with the "
             f"hiring plan ${plan.capacity:,.0f} ({plan.rre_months:,.0f} RRE-months)")

@@ -40,6 +40,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from salesplan_nb.core.periods import baseline_period
 from salesplan_nb.core.scope import Period, Scope
@@ -64,6 +65,7 @@ class PlanFigures:
     quota_total: float | None
     over_assignment: float | None
     tbh_seats: int | None
+    hires: float | None
     reps_expected_at_100: float | None
     flag: str
     base_scenario: float | None
@@ -87,6 +89,28 @@ class PlanFigures:
                 return [clean(x) for x in v]
             return v
         return clean(asdict(self))
+
+
+def placed_hires(quota_plan, recorded: list, level: str) -> list[dict]:
+    """The hiring plan as the scope's capacity sees it: the company counts every recorded hire;
+    a region, territory or rep counts the to-be-hired seats the quota split placed in it
+    (one hire per seat, in its territory and start month; :func:`salesplan_nb.steps.quotas.
+    tbh_seats`), so a unit's capacity, hires and quota rest on the same seats."""
+    if level == "company" or quota_plan is None or isinstance(quota_plan, Exception):
+        return list(recorded or [])
+    t = quota_plan.table
+    rows = t[(t["level"] == "rep") & t["unit_id"].astype(str).str.startswith(quotas.TBH_PREFIX)]
+    return [{"month": str(r.unit_id)[len(quotas.TBH_PREFIX):len(quotas.TBH_PREFIX) + 7],
+             "count": 1.0, "territory": str(r.parent)} for r in rows.itertuples()]
+
+
+def plan_baseline(period: Period, as_of) -> Period:
+    """The baseline window of a plan: the latest period like the plan's that is over by
+    ``as_of`` (:func:`salesplan_nb.core.periods.baseline_period`); for a plan longer than a
+    year (long-term), the last complete calendar year (its targets are read year by year)."""
+    if period.n_months > 12:
+        return baseline_period(Period.parse(str(pd.Timestamp(as_of).year + 1)), as_of)
+    return baseline_period(period, as_of)
 
 
 def _bookings(data, scope: Scope, period: Period) -> float:
@@ -149,24 +173,28 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
     sc = Scope.parse(scope)
     per = Period.parse(period) if period is not None else ws.period
     notes: list[str] = []
-    base_p = baseline_period(per, data.as_of)
+    base_p = plan_baseline(per, data.as_of)
     baseline = _bookings(data, sc, base_p)
     if forecast_total is None:
         r = forecast.forecast(data, sc, per)  # the one default forecast (its chosen method)
         forecast_total = float(r.total["point"]) if len(r.table) else None
     seats = sc.level in SEAT_LEVELS
-    cap = cap0 = quota_total = over = tbh = share = None
+    cap = cap0 = quota_total = over = tbh = share = hires = None
     flag = ""
     if seats:
         cs = capacity.load_capacity_settings(ws)
-        cap = capacity.capacity_plan(data, sc, per, target=target or 0.0, **cs).capacity
-        cap0 = capacity.capacity_plan(data, sc, per, target=target or 0.0,
-                                      **{**cs, "hires": []}).capacity
         if quota_plan is None:  # the company split (of this target when it is the company's)
             quota_plan = quotas.quotas_from_workspace(
                 ws, None, per, target if sc.level == "company" else None)
             if sc.level != "company":
                 quota_plan = quotas.subtree(quota_plan, sc.level, sc.id)
+        placed = placed_hires(quota_plan, cs["hires"], sc.level)
+        hires = float(sum(float(h["count"] if isinstance(h, dict) else h.count)
+                          for h in placed))
+        cap = capacity.capacity_plan(data, sc, per, target=target or 0.0,
+                                     **{**cs, "hires": placed}).capacity
+        cap0 = capacity.capacity_plan(data, sc, per, target=target or 0.0,
+                                      **{**cs, "hires": []}).capacity
         if quota_plan is not None and not isinstance(quota_plan, Exception) \
                 and not quota_plan.table.empty:
             reps = quota_plan.level("rep")
@@ -207,5 +235,5 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
         notes.append("the bridge is for plans of up to 12 months (a long-term plan's target "
                      "spans several years)")
     return PlanFigures(str(sc), per.label, target, baseline, base_p.label, forecast_total,
-                       cap, cap0, quota_total, over, tbh, share, flag, base_s, plan_s, p_reach,
+                       cap, cap0, quota_total, over, tbh, hires, share, flag, base_s, plan_s, p_reach,
                        br, gaps, biggest, notes)

@@ -455,10 +455,14 @@ def tbh_seats(data: Dataset, reps: pd.DataFrame, hires: tuple, period: Period) -
 
 
 def _planned_rre(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> np.ndarray:
-    """Expected RRE-months of each seat over ``period`` (capacity's model: ramp, attrition with
-    backfill of the seat; a to-be-hired seat from its start month): the denominator of a
-    seat's planned bookings."""
-    ramp, attrition, lag = cap
+    """Ramped RRE-months of each seat over ``period`` while its rep is in the seat (capacity's
+    ramp curve; known end dates; a to-be-hired seat from its start month): the denominator of
+    a seat's planned bookings. Attrition is left out on purpose: attainment is judged on the
+    quota of the time in seat (a leaver's quota leaves with them, the backfill gets its own
+    ramped quota), so the share of reps expected at 100% is conditional on staying; the
+    team-level attrition loss is in the capacity figure and is what over-assignment covers."""
+    ramp, _attrition, lag = cap
+    attrition = 0.0
     out = np.zeros(len(reps))
     months = period.months()
     for i, r in enumerate(reps.itertuples()):
@@ -610,7 +614,8 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
            over_assignment: dict[str, float] | None = None,
            overrides: dict[str, float] | None = None,
            redistribute_ramp: bool = False, compound: bool = False,
-           hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
+           hires=(), capacity_settings: dict | None = None,
+           unit_goals: dict[str, float] | None = None) -> QuotaPlan:
     """Split ``target`` (USD for the period; default: the targets table, else ``growth`` x
     trailing-12-month bookings) of ``scope`` down to its regions, territories and reps.
 
@@ -620,7 +625,11 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
     or dicts) add to-be-hired seats with ramped quota (:func:`tbh_seats`).
     ``capacity_settings``
     (``ramp``, ``attrition``, ``backfill_lag``: capacity's settings) adds each seat's planned
-    bookings (its productivity x expected RRE-months) for :func:`fairness`. See the module
+    bookings (its productivity x expected RRE-months) for :func:`fairness`. ``unit_goals``
+    (``{"region:EMEA": 23.6e6, ...}``, USD: step 2's recorded bookings goals of units) weight a
+    level whose every unit has one: its units split their parent's total in proportion to
+    their goals (so a region's quota is its recorded goal when the goals add up to the
+    company target and the level's over-assignment is 0). See the module
     docstring for the methods, ramp, overrides and drivers. The units and their bases are memoised per
     (Dataset, scope, period): a second call with other decisions only redoes the split.
     """
@@ -672,8 +681,10 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
     if given:
         notes.append(f"{len(given)} rep quota(s) locked to the rep targets in the data's "
                      "targets table (an override replaces them)")
+    goals = {str(k): float(v) for k, v in (unit_goals or {}).items()
+             if v is not None and np.isfinite(float(v)) and float(v) > 0}
     table, ramp_gap = _split(prep, replace(dec, overrides={**given, **dec.overrides}), tgt,
-                             notes, frozenset(given))
+                             notes, frozenset(given), goals)
     if ramp_gap > 0:
         notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
     planned = None
@@ -690,7 +701,8 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
 
 
 def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
-           notes: list[str], given: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, float]:
+           notes: list[str], given: frozenset[str] = frozenset(),
+           goals: dict[str, float] | None = None) -> tuple[pd.DataFrame, float]:
     """Split ``tgt`` (USD) down ``prep``'s levels; the plan table and the ramp gap (USD).
     ``given`` overrides come from the data (rep targets): when they exceed their parent's
     total they are kept, with a note, instead of an error."""
@@ -722,7 +734,11 @@ def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
         f = level_factor(dec, lvl, above)
         above = float(dec.over_assignment.get(lvl, 0.0))
         P = par_q.astype(float)[g] / 100.0
-        if dec.method in ("history", "growth"):
+        if goals and len(u.okey) and all(k in goals for k in u.okey):
+            # step 2's recorded goals of every unit of this level weight the split
+            w = _shares(np.array([goals[k] for k in u.okey], dtype=float), g, ng)
+            notes.append(f"{lvl} shares from the recorded bookings goals (decisions.goals)")
+        elif dec.method in ("history", "growth"):
             w = _shares(u.hist_b, g, ng)
         elif dec.method == "potential":
             w = _shares(u.pot_b, g, ng)
@@ -960,10 +976,10 @@ def band_flag(share: float, over_assignment: float | None = None) -> str:
     oa = f" (rep over-assignment now {over_assignment:.0%})" if over_assignment is not None \
         else ""
     if share < lo:
-        return (f"only {share:.0%} of reps are expected to reach 100% of quota, below the "
+        return (f"only {share:.1%} of reps are expected to reach 100% of quota, below the "
                 f"healthy {lo:.0%}-{hi:.0%}: quotas exceed planned productivity; lower the "
                 f"target or the over-assignment{oa}, or add hires")
-    return (f"{share:.0%} of reps are expected to reach 100% of quota, above the healthy "
+    return (f"{share:.1%} of reps are expected to reach 100% of quota, above the healthy "
             f"{lo:.0%}-{hi:.0%}: quotas are below planned productivity; raise the target or "
             f"the over-assignment{oa}")
 
@@ -1084,11 +1100,27 @@ def subtree(plan: QuotaPlan, level: str, unit_id: str,
 
 
 def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None, *,
-                hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
+                hires=(), capacity_settings: dict | None = None,
+                unit_goals: dict[str, float] | None = None) -> QuotaPlan:
     """Re-run :func:`quotas` with saved decisions (a batch run reproduces the widget's);
-    ``hires`` / ``capacity_settings`` as in :func:`quotas`."""
+    ``hires`` / ``capacity_settings`` / ``unit_goals`` as in :func:`quotas`."""
     d = asdict(decisions)
-    return quotas(data, scope, period, **d, hires=hires, capacity_settings=capacity_settings)
+    return quotas(data, scope, period, **d, hires=hires, capacity_settings=capacity_settings,
+                  unit_goals=unit_goals)
+
+
+def unit_goals(ws) -> dict[str, float]:
+    """Step 2's recorded bookings goals of regions and territories (``level:id`` -> USD),
+    the weights of the levels whose every unit has one (:func:`quotas`)."""
+    out: dict[str, float] = {}
+    for item in ws.items("goals") if ws.get("goals") is not None else []:
+        sc = str(item.get("scope") or "")
+        if item.get("metric") == "bookings" and sc.split(":", 1)[0] in ("region", "territory"):
+            try:
+                out[sc] = float(item["target"])
+            except (TypeError, ValueError, KeyError):
+                continue
+    return out
 
 
 def quotas_from_workspace(ws, scope=None, period=None, target: float | None = None
@@ -1101,7 +1133,7 @@ def quotas_from_workspace(ws, scope=None, period=None, target: float | None = No
     if target is not None:
         dec = dataclasses.replace(dec, target=float(target))
     return quotas_from(ws.data, dec, scope, period or ws.period,
-                       hires=cs.pop("hires"), capacity_settings=cs)
+                       hires=cs.pop("hires"), capacity_settings=cs, unit_goals=unit_goals(ws))
 
 
 def chart_quotas(plan: QuotaPlan, level: str | None = None) -> alt.Chart:
@@ -1119,8 +1151,10 @@ def demo_decision(ws, by: str = "demo") -> str:
     """Step 9 in ``salesplan demo``: the bookings goal split by blend (60% history, 40%
     potential); over-assignment totals (not compounding): territories 5%, reps 10% above the
     target; the hiring plan's seats carry ramped quota."""
+    rep_oa = capacity.DEMO_REP_OVER_ASSIGNMENT  # the cushion the hiring plan is sized to
     dec = QuotaDecisions(method="blend", weights={"history": 0.6, "potential": 0.4},
-                         over_assignment={"region": 0.0, "territory": 0.05, "rep": 0.10},
+                         over_assignment={"region": 0.0, "territory": rep_oa / 2,
+                                          "rep": rep_oa},
                          target=goal_target(ws))
     save_quotas(ws, dec, by=by)
     plan = quotas_from_workspace(ws)

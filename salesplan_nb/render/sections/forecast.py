@@ -5,7 +5,7 @@ from __future__ import annotations
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext, period_label
-from salesplan_nb.render.figures import forecast_of, headline_of
+from salesplan_nb.render.figures import fig, forecast_of, headline_of
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import forecast as forecast_step
 
@@ -23,7 +23,7 @@ def growth_forecast(ctx: PlanContext) -> Section:
                              + (f" ({r.note})" if r.note else "")))
     total = r.total["point"]
     h = headline_of(ctx)
-    txt = (f"Forecast bookings for {period_label(ctx.period)}: {money(total)} (80% range "
+    txt = (f"Forecast bookings for {period_label(ctx.period)}: {fig('forecast', total)} (80% range "
            f"{money(r.total['lo80'])} to {money(r.total['hi80'])}; {r.selected} chosen by "
            "backtest)")
     if h["target"]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesplan_nb.core.formats import money
+from salesplan_nb.core.formats import tag
 from salesplan_nb.render.blocks import Section, Table
 from salesplan_nb.render.context import PlanContext, period_label
-from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.figures import _ends_period, fig, headline_of
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
@@ -36,6 +36,10 @@ def sales_goals(ctx: PlanContext) -> Section:
                     else ("" if pd.isna(v) else f"{v:,.2f}") for v, u in zip(chk[col], units)]
 
         chk = chk.assign(baseline=shown("baseline"), target=shown("target"))
+        # the unit's own bookings goal is the plan target (tagged as the plan figure)
+        mine = [x.metric == "bookings" and str(x.scope) == str(ctx.scope)
+                and _ends_period(x, ctx.period) for x in goals]
+        chk["target"] = [tag("target", t) if m else t for t, m in zip(chk["target"], mine)]
         cols = ["name", "metric", "scope", "baseline", "target", "implied_growth", "deadline",
                 "owner", "S", "M", "A", "R", "T", "overall"]
         own = chk[chk["scope"].astype(str) == str(ctx.scope)]
@@ -56,7 +60,7 @@ def sales_goals(ctx: PlanContext) -> Section:
                         "decisions.goals)", "goals"))
     h = headline_of(ctx)
     if h["target"] is not None:
-        s.add(f"Bookings target {period_label(ctx.period)}: {money(h['target'])} "
+        s.add(f"Bookings target {period_label(ctx.period)}: {fig('target', h['target'])} "
               f"(source: {h['target_source']}; baseline {h['baseline_period']}: "
-              f"{money(h['baseline_bookings'])}).")
+              f"{fig('baseline', h['baseline_bookings'])}).")
     return s

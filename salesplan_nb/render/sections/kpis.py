@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesplan_nb.core.formats import tag
 from salesplan_nb.core.periods import year_to_date
 from salesplan_nb.core.scope import Period
 from salesplan_nb.render.blocks import Missing, Section, Table
@@ -32,17 +33,24 @@ def metrics_kpis(ctx: PlanContext) -> Section:
     plan_target = headline_of(ctx)["target"]
 
     def target_text(kpi: str, unit: str) -> str:
-        # the recorded KPI targets; bookings: the plan's own bookings target for its period
+        # bookings: the plan's one target (tagged as the plan figure); else the recorded KPI
+        # target
+        if kpi == "bookings" and plan_target is not None:
+            return tag("target", k.format_value(float(plan_target), unit))
         if kpi in targets:
             return k.format_value(float(targets[kpi]), unit)
-        if kpi == "bookings" and plan_target is not None:
-            return k.format_value(float(plan_target), unit)
         return ""
+
+    def actual_text(kpi: str, unit: str) -> str:
+        v = base.get(kpi)
+        if pd.isna(v):
+            return "n/a"
+        text = k.format_value(v, unit)
+        return tag("baseline", text) if kpi == "bookings" else text
 
     shown = pd.DataFrame({
         "KPI": now["label"],
-        f"{ctx.baseline.label} actual": [k.format_value(base.get(kk), u)
-                                         if pd.notna(base.get(kk)) else "n/a"
+        f"{ctx.baseline.label} actual": [actual_text(kk, u)
                                          for kk, u in zip(now["kpi"], now["unit"])],
         f"{as_of.year} to date": [k.format_value(v, u) if pd.notna(v) else "n/a"
                                   for v, u in fmt],

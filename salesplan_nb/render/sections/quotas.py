@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from salesplan_nb.core.formats import money, pct
+from salesplan_nb.core.formats import pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.figures import _quota_plan
+from salesplan_nb.render.figures import _quota_plan, fig
 from salesplan_nb.steps import quotas as quotas_step
 
 
@@ -17,7 +17,7 @@ def quotas_section(ctx: PlanContext) -> Section:
     if isinstance(plan, Exception):
         return s.add(Missing(f"quotas for {ctx.unit_label}: {plan}"))
     t = plan.table
-    s.add(f"Target {money(plan.target)} split by {plan.decisions.method}"
+    s.add(f"Target {fig('target', plan.target)} split by {plan.decisions.method}"
           + (f"; {'; '.join(plan.notes)}" if plan.notes else "") + ".")
     cols = [c for c in ["level", "unit_id", "name", "parent", "history", "potential", "ramp",
                         "quota"] if c in t.columns]
@@ -26,6 +26,11 @@ def quotas_section(ctx: PlanContext) -> Section:
     try:
         f = q.fairness(plan)
         s.add("Fairness: " + _fairness_text(f) + (f" ({f.note})" if f.note else "") + ".")
+        reps = plan.level("rep")
+        if len(reps):
+            s.add(f"Sum of the seats' quotas: {fig('quota_total', float(reps['quota'].sum()))}"
+                  f" on {len(reps)} seats, {fig('tbh_seats', plan.tbh_seats)} of them to be "
+                  "hired.")
     except Exception as exc:  # noqa: BLE001
         s.add(Missing(f"quota fairness ({exc})"))
     moves = territory_moves(ctx)
@@ -42,7 +47,8 @@ def _fairness_text(f) -> str:
     """Fairness in words: CV of quota / potential and shares expected at 100% / 80%."""
     if getattr(f, "basis", "") == "planned productivity":  # the plan figure, same number
         return (f"{f.n} seats; quota/potential varies by {pct(f.cv_quota_per_potential)} "
-                f"(CV); {pct(f.share_100_normal)} expected to reach 100% of quota and "
+                f"(CV); {fig('reps_expected_at_100', f.share_100_normal)} expected to reach "
+                "100% of quota and "
                 f"{pct(f.share_80_normal)} to reach 80%, from each seat's planned "
                 "productivity and its spread" + (f". Warning: {f.flag}" if f.flag else ""))
     return (f"{f.n} units; quota/potential varies by {pct(f.cv_quota_per_potential)} (CV); "

@@ -5,9 +5,10 @@ from __future__ import annotations
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.figures import company_share, headline_of
+from salesplan_nb.render.figures import _quota_plan, company_share, fig, headline_of
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import capacity as capacity_step
+from salesplan_nb.steps import plan_model
 from salesplan_nb.steps import resources as resources_step
 
 
@@ -19,13 +20,18 @@ def resource_allocation(ctx: PlanContext) -> Section:
     settings = cap.load_capacity_settings(ctx.ws) or {}
     kw = {k: settings[k] for k in ("ramp", "attrition", "backfill_lag", "hires")
           if settings.get(k) is not None}
+    seats = ctx.scope.level in plan_model.SEAT_LEVELS
+    if seats:  # the hires the quota split placed in this unit (the plan figures' capacity)
+        qp = _quota_plan(ctx)
+        kw["hires"] = plan_model.placed_hires(None if isinstance(qp, Exception) else qp,
+                                              settings.get("hires") or [], ctx.scope.level)
     plan = cap.capacity_plan(ctx.data, ctx.scope, ctx.period, target=h["target"], **kw)
     if plan.rre_months and plan.capacity:
         txt = (f"Capacity: {plan.rre_months / max(ctx.period.n_months, 1):.1f} ramped rep "
                f"equivalents on average, productivity {money(plan.productivity)} per RRE "
-               f"month, capacity {money(plan.capacity)}")
+               f"month, capacity {fig('capacity', plan.capacity) if seats else money(plan.capacity)}")
         if plan.target:
-            txt += f" against a target of {money(plan.target)}"
+            txt += f" against a target of {fig('target', plan.target)}"
             if plan.gap and plan.gap > 0:
                 txt += (f": a gap of {money(plan.gap)}"
                         + (f", about {plan.hires_needed:g} hires" if plan.hires_needed
@@ -38,17 +44,15 @@ def resource_allocation(ctx: PlanContext) -> Section:
              for h in (settings.get("hires") or [])]
     hires = [h for h in hires if h.get("count")]
     if hires:
-        mine = [h for h in hires if _hire_in(ctx, h)]
-        company = [h for h in hires if not h.get("region") and not h.get("territory")]
-        parts = [f"{h['count']:g} {h.get('role') or 'reps'} from {h['month']}"
-                 for h in (mine or company)]
-        if mine or ctx.scope.level == "company":
-            s.add("Hiring plan: " + "; ".join(parts) + ".")
-        else:
-            n = sum(float(h["count"]) for h in company) * company_share(ctx)
-            s.add(f"Hiring plan (company): {'; '.join(parts)}; about {n:.1f} of them for "
-                  f"{ctx.unit_label} at its {pct(company_share(ctx))} share of company "
-                  "bookings (context: no hires recorded for this unit).")
+        parts = [f"{h['count']:g} {h.get('role') or 'reps'} from {h['month']}" for h in hires]
+        if ctx.scope.level == "company":
+            s.add(f"Hiring plan: {'; '.join(parts)} "
+                  f"({fig('hires', sum(float(h['count']) for h in hires))} hires).")
+        elif seats:  # the seats the quota split placed here (tbh_seats: thinnest coverage)
+            n = (h.get("figures") or {}).get("hires")
+            s.add(f"Hiring plan (company): {'; '.join(parts)}; {fig('hires', n or 0)} of the "
+                  f"to-be-hired seats are placed in {ctx.unit_label} (a hire goes to the "
+                  "territory with the most potential per seat), and its capacity counts them.")
     else:
         s.add(to_decide("the hiring plan (hires by month and role)", "capacity"))
     res = resources_step
@@ -65,14 +69,16 @@ def resource_allocation(ctx: PlanContext) -> Section:
     money_cols = [c for c in ("current", "spend", "change", "return") if c in cols]
     if ctx.scope.level != "company":
         t = t.assign(**{c: t[c] * share for c in money_cols})
-        s.add(f"This unit's part of the company budget: {money(alloc.budget * share)} for an "
+        s.add(f"This unit's part of the company budget: "
+              f"{fig('budget', (h.get('figures') or {}).get('budget'))} for an "
               f"expected return of {money(alloc.total_return * share)} - the company "
               f"allocation apportioned at {pct(share)}, {ctx.unit_label}'s share of "
               f"{ctx.baseline.label} company bookings. Company budget {money(alloc.budget)} "
               "(context, not this unit's).")
         caption = f"Investments apportioned to {ctx.unit_label} (USD)"
     else:
-        s.add(f"Budget {money(alloc.budget)} allocated for an expected return of "
+        s.add(f"Budget {fig('budget', (h.get('figures') or {}).get('budget'))} allocated for "
+              "an expected return of "
               f"{money(alloc.total_return)} (now {money(alloc.current_return)}).")
         caption = ""
     s.add(Table(t[cols], {**{c: "money" for c in money_cols}, "marginal_roi": "num",

@@ -9,6 +9,7 @@ from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.scope import Period
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.figures import fig
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import scenarios as scenarios_step
 
@@ -34,8 +35,17 @@ def scenarios_section(ctx: PlanContext) -> Section:
                     metrics=("bookings", "quota", "attainment", "win_rate", "deal_size"))
     names = [c for c in df.columns if " vs " not in c]
     fmt = {"attainment": pct, "win_rate": pct}  # the rest is USD
-    shown = pd.DataFrame({n: [fmt.get(m, money)(float(v)) if pd.notna(v) else ""
-                              for m, v in df[n].items()] for n in names},
+    # the plan figures among them: base / plan bookings and the quota the model prices
+    tags = {("bookings", "base"): "base_scenario", ("bookings", "plan"): "plan_scenario",
+            ("quota", "plan"): "quota_total", ("quota", "base"): "quota_total"}
+
+    def text(m: str, n: str, v) -> str:
+        if pd.isna(v):
+            return ""
+        name = tags.get((m, str(n).lower()))
+        return fig(name, float(v)) if name else fmt.get(m, money)(float(v))
+
+    shown = pd.DataFrame({n: [text(m, n, v) for m, v in df[n].items()] for n in names},
                          index=df.index).reset_index()
     s.add(Table(shown, caption=f"Scenarios for {ctx.period.label} (USD, rates in %)"))
     long = df[names].loc[["bookings"]].T.reset_index()
