@@ -213,20 +213,26 @@ def test_account_plan_never_shows_the_company_target(target_ws):
             ctx = report.context(ws.path, "account", acc, period, "account")
             h = report.headline(ctx)
             assert h["target"] not in company_values, (acc, period, h["target_source"])
-            mine, total = _t12m_by_territory(data, acc)
-            mine = mine[mine > 0]
-            if not len(mine):
+            from salesplan_nb.render.figures import ACCOUNT_GROWTH_CAP, account_targets
+            plan = report.company_quota_plan(ctx)
+            tab = account_targets(ws, data, plan).set_index("account_id")
+            if acc not in tab.index:  # no won bookings in the last 24 months
                 assert h["target"] is None and "no won bookings" in h["target_note"]
                 summary = report.executive_summary(ctx).blocks[0]
                 assert "No bookings target" in summary and "no won bookings" in summary
                 continue
-            plan = quotas.quotas_from(data, quotas.load_quotas(ws), None, ctx.period)
             terr_q = plan.table[plan.table["level"] == "territory"].set_index("unit_id")
-            expect = sum(mine[x] / total[x] * terr_q.loc[x, "quota"] for x in mine.index)
-            assert h["target"] == pytest.approx(expect, rel=1e-9)
+            row = tab.loc[acc]
+            mine, total = _t12m_by_territory(data, acc)  # independent history shares
+            assert row["hist_share"] == pytest.approx(
+                sum(mine[x] / total[x] for x in mine.index if mine[x] > 0), rel=1e-9)
+            # the share of the territory's quota by the quota weights, capped on growth
+            assert h["target"] == pytest.approx(min(row["uncapped"], row["cap"]), rel=1e-9)
+            assert h["target"] <= (1 + ACCOUNT_GROWTH_CAP) * row["reference"] + 0.01
             assert h["target_source"].startswith("derived: ")
-            top = max(mine.index, key=lambda x: mine[x] / total[x] * terr_q.loc[x, "quota"])
-            assert f"territory {terr_q.loc[top, 'name']}'s quota" in h["target_source"]
+            assert f"territory {terr_q.loc[row['territory'], 'name']}'s quota" \
+                in h["target_source"]
+            assert ("capped at" in h["target_source"]) == bool(row["capped"])
             derived += 1
             doc = "".join(report.block_html(b) for s in report.build(ctx)
                           for b in s.blocks if not isinstance(b, alt.TopLevelMixin))

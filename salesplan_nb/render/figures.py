@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
@@ -169,45 +170,112 @@ def _won(ctx: PlanContext, period: Period) -> pd.DataFrame:
     return d[(d["status"] == "won") & period.contains(d["close_date"])]
 
 
-def account_share_target(ctx: PlanContext) -> tuple[float | None, str]:
-    """Derived bookings target of an account: its share of the quotas of the territories it
-    buys in, by trailing bookings. For each territory T (the owner rep's, else the
-    account's) where the account has won bookings in the trailing 12 months
-    (``quotas.history_window``): share_T = the account's won bookings in T / all won bookings
-    in T over those months; target = sum over T of share_T x T's quota in the company split.
-    Returns ``(target, label)``, or ``(None, reason)`` when it cannot be derived."""
+#: an account's derived target is at most (1 + this) x its reference bookings (the larger of
+#: its baseline-year bookings and its average annual bookings over the last 24 months)
+ACCOUNT_GROWTH_CAP = 0.50
+
+
+def account_targets(ws, data, company) -> pd.DataFrame:
+    """Derived bookings targets of every account with won bookings in the last 24 months, as
+    shares of the territory quotas of ``company`` (the company quota split), by the quota
+    step's own weights, capped. Per account ``a`` and territory ``T`` it buys in (USD):
+
+    - ``hist_share`` = a's won bookings in T / all won bookings in T over the quota step's
+      history window (trailing 12 months, :func:`quotas.history_window`: the basis T's quota
+      was split on);
+    - ``pot_share`` = a's potential / T's potential (:func:`market.account_potential`), in its
+      home territory only;
+    - ``share`` = the quota decisions' method weights (history / potential / blend) over the
+      two; ``uncapped = share x quota_T`` summed over T;
+    - ``reference`` = max(bookings in the baseline year, won bookings of the last 24 months /
+      2) and ``cap = (1 + ACCOUNT_GROWTH_CAP) x reference``; ``target = min(uncapped, cap)``
+      (``capped`` says when the cap binds: one lumpy deal cannot set next year's target).
+
+    Each territory's account targets sum to at most its quota (the rest is new business).
+    Columns: account_id, territory (largest contribution), quota, hist_share, pot_share,
+    uncapped, reference, cap, target, capped."""
     q = quotas_step
+    from salesplan_nb.core.periods import baseline_period
+    from salesplan_nb.steps import market as market_step
+
+    win = q.history_window(data)
+    t24_start = win.start - pd.DateOffset(years=1)
+    d = data.deals
+    won = d[d["status"] == "won"]
+    w12 = won[win.contains(won["close_date"])]
+    by = w12.groupby(["account_id", "territory"])["amount"].sum()
+    tot = w12.groupby("territory")["amount"].sum()
+    t = company.table
+    terr = t[t["level"] == "territory"].set_index("unit_id")
+    hist = by.reset_index().rename(columns={"amount": "hist"})
+    try:
+        pot = market_step.account_potential(data).table[["account_id", "territory",
+                                                         "potential"]].dropna()
+    except Exception:  # noqa: BLE001 - no potential: history only
+        pot = pd.DataFrame({"account_id": [], "territory": [], "potential": []})
+    pot_tot = pot.groupby("territory")["potential"].sum()
+    rows = hist.merge(pot, on=["account_id", "territory"], how="outer")
+    rows = rows[rows["territory"].isin(terr.index)]
+    rows["hist_share"] = (rows["hist"].fillna(0) / rows["territory"].map(tot)).fillna(0.0)
+    rows["pot_share"] = (rows["potential"].fillna(0) / rows["territory"].map(pot_tot)
+                         ).fillna(0.0)
+    dec = company.decisions
+    wh, wp = {"history": (1.0, 0.0), "growth": (1.0, 0.0), "potential": (0.0, 1.0)}.get(
+        dec.method, (float(dec.weights.get("history", 0)), float(dec.weights.get("potential",
+                                                                                    0))))
+    wsum = (wh + wp) or 1.0
+    rows["quota"] = rows["territory"].map(terr["quota"]).astype(float)
+    rows["part"] = (wh * rows["hist_share"] + wp * rows["pot_share"]) / wsum * rows["quota"]
+    base_p = baseline_period(Period.parse(str(data.as_of.year + 1)), data.as_of)
+    in24 = won[(won["close_date"] >= t24_start) & (won["close_date"] < win.end)]
+    a24 = in24.groupby("account_id")["amount"].sum() / 2.0
+    abase = won[base_p.contains(won["close_date"])].groupby("account_id")["amount"].sum()
+    top = rows.sort_values("part", ascending=False).drop_duplicates("account_id")
+    out = rows.groupby("account_id").agg(uncapped=("part", "sum"),
+                                         hist_share=("hist_share", "sum"),
+                                         pot_share=("pot_share", "sum")).reset_index()
+    out = out.merge(top[["account_id", "territory", "quota"]], on="account_id")
+    out["reference"] = np.maximum(out["account_id"].map(a24).fillna(0.0).to_numpy(),
+                                  out["account_id"].map(abase).fillna(0.0).to_numpy())
+    out = out[out["reference"] > 0].reset_index(drop=True)
+    out["cap"] = (1 + ACCOUNT_GROWTH_CAP) * out["reference"]
+    out["target"] = np.minimum(out["uncapped"], out["cap"])
+    out["capped"] = out["uncapped"] > out["cap"]
+    return out
+
+
+def account_share_target(ctx: PlanContext) -> tuple[float | None, str]:
+    """Derived bookings target of an account (:func:`account_targets`): its share of its
+    territory's quota in the company split, by the quota step's weights of history and
+    potential, capped at (1 + :data:`ACCOUNT_GROWTH_CAP`) x its reference bookings. Returns
+    ``(target, label)`` with the reason shown, or ``(None, reason)``."""
     company = company_quota_plan(ctx)
     if isinstance(company, SalesplanError):
         return None, f"the quota split fails: {company}"
-    win = q.history_window(ctx.data)
-    d = ctx.data.deals
-    won = d[(d["status"] == "won") & win.contains(d["close_date"])]
-    mine = won[(won["account_id"] == ctx.scope.id).fillna(False).astype(bool)]
-    by_t = mine.groupby("territory")["amount"].sum()
-    by_t = by_t[by_t > 0]
-    if not len(by_t):
-        return None, f"{ctx.unit_label} has no won bookings in the {win.label}"
-    totals = won.groupby("territory")["amount"].sum()
-    t = company.table
-    terr_rows = t[t["level"] == "territory"].set_index("unit_id")
-    parts = []  # (contribution, name, share, quota)
-    for terr, amount in by_t.items():
-        if terr in terr_rows.index and totals.get(terr, 0) > 0:
-            share = float(amount) / float(totals[terr])
-            quota = float(terr_rows.loc[terr, "quota"])
-            parts.append((share * quota, str(terr_rows.loc[terr, "name"]), share, quota))
-    if not parts:
-        return None, (f"the territories {ctx.unit_label} buys in have no quota in the company "
-                      "split")
-    parts.sort(key=lambda x: -x[0])
-    shown = "; ".join(f"{pct(sh)} of territory {n}'s quota {money(qu)}"
-                      for _, n, sh, qu in parts[:3])
-    n_more = len(parts) - 3
-    more = f"; and {n_more} more territor{'y' if n_more == 1 else 'ies'}" if n_more > 0 else ""
-    return sum(x[0] for x in parts), (
-        f"derived: {shown}{more} - the account's share of each territory's won bookings in "
-        f"the {win.label}")
+    table = ctx.once("account_targets", lambda: resultcache.cached(
+        ctx.ws, "account_targets", lambda: account_targets(ctx.ws, ctx.data, company),
+        args=(ctx.period.label,), sections=(quotas_step.SECTION, "capacity", "goals")))
+    row = table[table["account_id"] == ctx.scope.id]
+    if not len(row):
+        return None, (f"{ctx.unit_label} has no won bookings in the last 24 months in a "
+                      "territory with a quota")
+    r = row.iloc[0]
+    terr = company.table
+    name = terr.loc[(terr["level"] == "territory") & (terr["unit_id"] == r["territory"]),
+                    "name"]
+    tname = str(name.iloc[0]) if len(name) else str(r["territory"])
+    dec = company.decisions
+    basis = {"history": "history", "growth": "history", "potential": "potential"}.get(
+        dec.method, f"blend of history {pct(dec.weights.get('history', 0), 0)} and potential "
+                    f"{pct(dec.weights.get('potential', 0), 0)}")
+    why = (f"derived: the account's share of territory {tname}'s quota {money(r['quota'])} "
+           f"by {basis} (history {pct(r['hist_share'])} of the territory's last-12-month "
+           f"bookings, potential {pct(r['pot_share'])}) = {money(r['uncapped'])}")
+    if r["capped"]:
+        why += (f", capped at {pct(1 + ACCOUNT_GROWTH_CAP, 0)} of its reference bookings "
+                f"{money(r['reference'])} (the larger of its {ctx.baseline.label} bookings "
+                "and its average year over the last 24 months)")
+    return float(r["target"]), why
 
 
 def _ends_period(goal, period: Period) -> bool:

@@ -6,11 +6,13 @@ territory, rep) and the plan period it computes, in USD for the period unless st
 
 - ``target``: the plan target (given by the caller: the recorded goal, the data's targets or
   the unit's quota in the company split, see the report's headline);
-- ``baseline``: won bookings of the baseline year (:func:`salesplan_nb.core.periods.
-  baseline_period`, the same window the target's growth is measured on);
+- ``baseline``: won bookings of the baseline window (:func:`plan_baseline`, the same window
+  the target's growth is measured on and the plan document's context uses);
 - ``forecast``: the forecast step's backtested blend for the period (no plan change);
-- ``capacity``: the capacity step with the recorded hiring plan (ramped seats x measured
-  productivity, attrition, backfill); ``capacity_no_hires`` without it;
+- ``capacity``: the capacity step with the hiring plan (ramped seats x measured
+  productivity, attrition, backfill): the company counts every recorded hire, a unit the
+  to-be-hired seats the quota split placed in it (:func:`placed_hires`, also ``hires``);
+  ``capacity_no_hires`` without any;
 - ``quota_total``: the sum of the scope's seat quotas (existing reps and to-be-hired seats),
   ``tbh_seats`` the to-be-hired seats among them; ``over_assignment`` the rep level's total;
 - ``reps_expected_at_100``: share (0..1) of seats expected to reach 100% of quota from their
