@@ -703,32 +703,57 @@ def demo_hire_month(data: Dataset, period: Period) -> str:
     return month_label(max(earliest, ahead))
 
 
+def demo_hires(ws, month: str) -> list[Hire]:
+    """The demo's hiring plan: hires sized to the quotas the reps will carry, not only to the
+    target, and placed where the gap is. For each region with a recorded bookings goal:
+    ``hires_needed(goal x (1 + DEMO_REP_OVER_ASSIGNMENT) - region capacity without hires)``
+    at the region's productivity, starting ``month``; without region goals the same on the
+    company goal. Sized to the bare target, the average seat would need 100%+ of its quota
+    and fewer than half the reps would get there (the quota step's over-assignment sits on
+    top of the target)."""
+    data, period = ws.data, ws.period
+    regions = sorted(str(r) for r in data.reps["region"].dropna().unique()) \
+        if "region" in data.reps.columns else []
+    goals = {r: goal_target(ws, "bookings", f"region:{r}") for r in regions}
+    out = []
+    if regions and all(g is not None for g in goals.values()):
+        for r, g in goals.items():
+            cp = capacity_plan(data, f"region:{r}", period, target=g)
+            if cp.productivity and cp.productivity > 0:
+                n = hires_needed(g * (1 + DEMO_REP_OVER_ASSIGNMENT) - cp.capacity,
+                                 cp.productivity, period, month)
+                if n:
+                    out.append(Hire(month, n, region=r))
+        return out
+    target = goal_target(ws)
+    first = capacity_plan(data, period=period, target=target)
+    if target is not None and first.productivity > 0:
+        n = hires_needed(target * (1 + DEMO_REP_OVER_ASSIGNMENT) - first.capacity,
+                         first.productivity, period, month)
+        if n:
+            out.append(Hire(month, n))
+    return out
+
+
 def demo_decision(ws, by: str = "demo") -> str:
-    """Step 5 in ``salesplan demo``: default ramp, attrition and backfill lag; hires sized to
-    the quotas the reps will carry, not only to the target: capacity (ramp, attrition,
-    backfill) must reach ``target x (1 + DEMO_REP_OVER_ASSIGNMENT)``, the rep quota total,
-    so the average seat's planned bookings clear its quota (sized to the bare target, the
-    average seat would need 100%+ and fewer than half the reps would get there). Hires
-    start :data:`DEMO_HIRE_LEAD_MONTHS` before the plan year (:func:`demo_hire_month`)."""
+    """Step 5 in ``salesplan demo``: default ramp, attrition and backfill lag; the hiring plan
+    of :func:`demo_hires` (per region, sized to target + rep over-assignment), starting
+    :data:`DEMO_HIRE_LEAD_MONTHS` before the plan year (:func:`demo_hire_month`)."""
     data, period = ws.data, ws.period
     target = goal_target(ws)
     first = capacity_plan(data, period=period, target=target)
-    hires = []
     month = demo_hire_month(data, period)
-    need = None
-    if target is not None and first.productivity > 0:
-        cushion = target * (1 + DEMO_REP_OVER_ASSIGNMENT)
-        need = hires_needed(cushion - first.capacity, first.productivity, period, month)
-    if need:
-        hires = [Hire(month, need)]
+    hires = demo_hires(ws, month)
     save_capacity_settings(ws, ramp=DEFAULT_RAMP, attrition=DEFAULT_ATTRITION,
                            backfill_lag=DEFAULT_BACKFILL_LAG, hires=hires, by=by)
     plan = capacity_plan(data, period=period, target=target, **load_capacity_settings(ws))
     ws.save_output("capacity", "monthly", plan.monthly)
     ws.save_output("capacity", "summary", plan.summary())
+    n = sum(h.count for h in hires)
+    where = ", ".join(f"{h.region} {h.count:g}" for h in hires if h.region)
     gap = (f", gap ${first.gap:,.0f}; sized to target + {DEMO_REP_OVER_ASSIGNMENT:.0%} rep "
-           f"over-assignment -> {need} hire(s) from {month}"
-           if first.gap is not None and need else "")
+           f"over-assignment -> {n:g} hire(s) from {month}" + (f" ({where})" if where else "")
+           if first.gap is not None and n else "")
     tgt = f" vs target ${plan.target:,.0f}" if plan.target is not None else ""
     return (f"capacity without new hires ${first.capacity:,.0f}{tgt}{gap}; with the "
             f"hiring plan ${plan.capacity:,.0f} ({plan.rre_months:,.0f} RRE-months)")

@@ -18,7 +18,7 @@ Goals live in the plan workspace's ``goals`` list section (:func:`save_goals` /
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -467,6 +467,13 @@ def demo_decision(ws, by: str = "demo") -> str:
     for region in sorted(data.accounts["region"].dropna().unique()):
         chosen.append(goal("bookings", grow, f"region:{region}", "Grow revenue",
                            f"{region} director", f"{region} bookings +{growth - 1:.0%}"))
+    # the company goal is the sum of the region goals (each rounded to $1k), so the quota
+    # split's goal-weighted regions carry exactly their goals
+    regional = [g for g in chosen if g.metric == "bookings" and str(g.scope) != "company"]
+    if regional and abs(sum(g.target for g in regional) - chosen[0].target) <= 1000 * len(
+            regional):
+        chosen[0] = replace(chosen[0], target=float(sum(g.target
+                                                                    for g in regional)))
     # key accounts: the KEY_ACCOUNTS accounts with the most bookings in the last 12 months
     deals = data.deals
     won = deals[(deals["status"] == "won") & ttm.contains(deals["close_date"])]
