@@ -44,7 +44,9 @@ def resource_allocation(ctx: PlanContext) -> Section:
              for h in (settings.get("hires") or [])]
     hires = [h for h in hires if h.get("count")]
     if hires:
-        parts = [f"{h['count']:g} {h.get('role') or 'reps'} from {h['month']}" for h in hires]
+        parts = [f"{h['count']:g} {h.get('role') or 'reps'} from {h['month']}"
+                 + (f" ({h.get('territory') or h.get('region')})"
+                    if h.get("territory") or h.get("region") else "") for h in hires]
         if ctx.scope.level == "company":
             s.add(f"Hiring plan: {'; '.join(parts)} "
                   f"({fig('hires', sum(float(h['count']) for h in hires))} hires).")
