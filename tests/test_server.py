@@ -19,26 +19,29 @@ from salesplan_nb.server.steps import StepInfo, step_list, step_status
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _step(key: str, number: int, sections: list[str]) -> StepInfo:
+def _step(key: str, number: int, sections: list[str], reads: list[str] = ()) -> StepInfo:
     return StepInfo(key, number, key.title(), "", f"{number:02d}_{key}.ipynb", float(number),
-                    sections)
+                    sections, list(reads))
 
 
 def test_step_status_decided_outdated_not_yet():
-    steps = [_step("market", 1, ["data_source"]), _step("goals", 2, ["goals"]),
-             _step("swot", 3, ["swot"])]
+    steps = [_step("market", 1, ["data_source"]), _step("goals", 2, ["goals"], ["market"]),
+             _step("swot", 3, ["swot"], ["market"]), _step("kpis", 4, ["kpis"])]
     decisions = {
         "data_source": {"preset": {"value": "x", "by": "ana", "at": "2026-12-01T10:00:05Z"}},
         "goals": [{"id": "a", "by": "bo", "at": "2026-12-01T09:00:00Z"},
                   {"id": "b", "by": "cy", "at": "2026-12-01T09:30:00Z"}],
+        "kpis": {"k": {"by": "ed", "at": "2026-12-01T08:00:00Z"}},
     }
     out = {s.key: s for s in step_status(decisions, steps)}
     assert (out["market"].status, out["market"].by) == ("decided", "ana")
-    # goals were decided before step 1 changed: outdated, naming the earlier step
+    # goals (reads market) were decided before market changed: outdated, naming it and when
     assert (out["goals"].status, out["goals"].by, out["goals"].at) == \
         ("outdated", "cy", "2026-12-01T09:30:00Z")
-    assert out["goals"].because.startswith("step 1 Market changed at 2026-12-01T10:00:05Z")
+    assert out["goals"].because == "market changed 2026-12-01 10:00"
     assert (out["swot"].status, out["swot"].by) == ("not yet", None)
+    # kpis reads nothing here: an earlier step's later change leaves it decided
+    assert (out["kpis"].status, out["kpis"].because) == ("decided", None)
     decisions["goals"].append({"id": "c", "by": "di", "at": "2026-12-01T11:00:00Z"})
     assert step_status(decisions, steps)[1].status == "decided"
 
