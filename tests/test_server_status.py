@@ -72,6 +72,8 @@ def test_the_registry_declares_what_each_step_reads_and_the_docs_say_it():
     doc = (ROOT / "docs" / "steps.md").read_text()
     block = doc[doc.index("## What each step reads"):]
     for s in registry.steps():
+        if not s.module.startswith("salesplan_nb."):
+            continue  # a plug-in's step (its own docs)
         m = re.search(rf"^- `{s.key}` reads (.+)$", block, re.M)
         assert m, f"docs/steps.md does not say what {s.key} reads"
         named = re.findall(r"`(\w+)`", m.group(1))
