@@ -107,3 +107,51 @@ def test_company_is_one_render_unit(sample_data):
     regions = list_units(sample_data, "region")
     assert (unit.level, unit.id, unit.stem) == ("company", "company", "company")
     assert unit.bookings == pytest.approx(sum(u.bookings for u in regions))
+
+
+def test_gap_step_is_the_step_its_decision_names():
+    keys = [s.key for s in step_list()]
+    assert plans.gap_step({"closes_it": "hires (capacity step) and tactics (strategy step)"},
+                          keys) == "capacity"
+    assert plans.gap_step({"closes_it": "the over-assignment and ramp decisions (quotas step)"},
+                          keys) == "quotas"
+    assert plans.gap_step({"closes_it": "none needed"}, keys) is None
+
+
+def test_plan_figures_are_the_plan_documents(tmp_path):
+    """The panel's figures and biggest gap are the executive summary's, from one plan model."""
+    from salesplan_nb.core.tables import Table
+    from salesplan_nb.render.context import context
+    from salesplan_nb.render.sections.summary import executive_summary
+
+    plans.create_plan(tmp_path, "plans/f", kind="sample", size="small", period="2027")
+    fig = plans.plan_figures(tmp_path, "plans/f")
+    assert fig["error"] is None and fig["scope"] == "company" and fig["period"] == "2027"
+    assert fig["target_source"] == "quota plan"
+    labels = [r["label"] for r in fig["rows"]]
+    assert labels[:2] == ["Target (USD)", "Last year's bookings (USD)"]
+    assert "P(reach target)" in labels
+
+    summary = executive_summary(context(tmp_path / "plans" / "f"))
+    table = next(b for b in summary.blocks if isinstance(b, Table))
+    assert list(table.df["figure"]) == labels
+    assert list(table.df["value"]) == [r["value"] for r in fig["rows"]]
+
+    gap = fig["gap"]
+    assert gap["figure"] in {"capacity", "sum of quotas", "forecast"}
+    line = next(b for b in summary.blocks if isinstance(b, str) and b.startswith("Biggest gap"))
+    assert line == (f"Biggest gap: target vs {gap['figure']}, {gap['amount_text']}: "
+                    f"{gap['reason']}; closed by {gap['closes_it']}.")
+    # the biggest of the plan model's gaps: target minus that figure
+    target = float(fig["rows"][0]["value"].replace(",", ""))
+    key = {"capacity": "capacity", "sum of quotas": "quota_total", "forecast": "forecast"}
+    others = {r["key"]: float(r["value"].replace(",", "")) for r in fig["rows"]
+              if r["key"] in key.values()}
+    assert gap["amount"] == pytest.approx(target - others[key[gap["figure"]]], abs=1.0)
+    assert abs(gap["amount"]) == pytest.approx(max(abs(target - v) for v in others.values()),
+                                               abs=1.0)
+    # the step whose decision closes it, and its notebook in the plan folder
+    step = next(s for s in step_list() if s.key == gap["step"])
+    assert gap["step"] in gap["closes_it"] and gap["title"] == step.title
+    assert gap["path"] == f"plans/f/{step.notebook}"
+    assert (tmp_path / gap["path"]).exists()
