@@ -54,6 +54,9 @@ def test_steps_follow_the_notebooks_in_order():
     assert all((ROOT / "notebooks" / "steps" / s.notebook).exists() for s in steps
                if s.module.startswith("salesplan_nb."))
     assert "data_source" in steps[0].sections
+    # a section another step writes is read, not decided, by a notebook that imports its module
+    by_key = {s.key: s for s in steps}
+    assert "quotas" in by_key["quotas"].sections and "quotas" not in by_key["rollout"].sections
 
 
 def test_broken_source_creates_nothing(tmp_path):

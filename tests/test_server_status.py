@@ -78,3 +78,29 @@ def test_the_registry_declares_what_each_step_reads_and_the_docs_say_it():
         assert m, f"docs/steps.md does not say what {s.key} reads"
         named = re.findall(r"`(\w+)`", m.group(1))
         assert named == list(s.reads), (s.key, named)
+
+
+def test_the_panels_status_follows_the_registry():
+    """The server's step list (sections from the notebooks, reads from the registry): a newer
+    capacity decision outdates quotas and scenarios; a newer SWOT outdates roll-out (it reads
+    strategy, which reads SWOT) but not capacity or quotas."""
+    from salesplan_nb.server.steps import step_list
+    from salesplan_nb.server.steps import step_status as panel_status
+
+    stamp = {"by": "ana", "at": "2026-12-01T09:00:00Z"}
+    decisions = {"quotas": {"target": dict(stamp)}, "scenarios": {"s": dict(stamp)},
+                 "account_actions": [dict(stamp, id="a1")],
+                 "capacity": {"hires": {"by": "bo", "at": "2026-12-02T10:14:00Z"}},
+                 "swot": [{"id": "w", "by": "cy", "at": "2026-12-03T08:00:00Z"}]}
+    out = {s.key: s for s in panel_status(decisions, step_list())}
+    assert (out["quotas"].status, out["quotas"].because) == \
+        ("outdated", "capacity changed 2026-12-02 10:14")
+    assert out["rollout"].because == "swot changed 2026-12-03 08:00 (read via strategy)"
+    assert out["scenarios"].status == "outdated"
+    assert (out["capacity"].status, out["capacity"].by) == ("decided", "bo")
+    assert out["swot"].status == "decided" and out["goals"].status == "not yet"
+    decisions["quotas"]["target"]["at"] = "2026-12-04T00:00:00Z"
+    out = {s.key: s for s in panel_status(decisions, step_list())}
+    assert out["quotas"].status == "decided"
+    # roll-out now reads the newer quotas
+    assert out["rollout"].because == "quotas changed 2026-12-04 00:00"

@@ -6,7 +6,9 @@
 
 A step's *decision sections* are the ``plan.yaml`` sections its notebook writes: the
 ``section`` of every widget class the notebook shows (``ui.ClassName(...)``) and the
-``SECTION`` of every step module it imports (``from salesplan_nb.steps import x``).
+``SECTION`` of every step module it imports (``from salesplan_nb.steps import x``), less the
+sections another step writes with its own widgets or module (those it reads; a step left with
+none keeps them: forecast shares the scenarios notebook).
 
 :func:`step_status` gives each step its status from the decisions of its sections, by
 :func:`salesplan_nb.steps.status.step_status` (the one rule): ``decided`` (``by`` and ``at`` of
@@ -100,13 +102,22 @@ def _from_registry() -> list[StepInfo] | None:
         registry = importlib.import_module("salesplan_nb.steps.registry")
     except ModuleNotFoundError:
         return None
+    widgets = _widget_sections()
+    declared = registry.steps()
+    # the sections a step writes itself: its widgets' and its module's
+    own = {s.key: {widgets.get(w) for w in s.widget_names} | {_module_section(s.module)}
+           for s in declared}
     out = []
-    for s in registry.steps():
+    for s in declared:
         # the registry names notebooks relative to notebooks/: resolve them where this install
         # keeps its notebooks (checkout or package data)
         path = Path(s.notebook) if Path(s.notebook).is_absolute() else notebook_dir() / s.notebook
+        found = decision_sections(path, [s.module])
+        # a section another step writes is read here, not decided (rollout imports quotas)
+        mine = [sec for sec in found if sec in own[s.key]
+                or not any(sec in o for k, o in own.items() if k != s.key)]
         out.append(StepInfo(s.key, s.number, s.title, s.module, path.name, float(s.order),
-                            decision_sections(path, [s.module]), list(s.reads)))
+                            mine or found, list(s.reads)))
     return out
 
 
