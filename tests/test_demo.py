@@ -142,11 +142,15 @@ def test_steps_record_decisions_and_outputs(demo_run):
     book = next(g for g in stored if g["metric"] == "bookings" and g["scope"] == "company")
     ttm = opp[(opp["status"] == "won") & (opp["close_date"] > "2025-06-30")
               & (opp["close_date"] <= "2026-06-30")]["amount"].sum()
-    # the company goal is the sum of the region goals (each +15% rounded to $1k)
+    # the target is +15% on the last 12 months' run-rate, as the sum of the region goals
+    # (each rounded to $1k); the stored baseline is the plan's one baseline (2025) and the
+    # name states the growth on it
+    won25 = opp[(opp["status"] == "won") & opp["close_date"].dt.year.eq(2025)]["amount"].sum()
     regions = [g for g in stored if g["scope"].startswith("region:") and g["metric"] == "bookings"]
     assert book["target"] == sum(g["target"] for g in regions)
-    assert book["baseline"] == pytest.approx(ttm)
     assert abs(book["target"] - round(ttm * 1.15, -3)) <= 500 * len(regions)
+    assert book["baseline"] == pytest.approx(won25)
+    assert book["name"] == f"Bookings {book['target'] / won25 - 1:+.0%} on 2025"
     assert book["deadline"] == "2027-12-31"
     assert ws.get("kpis", "period") == "2026"
     targets = ws.get("kpis", "targets")
