@@ -39,7 +39,10 @@ def _flat(cycle_days: int = 0) -> Dataset:
 
 @pytest.fixture(scope="module")
 def flat_model():
-    return S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0))
+    # no pipeline ceiling: the hand calculations of headcount stay linear (the ceiling has
+    # its own test)
+    return S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                              pipeline_ceiling=1e9))
 
 
 def total(model, sc, scope="company", metric="bookings"):
@@ -67,12 +70,36 @@ def test_base_reproduces_last_year_by_hand(flat_model):
     ("pipeline", -0.25, 18_000),   # x 0.75 (cycle 0: no lag)
     ("price", 0.10, 24_000 * 1.1 * (1 - 0.5 * 0.10)),  # size x1.1, win x(1 + -0.5 x 0.1)
     ("spend", 1.0, 24_000 * 2 ** 0.3),  # pipeline ~ spend^0.3
-    # new seats ramp 3 x 25% + 3 x 60% + 3 x 85% + 3 x 100% = 8.1 seat-months each
-    ("headcount", 0.5, 24_000 + 0.5 * 8.1 * 2 * 1000),
 ])
 def test_driver_change_moves_bookings_by_hand_calc(flat_model, driver, value, expected):
     sc = S.Scenario("base").with_change(driver, value)
     assert total(flat_model, sc) == pytest.approx(expected)
+
+
+def test_headcount_pipeline_saturates_at_the_ceiling():
+    ramp = np.repeat([0.25, 0.60, 0.85, 1.0], 3)  # new seats' ramp by month
+    sc = S.Scenario("base").with_change("headcount", 0.5)
+    # no limit: new seats ramp 3 x 25% + 3 x 60% + 3 x 85% + 3 x 100% = 8.1 seat-months each
+    free = S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                              pipeline_ceiling=1e9))
+    assert total(free, sc) == pytest.approx(24_000 + 0.5 * 8.1 * 2 * 1000, rel=1e-6)
+    # the flat data has no account potential: the stated ceiling, 2x the base pipeline per
+    # territory. A territory's base is x0 = 2 decided deals/month, +0.5 seats add x - x0 =
+    # ramp deals; f(x) = x0 + (C - x0)(1 - exp(-(x - x0)/(C - x0))), C - x0 = 2
+    m = S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0))
+    assert np.all(m.ceiling == S.PIPELINE_CEILING) and "no account potential" in " ".join(
+        m.notes)
+    sat = 24_000 + 2 * 1000 * float((1 - np.exp(-ramp / 2)).sum())
+    assert total(m, sc) == pytest.approx(sat, rel=1e-9)
+    # the limit holds however many seats are added: never above 2x the base bookings
+    huge = S.Scenario("base").with_change("headcount", 50.0)
+    assert 24_000 < total(m, huge) < 2 * 24_000
+    assert total(free, huge) > 10 * 24_000
+    # a headcount cut is not limited (linear) and the base is untouched
+    cut = S.Scenario("base").with_change("headcount", -0.5)
+    assert total(m, cut) == pytest.approx(12_000) and total(m, S.Scenario()) == 24_000
+    # the pipeline driver (yield per account) still has its sign
+    assert total(m, S.Scenario().with_change("pipeline", 0.1)) > 24_000
 
 
 def test_scoped_and_dated_changes(flat_model):
@@ -112,7 +139,8 @@ def test_known_end_date_empties_the_seat():
 
 def test_cycle_lag_delays_new_capacity():
     # cycle 61 days ~ 2.0 months: extra seats from 2025-01 show in bookings from March
-    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0))
+    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                             pipeline_ceiling=1e9))
     base = m.recompute().series("company").to_numpy()
     more = m.recompute(S.Scenario().with_change("headcount", 1.0)).series("company").to_numpy()
     diff = more - base
@@ -273,8 +301,12 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     m = S.from_workspace(ws)
     assert m.backfill == 5 and m.base_attrition == 0.0 and m.ramp_curve == ((2.0, 0.5),)
     plan = S.plan_scenario(m, ws)
-    # one new seat in T2 ramping 50% for 2 months then 100%: 11 seat-months x 1,000 USD
-    assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(11_000)
+    # one new seat in T2 ramping 50% for 2 months then 100% adds x - x0 = 1, 1, then 2
+    # decided deals a month to T2's x0 = 2, under its ceiling 2 x x0 (no potential in the
+    # data): 2 (1 - exp(-(x - x0) / 2)) deals, half of them won at 1,000 USD (11,000 USD
+    # without the ceiling)
+    sat = 500 * (2 * 2 * (1 - np.exp(-0.5)) + 10 * 2 * (1 - np.exp(-1.0)))
+    assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(sat)
     q = pytest.importorskip("salesplan_nb.steps.quotas")
     # the workspace's quota plan: its to-be-hired seat's quota rides on its territory's seats,
     # so the model's quota is the plan's whole quota total (issue 10)
