@@ -314,3 +314,63 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     assert expected["unit_id"].str.startswith("TBH-").sum() == 1
     assert m.recompute().total("company", "quota") == pytest.approx(expected["quota"].sum())
     assert any("quotas.py" in n for n in m.notes)
+
+
+def test_coverage_is_the_kpi_definition():
+    from salesplan_nb.steps import kpis
+
+    assert S.coverage_ratio is kpis.coverage_ratio  # one definition, imported
+    # cycle 61 days ~ 2 months: at the start of 2025 the deals created in Nov and Dec 2024
+    # (2 reps x 2 decided deals x 2 months, valued at the 1,000 USD deal size) are open and
+    # close in the period; nothing is booked yet; quota 26,400 USD
+    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0))
+    r = m.recompute()
+    lag = 61 / S.DAYS_PER_MONTH
+    open0 = 4 * 1000 * lag  # cohorts whose decision falls on or after January
+    assert r.total("company", "open_pipeline") == pytest.approx(open0, rel=1e-6)
+    assert r.total("company", "coverage") == pytest.approx(open0 / 26_400, rel=1e-6)
+    # later months: open pipeline / (quota - bookings before the month)
+    s = r.series("company", "coverage").to_numpy()
+    b = r.series("company", "bookings").to_numpy()
+    op = r.series("company", "open_pipeline").to_numpy()
+    assert s[5] == pytest.approx(kpis.coverage_ratio(op[5], 26_400, b[:5].sum()))
+    # a cycle change from the plan start moves later cohorts, not the opening pipeline
+    fast = m.recompute(S.Scenario().with_change("cycle", -0.5))
+    assert fast.total("company", "coverage") == pytest.approx(r.total("company", "coverage"))
+    assert kpis.coverage_ratio(10.0, 20.0, 20.0) != kpis.coverage_ratio(10.0, 20.0, 20.0)
+
+
+def test_uncertain_tactics_widen_the_monte_carlo(flat_model):
+    plain = S.Scenario("p").with_change("pipeline", 0.2)
+    tact = S.Scenario("t", [S.Change("pipeline", 0.2, source="tactic:demand gen"),
+                            S.Change("win_rate", 0.1, source="tactic:training")])
+    assert S.tactic_groups(tact) == {"demand gen": [0], "training": [1]}
+    a = S.monte_carlo(flat_model, plain, n=4000, seed=3)
+    b = S.monte_carlo(flat_model, tact, n=4000, seed=3, tactic_spread=0.0)
+    c = S.monte_carlo(flat_model, tact, n=4000, seed=3)
+    # the same expected bookings (triangular draws are mean 1) ...
+    assert c.mean == pytest.approx(b.mean, rel=0.01)
+    assert c.tactic_spread == S.TACTIC_SPREAD and set(c.tactics) == {"demand gen", "training"}
+    # ... but a wider spread of outcomes once the tactics' effects are uncertain (same
+    # seed: the same process and drift draws, plus the tactics' triangular draws whose sd is
+    # spread / sqrt(6) x the bookings each tactic adds)
+    tri = S.TACTIC_SPREAD / np.sqrt(6)
+    extra = np.sqrt(sum((tri * v) ** 2 for v in c.tactics.values()))
+    assert c.totals.std() ** 2 == pytest.approx(b.totals.std() ** 2 + extra ** 2, rel=0.1)
+    assert c.p90 - c.p10 > b.p90 - b.p10 and c.p10 < b.p10 and c.p90 > b.p90
+    # a plain driver change (not a tactic) has no tactic draw
+    assert a.tactics == {} and a.note == ""
+    # and P(reach target) reflects it: a target between the two P90s
+    tgt = (b.p90 + c.p90) / 2
+    assert S.monte_carlo(flat_model, tact, target=tgt, n=4000, seed=3).probability > \
+        S.monte_carlo(flat_model, tact, target=tgt, n=4000, seed=3, tactic_spread=0).probability
+    with pytest.raises(ConfigError, match="tactic_spread"):
+        S.monte_carlo(flat_model, tact, tactic_spread=2.0)
+
+
+def test_calibrated_base_books_the_given_total(flat_model):
+    cal = flat_model.calibrated("territory:T1", 15_000.0)
+    assert cal.recompute().total("territory:T1") == pytest.approx(15_000.0, abs=1e-6)
+    assert cal.recompute().total("territory:T2") == pytest.approx(12_000.0)  # untouched
+    assert flat_model.recompute().total("territory:T1") == pytest.approx(12_000.0)  # a copy
+    assert cal.calibration == {"territory:T1": pytest.approx(1.25)}

@@ -62,7 +62,7 @@ from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps import quotas as quota_step
 from salesplan_nb.steps import strategy
 from salesplan_nb.steps.forecast import history_end, parse_period, parse_scope
-from salesplan_nb.steps.kpis import coverage_ratio
+from salesplan_nb.steps.kpis import coverage_ratio  # the KPI step's definition
 
 DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "attrition",
            "price", "spend")
