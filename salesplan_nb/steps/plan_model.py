@@ -181,8 +181,7 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
             fair = quotas.fairness(quota_plan, "rep")
             share = fair.share_100_normal
             flag = fair.flag
-            pl = fair.table["planned"].to_numpy(dtype=float)
-            planned = float(pl.sum()) if len(pl) and np.isfinite(pl).all() else None
+            planned = scenarios.planned_bookings(quota_plan)
     base_s = plan_s = p_reach = None
     hires_eff = tactics_eff = 0.0
     if seats:
@@ -201,7 +200,8 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
         base_s = tot["base"]
         # plan = the quota plan's seats (existing + to-be-hired) at their planned
         # productivity (quotas' planned bookings) + the tactics; hires and tactics on it
-        pmodel = fmodel if planned is None else model.calibrated(sc, planned, hires_only)
+        pmodel = fmodel if planned is None else scenarios.at_planned_productivity(
+            model, sc, planned, plan_sc)
         if planned is None:
             notes.append("plan scenario on the forecast basis (no planned productivity)")
         else:

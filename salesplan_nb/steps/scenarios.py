@@ -1061,6 +1061,25 @@ def calibrate_to_forecast(model: ScenarioModel, scope: Scope | str = "company",
     return model if total is None else model.calibrated(scope, total)
 
 
+def at_planned_productivity(model: ScenarioModel, scope: Scope | str, planned: float,
+                            plan: Scenario) -> ScenarioModel:
+    """``model`` with the plan's seats at planned productivity: calibrated so the hires-only
+    part of ``plan`` (its headcount changes: existing + to-be-hired seats) books ``planned``
+    USD in ``scope`` (the quotas step's planned bookings of those seats); ``plan`` on it is
+    the plan scenario."""
+    hires = Scenario("hires", [c for c in plan.changes if c.driver == "headcount"])
+    return model.calibrated(scope, planned, hires)
+
+
+def planned_bookings(quota_plan) -> float | None:
+    """Sum of the quota plan's seats' planned bookings (USD; quotas.fairness ``planned``),
+    None when the plan has none."""
+    if quota_plan is None or isinstance(quota_plan, Exception) or quota_plan.table.empty:
+        return None
+    pl = quota_step.fairness(quota_plan, "rep").table["planned"].to_numpy(dtype=float)
+    return float(pl.sum()) if len(pl) and np.isfinite(pl).all() else None
+
+
 def plan_scenario(model: ScenarioModel, ws, name: str = "plan") -> Scenario:
     """The plan's own scenario: base + the hiring plan (capacity section ``hires``) + the
     tactics' expected effects (section ``tactics``)."""
@@ -1118,6 +1137,7 @@ __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioM
            "ScenarioResult", "MonteCarloResult", "build", "presets", "compare", "sensitivity",
            "monte_carlo", "tactic_groups", "PIPELINE_CEILING", "TACTIC_SPREAD", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
            "from_workspace", "plan_scenario", "forecast_total", "calibrate_to_forecast",
+           "at_planned_productivity", "planned_bookings",
            "chart_tornado",
            "chart_compare", "chart_monte_carlo"]
 
@@ -1128,7 +1148,8 @@ def demo_decision(ws, by: str = "demo") -> str:
     (extra headcount from its month) + step 8's tactics."""
     period = ws.period
     # the workspace's model: the plan's quotas, seats, ramp and attrition (issue 10)
-    model = calibrate_to_forecast(from_workspace(ws, period), "company", data=ws.data)
+    raw = from_workspace(ws, period)
+    model = calibrate_to_forecast(raw, "company", data=ws.data)  # base = the forecast
     chosen = dict(presets(model))
     # "plan": the base drivers plus step 5's hiring plan and step 8's tactics
     plan = plan_scenario(model, ws)
@@ -1137,6 +1158,16 @@ def demo_decision(ws, by: str = "demo") -> str:
     for sc in chosen.values():
         save_scenario(ws, sc, by=by)
     table = compare(model, chosen)
+    planned = None
+    if plan.changes:
+        try:
+            planned = planned_bookings(quota_step.quotas_from_workspace(ws, None, period))
+        except SalesplanError:
+            planned = None
+    if planned is not None:  # the plan at planned productivity (the plan figures' value)
+        table["plan"] = compare(at_planned_productivity(raw, "company", planned, plan),
+                                [plan])["plan"]
+        table["plan vs base"] = table["plan"] - table["base"]
     ws.save_output("scenarios", "compare", table.reset_index())
     b = table.loc["bookings"]
     parts = [f"{name} ${b[name]:,.0f}" for name in chosen]
