@@ -170,6 +170,18 @@ def _backfill_months(assumptions: Assumptions) -> tuple[int, str]:
     return DEFAULT_BACKFILL_LAG, "default"
 
 
+def _group_sum(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    """Sum the seat axis of ``x`` (seats x ... , or k x seats x ...) into ``n`` groups by
+    ``idx`` (seat -> group) with one ``np.bincount`` (O(size), no dense one-hot product)."""
+    if x.ndim == 3:  # k x R x H -> k x n x H
+        k, r, h = x.shape
+        flat = _group_sum(x.transpose(1, 0, 2).reshape(r, k * h), idx, n)
+        return flat.reshape(n, k, h).transpose(1, 0, 2)
+    r, w = x.shape
+    keys = (idx[:, None] * w + np.arange(w)[None, :]).ravel()
+    return np.bincount(keys, weights=x.ravel(), minlength=n * w).reshape(n, w)
+
+
 def _shrink(num: np.ndarray, den: np.ndarray, prior: np.ndarray, k: float) -> np.ndarray:
     """(num + k x prior) / (den + k): a rate pulled toward ``prior`` when ``den`` is small."""
     return (num + k * prior) / (den + k)
@@ -678,7 +690,7 @@ class ScenarioModel:
         ``x0`` saturates toward ``C = ceiling x x0``:
         ``f(x) = x`` for ``x <= x0``, else ``x0 + (C - x0) (1 - exp(-(x - x0) / (C - x0)))``
         (slope 1 at ``x0``, never above ``C``)."""
-        X = self.A_terr @ lin  # T x J
+        X = _group_sum(lin, self.rep_terr, len(self.terr_ids))  # T x J
         x0 = self._x0
         head = (self.ceiling[:, None] - 1.0) * x0
         over = X > x0 + 1e-12
@@ -747,8 +759,9 @@ class ScenarioModel:
                "quota": quota, "closed": Nsrc}
         stack = np.stack([add[k] for k in add], axis=0)  # k x R x H
         levels = {"rep": (self.rep_ids, stack)}
-        levels["territory"] = (self.terr_ids, np.einsum("tr,krh->kth", self.A_terr, stack))
-        levels["region"] = (self.reg_ids, np.einsum("gr,krh->kgh", self.A_reg, stack))
+        levels["territory"] = (self.terr_ids, _group_sum(stack, self.rep_terr,
+                                                         len(self.terr_ids)))
+        levels["region"] = (self.reg_ids, _group_sum(stack, self.rep_reg, len(self.reg_ids)))
         levels["company"] = ([None], stack.sum(axis=1, keepdims=True))
         out = {}
         keys = list(add)
