@@ -7,10 +7,12 @@ import pandas as pd
 
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.scope import Period
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import company_quota_plan, forecast_of, headline_of
 from salesplan_nb.render.sections.where import to_decide
+from salesplan_nb.steps import forecast as forecast_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
 
@@ -68,12 +70,18 @@ def scenarios_section(ctx: PlanContext) -> Section:
 
 def scenarios_by_year(ctx: PlanContext) -> pd.DataFrame:
     """Per calendar year of the plan period and scenario: bookings, quota and attainment of
-    the scope, each year modelled on its own (scenarios.from_workspace for that year)."""
+    the scope, each year modelled on its own (scenarios.from_workspace for that year, its
+    base calibrated to that year's forecast)."""
     def build() -> pd.DataFrame:
         rows = []
         for y in range(ctx.period.start.year, ctx.period.end.year):
             per = Period.year(y)
-            model = scenarios_step.from_workspace(ctx.ws, per)
+            fc = resultcache.cached(  # the same cache entry as forecast_of for that year
+                ctx.ws, "forecast", lambda p=per: forecast_step.forecast(ctx.data, ctx.scope, p),
+                args=(ctx.scope, per.label, "default"))
+            model = scenarios_step.calibrate_to_forecast(  # base = that year's forecast
+                scenarios_step.from_workspace(ctx.ws, per), ctx.scope,
+                float(fc.total["point"]) if len(fc.table) else None)
             chosen = {**scenarios_step.presets(model), **scenarios_step.load_scenarios(ctx.ws)}
             df = scenarios_step.compare(model, chosen, scope=ctx.scope,
                                         metrics=("bookings", "quota", "attainment"))
