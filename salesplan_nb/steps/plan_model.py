@@ -195,19 +195,15 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
             "hires", [c for c in plan_sc.changes if c.driver == "headcount"])
         # base = the forecast (no change)
         fmodel = model if forecast_total is None else model.calibrated(sc, forecast_total)
-        tot = {name: float(fmodel.recompute(s).total(sc, "bookings")) for name, s in
-               (("base", scenarios.Scenario("base")), ("hires", hires_only), ("plan", plan_sc))}
-        base_s = tot["base"]
+        base_s = float(fmodel.recompute().total(sc, "bookings"))
         # plan = the quota plan's seats (existing + to-be-hired) at their planned
         # productivity (quotas' planned bookings) + the tactics; hires and tactics on it
         pmodel = fmodel if planned is None else scenarios.at_planned_productivity(
             model, sc, planned, plan_sc)
         if planned is None:
             notes.append("plan scenario on the forecast basis (no planned productivity)")
-        else:
-            tot = {name: float(pmodel.recompute(s).total(sc, "bookings")) for name, s in
-                   (("base", scenarios.Scenario("base")), ("hires", hires_only),
-                    ("plan", plan_sc))}
+        tot = {name: float(pmodel.recompute(s).total(sc, "bookings")) for name, s in
+               (("base", scenarios.Scenario("base")), ("hires", hires_only), ("plan", plan_sc))}
         hires_eff, tactics_eff = tot["hires"] - tot["base"], tot["plan"] - tot["hires"]
         plan_s = tot["plan"]
         if target:
