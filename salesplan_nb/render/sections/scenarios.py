@@ -32,9 +32,11 @@ def scenarios_section(ctx: PlanContext) -> Section:
     fc = forecast_of(ctx)
     base_total = float(fc.total["point"]) if len(fc.table) else None
     fig = headline_of(ctx).get("figures") or {}
-    if fig.get("quota_total") is not None and ctx.scope.level == "company" and abs(
-            model.recompute().total(ctx.scope, "quota") - fig["quota_total"]) > 1.0:
-        model.set_quotas(ctx.data, company_quota_plan(ctx))  # the plan's quota total
+    qp = company_quota_plan(ctx) if ctx.scope.level == "company" else None
+    if fig.get("quota_total") is not None and qp is not None and not isinstance(
+            qp, Exception) and abs(model.recompute().total(ctx.scope, "quota")
+                                   - fig["quota_total"]) > 1.0:
+        model.set_quotas(ctx.data, qp)  # the plan's quota total (as the plan figures)
     fmodel = sc.calibrate_to_forecast(model, ctx.scope, base_total)
     presets = sc.presets(fmodel)
     saved = sc.load_scenarios(ctx.ws)
