@@ -565,13 +565,13 @@ TOOLS = Investment("sales tools and enablement", a=2_000_000, b=300_000, kind="t
 
 def demo_decision(ws, by: str = "demo") -> str:
     """Step 11 in ``salesplan demo``: the capacity plan's headcount (fixed) and the tactics'
-    channels at their committed spend plus tools, with 5% more than that budget to allocate
-    where the next dollar returns most."""
+    channels at their committed spend plus tools; the budget is 10% above that current
+    spend, the extra allocated where the next dollar returns most."""
     inv = workspace_investments(ws, cost_per_rep=COST_PER_REP, investments=[TOOLS])
-    budget = round(sum(max(i.min_spend, i.current) for i in inv) * 1.05, -3)
+    budget = round(sum(max(i.min_spend, i.current) for i in inv) * 1.10, -3)
     alloc = plan_resources(ws.data, None, ws.period, budget=budget, investments=inv)
     save_resources(ws, alloc, inv, by=by)
     ws.save_output("resources", "allocation", alloc.table)
     split = ", ".join(f"{r.name} ${r.spend:,.0f}" for r in alloc.table.itertuples())
-    return (f"budget ${budget:,.0f} (committed + 5%): {split}; return ${alloc.total_return:,.0f}"
+    return (f"budget ${budget:,.0f} (current + 10%): {split}; return ${alloc.total_return:,.0f}"
             f", marginal ROI {alloc.lam:.2f}")
