@@ -250,8 +250,11 @@ class QuotaPlan:
     period: str
     ramp_gap: float = 0.0
     notes: list[str] = field(default_factory=list)
-    planned: pd.Series | None = None  # reps: planned bookings (USD) by unit_id
+    planned: pd.Series | None = None  # reps: planned bookings in seat (USD) by unit_id
     sigma: float = float("nan")  # log sd of a seat's bookings around its plan
+    #: reps: expected bookings of the seat over the period (USD) with attrition, vacancy and
+    #: backfill (capacity's model, seat by seat): what the team books, not a rep's odds
+    planned_team: pd.Series | None = None
 
     @property
     def tbh_seats(self) -> int:
@@ -349,6 +352,7 @@ class _Level:
     ramp: np.ndarray  # mean ramp over the period (1.0 above rep level)
     okey: np.ndarray  # override keys "level:id"
     planned: np.ndarray | None = None  # reps: planned bookings (USD) = productivity x RRE
+    planned_team: np.ndarray | None = None  # the same with attrition and backfill
 
 
 @dataclass(frozen=True)
@@ -454,15 +458,19 @@ def tbh_seats(data: Dataset, reps: pd.DataFrame, hires: tuple, period: Period) -
     return out.astype({c: reps[c].dtype for c in out.columns if c in reps.columns})
 
 
-def _planned_rre(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> np.ndarray:
+def _planned_rre(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple,
+                 in_seat: bool = True) -> np.ndarray:
     """Ramped RRE-months of each seat over ``period`` while its rep is in the seat (capacity's
     ramp curve; known end dates; a to-be-hired seat from its start month): the denominator of
     a seat's planned bookings. Attrition is left out on purpose: attainment is judged on the
     quota of the time in seat (a leaver's quota leaves with them, the backfill gets its own
     ramped quota), so the share of reps expected at 100% is conditional on staying; the
-    team-level attrition loss is in the capacity figure and is what over-assignment covers."""
-    ramp, _attrition, lag = cap
-    attrition = 0.0
+    team-level attrition loss is in the capacity figure and is what over-assignment covers.
+    ``in_seat=False``: with capacity's attrition and backfill (the seat's expected RRE-months,
+    summing to the capacity figure's)."""
+    ramp, attrition, lag = cap
+    if in_seat:
+        attrition = 0.0
     out = np.zeros(len(reps))
     months = period.months()
     for i, r in enumerate(reps.itertuples()):
@@ -506,10 +514,12 @@ def seat_productivity(data: Dataset, reps: pd.DataFrame, period: Period,
     return prod, sigma
 
 
-def _planned(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> np.ndarray:
-    """Planned bookings of each seat (USD): :func:`seat_productivity` x :func:`_planned_rre`."""
+def _planned(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple,
+             in_seat: bool = True) -> np.ndarray:
+    """Planned bookings of each seat (USD): :func:`seat_productivity` x :func:`_planned_rre`
+    (in seat, or with attrition and backfill)."""
     prod, _ = seat_productivity(data, reps, period, cap[0])
-    return prod * _planned_rre(data, reps, period, cap)
+    return prod * _planned_rre(data, reps, period, cap, in_seat)
 
 
 def _prepare(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
@@ -598,7 +608,9 @@ def _build_prep(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
                            else np.ones(len(u))),
             okey=_readonly((lvl + ":" + u["unit_id"].astype(str)).to_numpy()),
             planned=_readonly(_planned(data, u, period, cap)) if lvl == "rep" and cap
-            else None))
+            else None,
+            planned_team=_readonly(_planned(data, u, period, cap, False))
+            if lvl == "rep" and cap else None))
         if lvl == "rep" and cap:
             sigma = seat_productivity(data, u, period, cap[0])[1]
         parent_ids = levels[-1].unit_id
@@ -687,17 +699,19 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
                              notes, frozenset(given), goals)
     if ramp_gap > 0:
         notes.append(f"ramp not redistributed: {ramp_gap:,.2f} USD of quota left uncovered")
-    planned = None
+    planned = planned_team = None
     reps_lvl = [lv for lv in prep.levels if lv.level == "rep" and lv.planned is not None]
     if reps_lvl:
-        planned = pd.Series(np.asarray(reps_lvl[0].planned, dtype=float),
-                            index=pd.Index(reps_lvl[0].unit_id, dtype="string"))
+        idx = pd.Index(reps_lvl[0].unit_id, dtype="string")
+        planned = pd.Series(np.asarray(reps_lvl[0].planned, dtype=float), index=idx)
+        planned_team = pd.Series(np.asarray(reps_lvl[0].planned_team, dtype=float), index=idx)
     n_tbh = sum(str(i).startswith(TBH_PREFIX) for lv in prep.levels if lv.level == "rep"
                 for i in lv.unit_id)
     if n_tbh:
         notes.append(f"{n_tbh} to-be-hired seat(s) from the hiring plan carry ramped quota")
     return QuotaPlan(table, tgt, dec, str(scope), period.label, ramp_gap=round(ramp_gap, 2),
-                     notes=notes, planned=planned, sigma=prep.sigma)
+                     notes=notes, planned=planned, sigma=prep.sigma,
+                     planned_team=planned_team)
 
 
 def _split(prep: _Prep, dec: QuotaDecisions, tgt: float,
@@ -1096,7 +1110,8 @@ def subtree(plan: QuotaPlan, level: str, unit_id: str,
         ids = list(kids["unit_id"])
     return QuotaPlan(pd.concat(parts, ignore_index=True), float(root["quota"].iloc[0]),
                      plan.decisions, f"{level}:{unit_id}", plan.period, ramp_gap=0.0,
-                     notes=list(notes or []), planned=plan.planned, sigma=plan.sigma)
+                     notes=list(notes or []), planned=plan.planned, sigma=plan.sigma,
+                     planned_team=plan.planned_team)
 
 
 def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None, *,
