@@ -149,12 +149,14 @@ def test_plan_figures_reconcile(tmp_path, sample_data):
     res = model.recompute(scenarios.plan_scenario(model, ws))
     assert res.total("company", "quota") == pytest.approx(d["quota_total"], rel=1e-9)
     assert 0 <= d["p_reach_target"] <= 1
-    # base = the forecast; plan = the quota plan's seats at planned productivity (the basis
-    # of reps_expected_at_100) + tactics (none recorded here)
+    # base = the forecast; plan = the quota plan's seats at planned productivity with
+    # attrition and backfill (the seats' expected bookings, as capacity) + tactics (none
+    # recorded here); reps_expected_at_100 reads the same productivity in seat (more)
     assert d["base_scenario"] == pytest.approx(d["forecast"], abs=1.0)
     qp = quotas.quotas_from_workspace(ws, None, "2027", target)
-    planned = float(quotas.fairness(qp, "rep").table["planned"].sum())
-    assert d["plan_scenario"] == pytest.approx(planned, rel=1e-9)
+    team = float(qp.planned_team.reindex(qp.level("rep")["unit_id"].astype("string")).sum())
+    assert d["plan_scenario"] == pytest.approx(team, rel=1e-9)
+    assert float(quotas.fairness(qp, "rep").table["planned"].sum()) > team
     assert d["bridge"][3]["amount"] == pytest.approx(0.0, abs=0.01)  # no tactics
     assert d["bridge"][2]["amount"] > 0  # the hires add bookings
     assert 0 <= d["reps_expected_at_100"] <= 1
