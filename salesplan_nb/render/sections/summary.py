@@ -27,9 +27,6 @@ def executive_summary(ctx: PlanContext) -> Section:
                f"({money(h['prior_bookings'])})." if g is not None else "."))
     else:
         lines.append(f"There were no won bookings in {h['baseline_period']}.")
-    if ctx.scope.level == "account" and h.get("ttm_bookings") is not None:
-        lines.append(f"In the last 12 months to {ctx.data.as_of.date()} it booked "
-                     f"{money(h['ttm_bookings'])}.")
     if h["target"] is not None:
         ig = h["implied_growth"]
         lines.append(f"The plan target is {fig('target', h['target'])} ({h['target_source']})"
