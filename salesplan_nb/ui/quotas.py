@@ -176,7 +176,8 @@ class QuotaAllocator(StepWidget):
         # with the hiring plan's to-be-hired seats and planned productivity, as the document
         cs = capacity.load_capacity_settings(self.ws)
         company = self.quotas.quotas_from(self.ws.data, dec, None, self.period,
-                                          hires=cs.pop("hires"), capacity_settings=cs)
+                                          hires=cs.pop("hires"), capacity_settings=cs,
+                                          books=self.quotas.accepted_books(self.ws))
         plan, only, own, lvl = company, None, None, self.scope.level
         if lvl != "company":
             sub = self.quotas.subtree(company, lvl, self.scope.id)
