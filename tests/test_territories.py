@@ -234,3 +234,40 @@ def test_widget_proposes_moves_within_region(tmp_path, sample_data):
     mv = w.result.moves
     assert len(mv) and (mv["current"].map(region) == mv["proposed"].map(region)).all()
     assert w.result.summary["within"] == "region"
+
+
+def test_accepted_moves_feed_quotas_and_plan_figures(tmp_path, sample_data):
+    """Accepting a territory move changes the split the quota step makes (it reads the books
+    after the moves from plan.yaml) and the plan figures: the receiving territory's quota
+    rises, the giving one's falls, the company's target and territory total stay."""
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.steps import plan_model, quotas
+
+    ws = Workspace.create(tmp_path / "p", data=sample_data, period="2027")
+    ws.record("capacity", "hires", [{"month": "2027-01", "count": 2}])
+    quotas.save_quotas(ws, quotas.QuotaDecisions(method="blend"))
+    before = quotas.quotas_from_workspace(ws)
+    acc, _, _ = T.accounts_frame(sample_data)
+    region = sample_data.territories.set_index("territory_id")["region"]
+    src = acc.groupby("current")["potential"].sum().idxmax()
+    dst = next(t for t in sorted(region.index) if t != src and region[t] == region[src])
+    big = acc[acc["current"] == src].sort_values("potential").iloc[-1]
+    plan = T.rebalance(sample_data, f"region:{region[src]}", tolerance=0.9)  # nothing to do
+    assert plan.summary["moves"] == 0
+    a = plan.assignment
+    a.loc[a["account_id"] == big["account_id"], ["proposed", "moved"]] = [dst, True]
+    T.save_territories(ws, plan)  # accept the one move
+    assert T.load_territories(ws)["accepted_moves"][0]["to"] == dst
+    after = quotas.quotas_from_workspace(ws)
+    q0 = before.level("territory").set_index("unit_id")["quota"]
+    q1 = after.level("territory").set_index("unit_id")["quota"]
+    assert q1[dst] > q0[dst] and q1[src] < q0[src]
+    assert after.target == before.target
+    assert q1.sum() == pytest.approx(q0.sum(), abs=0.01)
+    pot = after.level("territory").set_index("unit_id")["potential"]
+    pot0 = before.level("territory").set_index("unit_id")["potential"]
+    assert pot[dst] - pot0[dst] == pytest.approx(big["potential"])
+    f = plan_model.plan_figures(ws, f"territory:{dst}", target=float(q1[dst]), n_draws=200)
+    ws.record("territories", "accepted_moves", [])
+    f0 = plan_model.plan_figures(ws, f"territory:{dst}", target=float(q0[dst]), n_draws=200)
+    assert f.quota_total > f0.quota_total
