@@ -1,13 +1,19 @@
 """Step 10 - territories: balance accounts across territories (or reps) by potential and
-workload, keep locked accounts, and move as few accounts as possible.
+workload **per seat**, within each region, keep locked accounts, and move as few accounts as
+possible; disruption is counted in dollars.
 
 * **potential** - USD/year per account (:func:`salesplan_nb.steps.market.account_potential`);
-* **workload** - ``"accounts"`` (1 per account) or ``"calls"`` (planned calls per year by
-  segment, :data:`CALLS_PER_YEAR`);
-* **tolerance** - every unit's potential within ``mean x (1 +- tolerance)``, mean = total
-  potential / number of units (e.g. 0.05 = +-5%); optional ``workload_tolerance`` likewise;
+* **workload** - ``"accounts"`` (1 per account), ``"calls"`` (planned calls per year by
+  segment, :data:`CALLS_PER_YEAR`) or ``"opportunities"`` (open opportunities);
+* **seats** - a territory's reps employed at ``as_of`` plus the hiring plan's to-be-hired
+  seats (:func:`territory_seats`); a rep unit is one seat;
+* **tolerance** - every unit's potential within ``target_u x (1 +- tolerance)``, ``target_u =
+  group potential x seats_u / group seats`` (the group's mean per seat x the unit's seats;
+  group = the unit's region, or the whole scope with ``cross_region=True``; e.g. 0.05 =
+  +-5%); optional ``workload_tolerance`` likewise;
 * **moves** - accounts whose unit differs from their current one; each costs ``move_cost``
-  (default 1 per account; an unassigned account costs nothing to place).
+  (default 1 per account; an unassigned account costs nothing to place); the disruption is
+  the moved potential (USD/year) and moved open pipeline (USD).
 
 Solver: a mixed-integer program solved by HiGHS (``highspy``): binary ``x[a,u]`` = account
 ``a`` in unit ``u``; minimise ``sum cost_a x[a,u]`` over ``u != current(a)`` subject to one unit
