@@ -362,5 +362,9 @@ def test_regional_capacity_includes_the_hires_and_sums_to_the_company(sample_dat
             assert with_h[r].monthly["rre_hires"].sum() > 0
         else:
             assert with_h[r].monthly["rre_hires"].sum() == 0
+    # a hire never lowers another unit's capacity
+    for t in tr:
+        assert C.capacity_plan(sample_data, f"territory:{t}", "2027", hires=hires).capacity \
+            >= C.capacity_plan(sample_data, f"territory:{t}", "2027").capacity - 1e-6
     # every hire is counted once: the placed seats' counts add up to the plan's 6.5 hires
     assert sum(h["count"] for p in with_h.values() for h in p.settings["hires"]) == 6.5

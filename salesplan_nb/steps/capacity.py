@@ -564,28 +564,45 @@ def _raw(monthly: pd.DataFrame, prod: float, fallback: float) -> float:
 def reconciled_capacity(data: Dataset, sc: Scope, per: Period, ramp: RampCurve,
                         attrition: float, backfill_lag: int, hires: list[Hire]) -> float:
     """Capacity (USD) of a scope such that regions sum to the company and territories to
-    their region: the company's is ``sum RRE x productivity`` (its own measure); a child's
-    is its parent's x ``raw_child / (sum of the siblings' raw + the parent's seats in no
-    child x the parent's productivity)`` with ``raw`` = the child's RRE-months (seats and
-    placed hires) x its measured productivity (the parent's when it has none). ``hires`` are
-    :func:`placed_hires`."""
+    their region. Existing seats: the company's is ``sum RRE x productivity`` (its own
+    measure); a child's is its parent's x ``raw_child / (sum of the siblings' raw + the
+    parent's seats in no child x the parent's productivity)`` with ``raw`` = the child's
+    RRE-months x its measured productivity (the parent's when it has none). Hires (``hires``
+    placed by :func:`placed_hires`): their RRE-months in the scope x the company's
+    productivity (a new seat has no record: the capacity step's hiring maths and the quotas
+    step's planned bookings of a to-be-hired seat), so a hire adds the same dollars at every
+    level and never moves another unit's capacity."""
     key = ("reconciled", sc, per, ramp, attrition, backfill_lag, tuple(hires))
-    return dataset_memo(data, _MEMO, key, lambda: _reconcile(data, sc, per, ramp, attrition,
-                                                             backfill_lag, hires))
+
+    def build() -> float:
+        own, _, _, _ = _own(data, sc, per, ramp, attrition, backfill_lag, hires, None)
+        p_co = productivity(data, Scope(), per, ramp).value
+        p_co = 0.0 if not np.isfinite(p_co) else p_co
+        return (_reconcile(data, sc, per, ramp, attrition, backfill_lag)
+                + float(own["rre_hires"].sum()) * p_co)
+
+    return dataset_memo(data, _MEMO, key, build)
 
 
-def _reconcile(data, sc, per, ramp, attrition, lag, hires) -> float:
-    own, prod, _, _ = _own(data, sc, per, ramp, attrition, lag, hires, None)
+def _reconcile(data, sc, per, ramp, attrition, lag) -> float:
+    """The existing seats' reconciled capacity (USD, no hires; see
+    :func:`reconciled_capacity`), memoised."""
+    return dataset_memo(data, _MEMO, ("reconciled seats", sc, per, ramp, attrition, lag),
+                        lambda: _reconcile_seats(data, sc, per, ramp, attrition, lag))
+
+
+def _reconcile_seats(data, sc, per, ramp, attrition, lag) -> float:
+    own, prod, _, _ = _own(data, sc, per, ramp, attrition, lag, [], None)
     parent = _parent(data, sc)
     if parent is None:  # the company (or a territory without a region): its own measure
         p = prod.value
         return float(own["rre"].sum()) * (0.0 if math.isnan(p) else p)
-    cap_parent = reconciled_capacity(data, parent, per, ramp, attrition, lag, hires)
-    p_own, p_prod, _, _ = _own(data, parent, per, ramp, attrition, lag, hires, None)
+    cap_parent = _reconcile(data, parent, per, ramp, attrition, lag)
+    p_own, p_prod, _, _ = _own(data, parent, per, ramp, attrition, lag, [], None)
     fb = p_prod.value
     raws, rre_children, me = [], 0.0, 0.0
-    for child in _children(data, parent, hires):
-        m, pr, _, _ = _own(data, child, per, ramp, attrition, lag, hires, None)
+    for child in _children(data, parent, []):
+        m, pr, _, _ = _own(data, child, per, ramp, attrition, lag, [], None)
         r = _raw(m, pr.value, fb)
         raws.append(r)
         rre_children += float(m["rre"].sum())
@@ -637,9 +654,11 @@ def capacity_plan(data: Dataset, scope: Scope | str | None = None,
         if rre_m > 0:
             eff = cap_r / rre_m
             if np.isfinite(p) and p > 0 and abs(eff / p - 1) > 1e-9:
+                whole = "company" if sc.level == "region" else "region"
                 notes.append(f"productivity {p:,.0f} USD/RRE-month measured, {eff:,.0f} "
-                             f"reconciled (x{eff / p:.3f}) so the "
-                             f"{'regions sum to the company' if sc.level == 'region' else 'territories sum to their region'}")
+                             f"effective: existing seats reconciled so the {sc.level}s sum to "
+                             f"the {whole}"
+                             + (", hires at the company's productivity" if hires else ""))
             p = eff
             basis = f"{prod.basis}, reconciled to the {'company' if sc.level == 'region' else 'region'}"
     if not n_reps and not hires:
