@@ -200,14 +200,15 @@ def books_key(data: Dataset, moves) -> tuple:
     return tuple(sorted(out.values()))
 
 
-def _apply_books(data: Dataset, acc: pd.DataFrame, won: pd.DataFrame, books: tuple
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Account potential and trailing won deals on the books after the moves: a territory
-    move sets the account's (and its deals') territory and region to the receiving
-    territory's and clears its owner (a rep of the new territory takes it); a rep move sets
-    the owner. Deals keep their owner rep (a rep's own record stays the rep's)."""
+def _apply_books(data: Dataset, frame: pd.DataFrame, books: tuple, *, owner: bool
+                 ) -> pd.DataFrame:
+    """Accounts (``owner=True``) or trailing won deals (``owner=False``) on the books after
+    the moves: a territory move sets the account's (and its deals') territory and region to
+    the receiving territory's and clears the account's owner (a rep of the new territory
+    takes it); a rep move sets the account's owner. Deals keep their owner rep (a rep's own
+    record stays the rep's)."""
     if not books:
-        return acc, won
+        return frame
     t = data.territories.dropna(subset=["territory_id"])
     reg = dict(zip(t["territory_id"].astype(str), t["region"]))
     r = data.reps.dropna(subset=["territory"])
@@ -215,20 +216,19 @@ def _apply_books(data: Dataset, acc: pd.DataFrame, won: pd.DataFrame, books: tup
         reg.setdefault(k, v)
     terr = {a: to for a, lvl, to in books if lvl == "territory"}
     rep = {a: to for a, lvl, to in books if lvl == "rep"}
-    acc, won = acc.copy(), won.copy()
-    for frame, owner in ((acc, True), (won, False)):
-        ids = frame["account_id"].astype(str)
-        m = ids.isin(terr.keys()).to_numpy()
-        if m.any():
-            to = ids[m].map(terr)
-            frame.loc[m, "territory"] = to.to_numpy()
-            frame.loc[m, "region"] = to.map(reg).to_numpy()
-            if owner:
-                frame.loc[m, "owner_id"] = None
-        m = ids.isin(rep.keys()).to_numpy()
-        if owner and m.any():
-            frame.loc[m, "owner_id"] = ids[m].map(rep).to_numpy()
-    return acc, won
+    frame = frame.copy()
+    ids = frame["account_id"].astype(str)
+    m = ids.isin(terr.keys()).to_numpy()
+    if m.any():
+        to = ids[m].map(terr)
+        frame.loc[m, "territory"] = to.to_numpy()
+        frame.loc[m, "region"] = to.map(reg).to_numpy()
+        if owner:
+            frame.loc[m, "owner_id"] = None
+    m = ids.isin(rep.keys()).to_numpy()
+    if owner and m.any():
+        frame.loc[m, "owner_id"] = ids[m].map(rep).to_numpy()
+    return frame
 
 
 def _dataset_bases(data: Dataset, books: tuple = ()) -> tuple[dict[str, pd.Series],
@@ -239,10 +239,7 @@ def _dataset_bases(data: Dataset, books: tuple = ()) -> tuple[dict[str, pd.Serie
     the books after the accepted moves ``books`` (:func:`books_key`, :func:`_apply_books`);
     memoised on the Dataset."""
     def build():
-        won = _won_trailing(data)
-        if books:
-            won = _apply_books(data, data.accounts[["account_id"]].iloc[0:0].assign(
-                territory=None, region=None, owner_id=None), won, books)[1]
+        won = _apply_books(data, _won_trailing(data), books, owner=False)
         amt = won["amount"].fillna(0.0)
         hist = {lvl: amt.groupby(won[col]).sum() for lvl, col in
                 (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
@@ -250,7 +247,7 @@ def _dataset_bases(data: Dataset, books: tuple = ()) -> tuple[dict[str, pd.Serie
         try:
             from salesplan_nb.steps.market import account_potential
 
-            acc = _apply_books(data, account_potential(data).table, won.iloc[0:0], books)[0]
+            acc = _apply_books(data, account_potential(data).table, books, owner=True)
         except Exception:  # noqa: BLE001 - potential unavailable: history-only plans still work
             acc = pd.DataFrame({"region": [], "territory": [], "owner_id": [], "potential": []})
         pot = {lvl: acc["potential"].groupby(acc[col]).sum() for lvl, col in
