@@ -496,11 +496,16 @@ def placed_hires(data: Dataset, period: Period, hires: Sequence[Hire | dict]) ->
     books), so the to-be-hired seats that carry quota there count in that territory's and
     region's capacity. A fractional count's last seat keeps the fraction (``count`` 2.5 ->
     1, 1, 0.5); a hire that cannot be placed (no territory in its region) stays as given."""
-    from salesplan_nb.steps.quotas import _hire_key, quota_reps, tbh_seats
-
     hs = [Hire.parse(h) for h in hires]
     if not any(h.territory is None for h in hs):
         return hs
+    return list(dataset_memo(data, _MEMO, ("placed hires", period, tuple(hs)),
+                             lambda: tuple(_place(data, period, hs))))
+
+
+def _place(data: Dataset, period: Period, hs: list[Hire]) -> list[Hire]:
+    from salesplan_nb.steps.quotas import _hire_key, quota_reps, tbh_seats
+
     reps = quota_reps(data, period)
     out: list[Hire] = []
     for h in hs:
