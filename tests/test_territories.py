@@ -271,3 +271,26 @@ def test_accepted_moves_feed_quotas_and_plan_figures(tmp_path, sample_data):
     ws.record("territories", "accepted_moves", [])
     f0 = plan_model.plan_figures(ws, f"territory:{dst}", target=float(q0[dst]), n_draws=200)
     assert f.quota_total > f0.quota_total
+
+
+def test_plan_section_states_moves_in_dollars(tmp_path, sample_data):
+    """The plan document's territory-moves line gives the moved potential and open pipeline
+    of the moves touching the unit, and says the quotas use the books after them."""
+    import types
+
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.render.sections.quotas import territory_moves
+
+    ws = Workspace.create(tmp_path / "p", data=sample_data)
+    plan = T.rebalance(sample_data, tolerance=0.05)
+    T.save_territories(ws, plan)
+    dst = plan.moves["proposed"].iloc[0]
+    mv_in = plan.moves[plan.moves["proposed"] == dst]
+    ctx = types.SimpleNamespace(ws=ws, data=sample_data, scope=Scope("territory", dst))
+    text = territory_moves(ctx)
+    assert f"{len(mv_in)} accounts move in" in text
+    from salesplan_nb.core.formats import money
+
+    assert f"({money(mv_in['potential'].sum())} potential, " \
+        f"{money(mv_in['open_pipeline'].sum())} open pipeline)" in text
+    assert "books after the moves" in text
