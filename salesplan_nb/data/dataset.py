@@ -35,6 +35,7 @@ class Dataset:
     targets: pd.DataFrame = field(default_factory=lambda: schema.empty("targets"))
     market: pd.DataFrame = field(default_factory=lambda: schema.empty("market"))
     orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
+    contacts: pd.DataFrame = field(default_factory=lambda: schema.empty("contacts"))
     as_of: pd.Timestamp | None = None
     name: str = "data"
     as_of_rule: str | None = None
