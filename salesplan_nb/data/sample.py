@@ -513,14 +513,84 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
         "amount": np.concatenate([[company], reg_target, terr_target]).astype(float),
     })
 
+    contacts_df = _contacts(seed, accounts_df, a_seg, opps_df, A)
     return Dataset(accounts=accounts_df, opportunities=opps_df, reps=reps_df,
                    products=products_df, territories=territories_df, targets=targets_df,
-                   market=market_df, as_of=asof, name=f"sample-{seed}")
+                   market=market_df, contacts=contacts_df, as_of=asof, name=f"sample-{seed}")
+
+
+# ---- contacts: the buying committees ------------------------------------------------------------
+CONTACT_STREAM = 0xC0  # contacts draw from their own stream: the other tables stay identical
+SEG_CONTACTS = np.array([[1, 3], [2, 5], [3, 7]])  # contacts per account (uniform, inclusive)
+CONTACT_ROLES = ["economic buyer", "decision maker", "champion", "executive sponsor",
+                 "technical buyer", "influencer", "user"]
+CONTACT_ROLE_P = np.array([0.14, 0.18, 0.20, 0.05, 0.13, 0.15, 0.15])
+ROLE_TITLES = {
+    "economic buyer": ["CFO", "VP Finance", "Chief Revenue Officer", "COO"],
+    "decision maker": ["VP Sales", "CIO", "Head of Operations", "VP Customer Success"],
+    "champion": ["Sales Operations Manager", "Director of Revenue Operations",
+                 "Head of Sales Enablement"],
+    "executive sponsor": ["CEO", "Managing Director", "SVP Strategy"],
+    "technical buyer": ["IT Director", "Solutions Architect", "Head of Data"],
+    "influencer": ["Procurement Lead", "Finance Manager", "IT Manager"],
+    "user": ["Account Executive", "Sales Analyst", "Customer Success Manager"],
+}
+ACTIVITY_DAYS = 45.0  # mean days since the last activity with a contact (exponential)
+
+
+def _contacts(seed: int, accounts: pd.DataFrame, a_seg: np.ndarray, opps: pd.DataFrame,
+              A: np.datetime64) -> pd.DataFrame:
+    """Contacts per account (SMB 1-3, Mid-Market 2-5, Enterprise 3-7) with a deal role drawn
+    from :data:`CONTACT_ROLE_P` (small committees often lack a key role), a title fitting
+    the role, a synthetic e-mail at ``<account>.example`` and phone, the last activity
+    (exponential, mean :data:`ACTIVITY_DAYS` days before as_of; 15% never) and, for key
+    roles at accounts with open pipeline, the open deal expected to close last. Drawn from
+    ``default_rng([seed, CONTACT_STREAM])`` so the other tables do not move."""
+    rng = np.random.default_rng([seed, CONTACT_STREAM])
+    n = len(accounts)
+    lo, hi = SEG_CONTACTS[a_seg, 0], SEG_CONTACTS[a_seg, 1]
+    k = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
+    acc = np.repeat(np.arange(n), k)
+    m = len(acc)
+    role = rng.choice(len(CONTACT_ROLES), size=m, p=CONTACT_ROLE_P / CONTACT_ROLE_P.sum())
+    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), m)]
+    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), m)]
+    pick = rng.integers(0, 12, m)
+    title_of = {r: np.array(ROLE_TITLES[CONTACT_ROLES[r]], dtype=object)
+                for r in range(len(CONTACT_ROLES))}
+    title = np.empty(m, dtype=object)
+    for r, options in title_of.items():
+        idx = np.flatnonzero(role == r)
+        title[idx] = options[pick[idx] % len(options)]
+    domain = (accounts["name"].astype(str).str.lower().str.replace(r"[^a-z0-9]+", "",
+                                                                  regex=True) + ".example")
+    email = (pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + "@"
+             + domain.to_numpy()[acc])
+    phone = ("+1 555 " + pd.Series(rng.integers(100, 1000, m)).astype(str) + " "
+             + pd.Series(rng.integers(1000, 10000, m)).astype(str))
+    days = np.minimum(np.round(rng.exponential(ACTIVITY_DAYS, m)), 720).astype(np.int64)
+    never = rng.random(m) < 0.15
+    last_activity = (A - days.astype("timedelta64[D]")).astype("datetime64[ns]")
+    last_activity = np.where(never, np.datetime64("NaT"), last_activity)
+    # key roles are on the account's open deal expected to close last
+    o = opps[opps["status"] == "open"].sort_values("close_date", kind="stable")
+    latest = o.drop_duplicates("account_id", keep="last").set_index("account_id")[
+        "opportunity_id"]
+    acc_ids = accounts["account_id"].to_numpy()[acc]
+    deal = pd.Series(acc_ids).map(latest).astype("string[pyarrow]")
+    deal = deal.where(pd.Series(role < 3))
+    return pd.DataFrame({
+        "contact_id": pd.Series(pd.arrays.ArrowStringArray(_ids("C-", m, 7))),
+        "name": (pd.Series(first) + " " + pd.Series(last)).to_numpy(),
+        "title": title, "role": np.array(CONTACT_ROLES, dtype=object)[role],
+        "account_id": acc_ids, "opportunity_id": deal.to_numpy(), "email": email.to_numpy(),
+        "phone": phone.to_numpy(), "last_activity": pd.to_datetime(last_activity),
+    })
 
 
 # --------------------------------------------------------------------------------------------
 CSV_TABLES = ("accounts", "opportunities", "reps", "products", "territories", "targets",
-              "market")
+              "market", "contacts")
 
 
 def write_csv(folder: str | Path, **generate_kwargs) -> Path:
