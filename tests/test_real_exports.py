@@ -55,6 +55,7 @@ def warehouse(folder: Path, seed: int = 3) -> dict[str, pd.DataFrame]:
         home = int(sales.loc[sales["EmployeeKey"] == e, "SalesTerritoryKey"].iloc[0])
         t = home if rng.random() < 0.7 else int(rng.integers(1, 5))  # the sale's territory
         day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 700)))
+        reseller = 0
         for ln in range(1, int(rng.integers(1, 4)) + 1):
             q = int(rng.integers(1, 5))
             amt = round(q * float(rng.uniform(100, 900)), 2)

@@ -553,38 +553,48 @@ def _contacts(seed: int, accounts: pd.DataFrame, a_seg: np.ndarray, opps: pd.Dat
     acc = np.repeat(np.arange(n), k)
     m = len(acc)
     role = rng.choice(len(CONTACT_ROLES), size=m, p=CONTACT_ROLE_P / CONTACT_ROLE_P.sum())
-    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), m)]
-    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), m)]
+    fi = rng.integers(0, len(_FIRST), m)
+    li = rng.integers(0, len(_LAST), m)
     pick = rng.integers(0, 12, m)
-    title_of = {r: np.array(ROLE_TITLES[CONTACT_ROLES[r]], dtype=object)
-                for r in range(len(CONTACT_ROLES))}
-    title = np.empty(m, dtype=object)
-    for r, options in title_of.items():
-        idx = np.flatnonzero(role == r)
-        title[idx] = options[pick[idx] % len(options)]
-    domain = (accounts["name"].astype(str).str.lower().str.replace(r"[^a-z0-9]+", "",
-                                                                  regex=True) + ".example")
-    email = (pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + "@"
-             + domain.to_numpy()[acc])
-    phone = ("+1 555 " + pd.Series(rng.integers(100, 1000, m)).astype(str) + " "
-             + pd.Series(rng.integers(1000, 10000, m)).astype(str))
+    counts = np.array([len(ROLE_TITLES[r]) for r in CONTACT_ROLES])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    titles = pa.array([t for r in CONTACT_ROLES for t in ROLE_TITLES[r]], pa.string())
+    title = titles.take(pa.array(offsets[role] + pick % counts[role]))
+    first = pa.array(_FIRST, pa.string()).take(pa.array(fi))
+    last = pa.array(_LAST, pa.string()).take(pa.array(li))
+    slug = pc.replace_substring_regex(pc.utf8_lower(pa.array(accounts["name"].astype(str),
+                                                             pa.string())), "[^a-z0-9]+", "")
+    domain = slug.take(pa.array(acc))
+    email = pc.binary_join_element_wise(pc.utf8_lower(first), ".", pc.utf8_lower(last), "@",
+                                        domain, ".example", "")
+    phone = pc.binary_join_element_wise(
+        "+1 555", pc.cast(pa.array(rng.integers(100, 1000, m)), pa.string()),
+        pc.cast(pa.array(rng.integers(1000, 10000, m)), pa.string()), " ")
     days = np.minimum(np.round(rng.exponential(ACTIVITY_DAYS, m)), 720).astype(np.int64)
     never = rng.random(m) < 0.15
     last_activity = (A - days.astype("timedelta64[D]")).astype("datetime64[ns]")
-    last_activity = np.where(never, np.datetime64("NaT"), last_activity)
+    last_activity[never] = np.datetime64("NaT")
     # key roles are on the account's open deal expected to close last
     o = opps[opps["status"] == "open"].sort_values("close_date", kind="stable")
-    latest = o.drop_duplicates("account_id", keep="last").set_index("account_id")[
-        "opportunity_id"]
-    acc_ids = accounts["account_id"].to_numpy()[acc]
-    deal = pd.Series(acc_ids).map(latest).astype("string[pyarrow]")
-    deal = deal.where(pd.Series(role < 3))
+    latest = o.drop_duplicates("account_id", keep="last")
+    acc_pos = pd.Index(accounts["account_id"]).get_indexer(latest["account_id"])
+    deal_of = np.full(n, -1, dtype=np.int64)
+    deal_of[acc_pos[acc_pos >= 0]] = np.arange(len(latest))[acc_pos >= 0]
+    deal_code = np.where(role < 3, deal_of[acc], -1)
+    deal_ids = pa.array(latest["opportunity_id"].astype(str).tolist(), pa.string())
+
+    def text(arr: pa.Array) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string())))
+
     return pd.DataFrame({
-        "contact_id": pd.Series(pd.arrays.ArrowStringArray(_ids("C-", m, 7))),
-        "name": (pd.Series(first) + " " + pd.Series(last)).to_numpy(),
-        "title": title, "role": np.array(CONTACT_ROLES, dtype=object)[role],
-        "account_id": acc_ids, "opportunity_id": deal.to_numpy(), "email": email.to_numpy(),
-        "phone": phone.to_numpy(), "last_activity": pd.to_datetime(last_activity),
+        "contact_id": text(_ids("C-", m, 7)),
+        "name": text(pc.binary_join_element_wise(first, last, " ")),
+        "title": text(title), "role": _labels(role, CONTACT_ROLES),
+        "account_id": _labels(acc, pa.array(accounts["account_id"].astype(str).tolist(),
+                                            pa.string())),
+        "opportunity_id": _labels(deal_code, deal_ids) if len(deal_ids) else
+        pd.Series([None] * m, dtype="string[pyarrow]"),
+        "email": text(email), "phone": text(phone), "last_activity": last_activity,
     })
 
 
