@@ -209,3 +209,15 @@ def test_account_plan_without_a_contacts_table_says_so_in_one_line(plan, tmp_pat
     risks = report.account_risks(ctx).blocks
     assert not any("identified" in str(r) for b in risks if hasattr(b, "df")
                    for r in b.df["risk"])
+
+
+def test_a_past_as_of_clears_later_contact_activity(tmp_path):
+    src = _write(tmp_path / "src", {**CANON, "contacts.csv": "name,account_id,last_activity\n"
+                                    "Ann,A1,2025-01-02\nBo,A1,2025-03-04\n"})
+    data, report = load_with_report(src, as_of="2025-01-31")
+    assert data.contacts["last_activity"].tolist()[0] == pd.Timestamp("2025-01-02")
+    assert pd.isna(data.contacts["last_activity"].iloc[1])
+    (w,) = [p.line() for p in report.warnings if "contacts" in p.reason]
+    assert w == ("warning: (as_of): contacts' last activity after as_of, cleared (2025-01-31) "
+                 "(1 row); handled: blank; fix: nothing to do: a plan as of a past date sees "
+                 "only what was known then")

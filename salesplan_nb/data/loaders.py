@@ -166,8 +166,9 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
             if n:
                 report.add("warning", "(as_of)", f"{what} ({data.as_of.date()})",
                            "nothing to do: a plan as of a past date sees only what was known "
-                           "then", count=n, handled="left out" if "open" not in what
-                           else "counted as open pipeline")
+                           "then", count=n, handled="counted as open pipeline"
+                           if "open" in what else "blank" if "cleared" in what
+                           else "left out")
         data.as_of_rule = rule or data.as_of_rule  # until() rebuilt the Dataset
     report.as_of = data.as_of
     report.as_of_rule = data.as_of_rule
