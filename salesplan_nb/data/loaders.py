@@ -588,7 +588,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                     "problem: exit 0 when it can be loaded, 1 when not.")
     p.add_argument("source", help="folder, workbook, SQLite file or SQLAlchemy URL")
     p.add_argument("--mapping", "-m", default=None,
-                   help="mapping YAML file or preset (maven-crm, salesforce, hubspot); "
+                   help="mapping YAML file or preset (maven-crm, salesforce, salesforce-users, "
+                        "hubspot, hubspot-users); "
                         "default: canonical layout")
     p.add_argument("--all", action="store_true", help="list every problem row (default: at "
                    "most 50 per kind of problem)")
