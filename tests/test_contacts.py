@@ -221,3 +221,22 @@ def test_a_past_as_of_clears_later_contact_activity(tmp_path):
     assert w == ("warning: (as_of): contacts' last activity after as_of, cleared (2025-01-31) "
                  "(1 row); handled: blank; fix: nothing to do: a plan as of a past date sees "
                  "only what was known then")
+
+
+def test_an_account_without_contacts_gets_one_risk_not_four(tmp_path):
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.render import report
+
+    data = generate(seed=3, accounts=60, opportunities=900)
+    acc = str(data.accounts["account_id"].iloc[0])
+    data.contacts = data.contacts[data.contacts["account_id"] != acc]
+    ws = Workspace.create(tmp_path / "p", data=data, plan_type="account", period="2027")
+    ctx = report.context(ws.path, "account", acc, None, "account")
+    assert len(ctx.data.contacts) and ctx.data.contacts["account_id"].ne(acc).all()
+    line = next(str(b) for b in report.account_profile(ctx).blocks
+                if str(b).startswith("Buying committee"))
+    assert line == (f"Buying committee: no contacts recorded for {ctx.unit_label}; add the "
+                    "people you sell to (and their role in the deal) in the CRM.")
+    risks = report.account_risks(ctx).blocks[0].df
+    committee = risks[risks["risk"].str.contains("committee|identified")]
+    assert committee["risk"].tolist() == ["no buying committee"]

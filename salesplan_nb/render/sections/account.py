@@ -273,7 +273,7 @@ def account_risks(ctx: PlanContext) -> Section:
         if not len(table):
             risks.append(("no buying committee", "no contacts recorded for the account",
                           "map the buying committee with the account owner", sug))
-        for role in missing:
+        for role in missing if len(table) else []:
             risks.append((f"no {role} identified", f"{len(table)} contact(s) on file, none "
                           f"with the role {role}", ROLE_MITIGATION[role], sug))
     for a in actions_step.load_actions(ctx.ws, ctx.scope.id):
