@@ -347,9 +347,9 @@ class TerritoryBalancer(StepWidget):
 
 
 class BudgetAllocator(StepWidget):
-    """Budget (USD) and cost per rep; the allocation across the saved investments (plus
-    headcount fitted from the data) with marginal ROI; "Accept" records it
-    (:func:`resources.save_resources`)."""
+    """Budget (USD) and cost per rep; the allocation across the tactics' channels (never
+    below their committed spend), the saved investments and the capacity plan's headcount
+    (fixed), with marginal ROI; "Accept" records it (:func:`resources.save_resources`)."""
 
     section = "resources_ui"
     title = "Budget allocator"
@@ -369,18 +369,21 @@ class BudgetAllocator(StepWidget):
         return [self.accept_button]
 
     def investments(self) -> list:
-        return self.resources.load_resources(self.ws)["investments"]
+        """The saved lines but headcount (recomputed from the capacity plan)."""
+        return [i for i in self.resources.load_resources(self.ws)["investments"]
+                if i.kind != "headcount"]
 
     def accept(self) -> None:
-        self.resources.save_resources(self.ws, self.result, self.investments(), by=self.by)
+        inv = getattr(self, "_lines", None) or self.investments()
+        self.resources.save_resources(self.ws, self.result, inv, by=self.by)
         self.refresh()
 
     def compute(self):
         v = self.values()
-        return self.resources.plan_resources(self.ws.data, self.scope, self.period,
-                                             budget=float(v["budget"]),
-                                             investments=self.investments(),
-                                             cost_per_rep=float(v["cost_per_rep"]) or None)
+        alloc, self._lines = self.resources.from_workspace(
+            self.ws, budget=float(v["budget"]), cost_per_rep=float(v["cost_per_rep"]) or None,
+            investments=self.investments(), scope=self.scope)
+        return alloc
 
     def summary(self, alloc) -> str:
         return html.escape(f"budget {alloc.budget:,.0f} USD: return {alloc.total_return:,.0f} "
