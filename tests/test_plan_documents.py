@@ -245,6 +245,15 @@ def test_account_plan_is_about_the_account(plans):
     assert listed == set(data.products["family"]) - held
     assert "Mitigation" in section(doc, "account_risks") or "No risk signals" in \
         section(doc, "account_risks")
+    prof = section(doc, "account_profile")
+    if len(data.contacts):  # the demo: the buying committee, contact details masked
+        mine_c = data.contacts[data.contacts["account_id"] == ctx.scope.id]
+        assert "Buying committee" in prof and len(mine_c)
+        for name in mine_c["name"]:
+            assert escape(str(name)) in prof
+        assert not any(str(e) in doc for e in mine_c["email"].dropna())
+    else:  # Maven has no contacts: one line saying so and how to map it
+        assert "the source has no contacts table; map one under tables.contacts" in prof
 
 
 def test_kpi_targets_follow_the_goals(plans):

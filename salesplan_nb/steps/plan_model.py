@@ -99,10 +99,11 @@ class PlanFigures:
 
 
 def placed_hires(quota_plan, recorded: list, level: str) -> list[dict]:
-    """The hiring plan as the scope's capacity sees it: the company counts every recorded hire;
-    a region, territory or rep counts the to-be-hired seats the quota split placed in it
-    (one hire per seat, in its territory and start month; :func:`salesplan_nb.steps.quotas.
-    tbh_seats`), so a unit's capacity, hires and quota rest on the same seats."""
+    """The hires of the scope (the ``hires`` figure): the company counts every recorded hire;
+    a region, territory or rep the to-be-hired seats the quota split placed in it (one hire
+    per seat, in its territory and start month; :func:`salesplan_nb.steps.quotas.tbh_seats`,
+    the rule the capacity step places unplaced hires by), so a unit's capacity, hires and
+    quota rest on the same seats."""
     if level == "company" or quota_plan is None or isinstance(quota_plan, Exception):
         return list(recorded or [])
     t = quota_plan.table
@@ -198,8 +199,8 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
         placed = placed_hires(quota_plan, cs["hires"], sc.level)
         hires = float(sum(float(h["count"] if isinstance(h, dict) else h.count)
                           for h in placed))
-        cap = capacity.capacity_plan(data, sc, per, target=target or 0.0,
-                                     **{**cs, "hires": placed}).capacity
+        # the capacity step places unplaced hires by the quotas step's rule itself
+        cap = capacity.capacity_plan(data, sc, per, target=target or 0.0, **cs).capacity
         cap0 = capacity.capacity_plan(data, sc, per, target=target or 0.0,
                                       **{**cs, "hires": []}).capacity
         if quota_plan is not None and not isinstance(quota_plan, Exception) \

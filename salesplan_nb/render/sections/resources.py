@@ -5,7 +5,7 @@ from __future__ import annotations
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
-from salesplan_nb.render.figures import _quota_plan, company_share, fig, headline_of
+from salesplan_nb.render.figures import company_share, fig, headline_of
 from salesplan_nb.render.sections.where import to_decide
 from salesplan_nb.steps import capacity as capacity_step
 from salesplan_nb.steps import plan_model
@@ -21,10 +21,6 @@ def resource_allocation(ctx: PlanContext) -> Section:
     kw = {k: settings[k] for k in ("ramp", "attrition", "backfill_lag", "hires")
           if settings.get(k) is not None}
     seats = ctx.scope.level in plan_model.SEAT_LEVELS
-    if seats:  # the hires the quota split placed in this unit (the plan figures' capacity)
-        qp = _quota_plan(ctx)
-        kw["hires"] = plan_model.placed_hires(None if isinstance(qp, Exception) else qp,
-                                              settings.get("hires") or [], ctx.scope.level)
     plan = cap.capacity_plan(ctx.data, ctx.scope, ctx.period, target=h["target"], **kw)
     if plan.rre_months and plan.capacity:
         txt = (f"Capacity: {plan.rre_months / max(ctx.period.n_months, 1):.1f} ramped rep "
