@@ -44,7 +44,7 @@ from salesplan_nb.batch import executors, lifetime, speedups
 from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.safenames import inside
-from salesplan_nb.core.scope import PLAN_TYPES, Period
+from salesplan_nb.core.scope import DOCUMENT_TYPES, Period
 from salesplan_nb.data.units import LEVELS, Unit, list_units
 from salesplan_nb.render.report import CHART_MIME, HEADLINE_MIME, SECTION_MIME, open_workspace
 from salesplan_nb.steps import registry as step_registry
@@ -66,12 +66,10 @@ ENGINES = ("inprocess", "kernel")
 
 
 def default_plan_type(level: str, ws_plan_type: str) -> str:
-    """territory -> territory plan, account -> account plan, else the workspace's annual or
-    long-term type."""
-    if level == "territory":
-        return "territory"
-    if level == "account":
-        return "account"
+    """territory -> territory plan, account -> account plan, rep -> rep plan (the quota
+    letter), else the workspace's annual or long-term type."""
+    if level in ("territory", "account", "rep"):
+        return level
     return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"
 
 
@@ -631,8 +629,8 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         except ValueError as exc:
             raise ConfigError(f"--period {period!r}: {exc} (e.g. 2027, 2027-Q1, 2027..2029)") \
                 from None
-    if plan_type is not None and plan_type not in PLAN_TYPES:
-        raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(PLAN_TYPES)}")
+    if plan_type is not None and plan_type not in DOCUMENT_TYPES:
+        raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(DOCUMENT_TYPES)}")
     ws = open_workspace(plan_dir)
     units = list_units(ws.data, by, only=only, top=top)
     if not units:
@@ -749,7 +747,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--by", required=True, choices=LEVELS, help="unit level")
     p.add_argument("--only", nargs="+", metavar="NAME", help="only these units (id or name)")
     p.add_argument("--top", type=int, help="only the N units with most trailing bookings")
-    p.add_argument("--plan-type", choices=PLAN_TYPES,
+    p.add_argument("--plan-type", choices=DOCUMENT_TYPES,
                    help="plan type (default: territory/account for those levels, else the "
                         "plan's own)")
     p.add_argument("--period", help="plan period (default: the plan's)")
