@@ -92,9 +92,7 @@ def quarters_with_ramp(ctx: PlanContext, row: pd.Series) -> pd.DataFrame:
     quota = float(row["quota"])
     rows, cum = [], 0.0
     for q in qs:
-        y, n = int(q[:4]), int(q[-1])
-        per = Period(pd.Timestamp(y, 3 * n - 2, 1), pd.Timestamp(y, 3 * n - 2, 1)
-                     + pd.DateOffset(months=3))
+        per = Period.parse(q)  # calendar quarters (the split's months grouped by quarter)
         cum += float(row[q])
         rows.append({"quarter": q, "quota": float(row[q]),
                      "share": float(row[q]) / quota if quota else float("nan"),
