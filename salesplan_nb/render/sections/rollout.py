@@ -231,8 +231,9 @@ def rep_acceptance(ctx: PlanContext) -> Section:
     a = acc[acc["rep_id"] == str(row["rep_id"])].iloc[0]
     if a["status"] == "pending":
         s.add(f"Status: pending - {a['note']}." if a["note"] else
-              "Status: pending - no answer recorded yet (record it with `salesplan accept "
-              "PLAN --rep ID --by NAME` or the roll-out widget).")
+              "Status: pending - no answer recorded yet (record it with: salesplan accept "
+              "PLAN --rep ID --by NAME, or the roll-out widget in "
+              f"{_where()}).")
     else:
         s.add(f"Status: {a['status']} by {a['by']} on {a['at']:%Y-%m-%d %H:%M} UTC"
               + (f": {a['comment']}" if a["comment"] else "") + ".")
