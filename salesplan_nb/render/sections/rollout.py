@@ -15,7 +15,7 @@ import pandas as pd
 
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.scope import Period
-from salesplan_nb.core.seats import ramp_factors
+from salesplan_nb.core.seats import is_manager_role, ramp_factors
 from salesplan_nb.render.blocks import Missing, Section, Table, ToDecide
 from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import company_quota_plan
@@ -67,10 +67,30 @@ def _letter(ctx: PlanContext, s: Section) -> pd.Series | None:
         s.add(Missing(f"{ctx.unit_label} is not a rep: quota letters go to reps"))
         return None
     if sheet.empty:
-        s.add(Missing(f"a quota for {ctx.unit_label} in the company split for "
-                      f"{period_label(ctx.period)} (not a quota-carrying rep in the period)"))
+        if s.key == "rep_quota":
+            s.add(Missing(f"a quota for {ctx.unit_label} in the company split for "
+                          f"{period_label(ctx.period)}: {_no_quota_reason(ctx)}"))
+        else:
+            s.add(Missing(f"a quota letter for {ctx.unit_label} (see Quota)"))
         return None
     return sheet.iloc[0]
+
+
+def _no_quota_reason(ctx: PlanContext) -> str:
+    """Why a rep has no quota: a manager role, gone before the period, or not a seat of the
+    split (quota seats: ``core.seats.quota_seats``)."""
+    reps = ctx.data.reps
+    hit = reps[reps["rep_id"].astype(str) == str(ctx.scope.id)]
+    if not len(hit):
+        return "not in the reps table"
+    r = hit.iloc[0]
+    end = r.get("end_date")
+    if pd.notna(end) and pd.Timestamp(end) < ctx.period.start:
+        return f"left on {pd.Timestamp(end):%Y-%m-%d}, before the plan period"
+    role = r.get("role")
+    if isinstance(role, str) and is_manager_role(pd.Series([role])).iloc[0]:
+        return f"role {role!r} is a manager role, which carries no quota"
+    return "not a quota-carrying seat in the period"
 
 
 def _hire_date(ctx: PlanContext, rep_id: str) -> pd.Timestamp:
