@@ -234,3 +234,14 @@ def test_long_term_plan_year_by_year_with_capacity(ws):
         assert sec.title == "Year by year 2027-2029"
         assert isinstance(df.loc["2029", "base quota"], float) and \
             pd.notna(df.loc["2029", "base quota"])
+
+
+def test_rep_without_quota_says_why_once(ws):
+    reps = ws.data.reps
+    mgr = reps[reps["role"].astype(str).str.contains("Manager", case=False)]
+    if mgr.empty:
+        pytest.skip("the sample has no manager")
+    ctx = report.context(ws.path, "rep", str(mgr["rep_id"].iloc[0]), None, "rep")
+    secs = {s.key: s for s in report.build(ctx)}
+    assert "manager role" in secs["rep_quota"].missing[0].text()
+    assert "see Quota" in secs["rep_drivers"].missing[0].text()
