@@ -245,3 +245,17 @@ def test_rep_without_quota_says_why_once(ws):
     secs = {s.key: s for s in report.build(ctx)}
     assert "manager role" in secs["rep_quota"].missing[0].text()
     assert "see Quota" in secs["rep_drivers"].missing[0].text()
+
+
+def test_to_decide_lines_name_notebooks_that_exist():
+    from pathlib import Path
+
+    from salesplan_nb.render.sections.where import to_decide
+
+    root = Path(__file__).resolve().parents[1]
+    for step in ("market", "goals", "kpis", "swot", "capacity", "segments", "strategy",
+                 "quotas", "territories", "resources", "scenarios", "forecast",
+                 "stakeholders", "timeline", "actions", "monitor", "evaluate"):
+        line = to_decide("x", step).text()
+        path = re.search(r"in (notebooks/\S+\.ipynb)", line).group(1)
+        assert (root / path).exists(), (step, line)
