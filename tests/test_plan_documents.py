@@ -239,3 +239,28 @@ def test_account_plan_is_about_the_account(plans):
     assert listed == set(data.products["family"]) - held
     assert "Mitigation" in section(doc, "account_risks") or "No risk signals" in \
         section(doc, "account_risks")
+
+
+def test_kpi_targets_follow_the_goals(plans):
+    """One number per KPI: the KPI table's plan-period target is the SMART goal's target when a
+    goal of the same scope and metric exists (the demo's win-rate goal is +2 points on the
+    baseline year); a territory never shows a company bookings goal as its own KPI target;
+    the demo's goal names state their growth on the plan's one baseline."""
+    from salesplan_nb.steps import goals as goals_step
+    from salesplan_nb.steps import kpis as kpis_step
+
+    ws, docs = plans
+    ctx, doc = docs["company"]
+    kpi = text(section(doc, "metrics_kpis"))
+    goals = {g.metric: g for g in goals_step.load_goals(ws) if g.scope == "company"}
+    win = goals["win_rate"]
+    assert f"on {ctx.baseline.label}" in win.name
+    shown = kpis_step.format_value(win.target, "fraction")
+    row = kpi[kpi.index("Win rate"):kpi.index("Opportunity-to-win")]
+    assert shown in row and "goal" in row, row
+    assert win.target == pytest.approx(win.baseline + 0.02, abs=1e-3)
+    bookings = goals["bookings"]
+    assert f"{bookings.implied_growth:+.0%} on {ctx.baseline.label}" in bookings.name
+    tctx, tdoc = docs["territory"]
+    tkpi = text(section(tdoc, "metrics_kpis"))
+    assert kpis_step.format_value(bookings.target, "USD") not in tkpi

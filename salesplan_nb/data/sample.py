@@ -227,6 +227,18 @@ def _uniform_dates(rng, lo: np.datetime64, hi: np.datetime64, n: int) -> np.ndar
     return lo + rng.integers(0, span + 1, size=n).astype("timedelta64[D]")
 
 
+def _pick(rng: np.random.Generator, weights, size: int) -> np.ndarray:
+    """``size`` indices into ``weights`` drawn with probability ``weights / sum(weights)``."""
+    w = np.asarray(weights, dtype=float)
+    return rng.choice(len(w), size=size, p=w / w.sum())
+
+
+def _groups(codes: np.ndarray, n: int):
+    """``(g, rows of codes == g)`` for g = 0 .. n-1, in order (the seeded draws follow it)."""
+    for g in range(n):
+        yield g, np.flatnonzero(codes == g)
+
+
 def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
              reps: int | None = None, territories: int | None = None, regions: int = 4,
              as_of: str | pd.Timestamp = "2026-06-30") -> Dataset:
@@ -280,11 +292,9 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     n_vac = min(n_other - n_ramp, max(1, round(0.06 * n_other)))
     n_grow = min(n_other - n_ramp - n_vac, round(0.18 * n_other))
     kind = np.full(n_seats, "tenured", dtype=object)
-    cut = np.cumsum([n_pred, n_ramp, n_vac, n_grow])
-    kind[others[: cut[0]]] = "turnover"
-    kind[others[cut[0]: cut[1]]] = "ramping"
-    kind[others[cut[1]: cut[2]]] = "vacant"
-    kind[others[cut[2]: cut[3]]] = "growth"
+    cut = np.cumsum([0, n_pred, n_ramp, n_vac, n_grow])
+    for i, label in enumerate(("turnover", "ramping", "vacant", "growth")):
+        kind[others[cut[i]: cut[i + 1]]] = label
 
     years = 365 * day
     hire = _uniform_dates(rng, S0 - 8 * years, S0 - 180 * day, n_seats)
@@ -333,21 +343,15 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     a_reg = rng.choice(regions, size=n, p=reg_w)
     a_terr = t_off[a_reg] + (rng.random(n) * t_per_reg[a_reg]).astype(np.int64)
     a_seat = seat_off[a_terr] + (rng.random(n) * seats_per_t[a_terr]).astype(np.int64)
-    a_ind = rng.choice(len(INDUSTRIES), size=n, p=INDUSTRY_WEIGHTS / INDUSTRY_WEIGHTS.sum())
+    a_ind = _pick(rng, INDUSTRY_WEIGHTS, n)
     emp = np.clip(np.round(rng.lognormal(np.log(150), 1.4, n)), 5, 400_000).astype(np.int64)
     revenue = np.round(emp * INDUSTRY_REV_PER_EMP[a_ind] * rng.lognormal(0, 0.35, n), -3)
     a_seg = np.where(emp < 200, 0, np.where(emp < 1000, 1, 2))
-    country = np.empty(n, dtype=object)
-    state = np.empty(n, dtype=object)
-    city = np.empty(n, dtype=object)
-    for r, rname in enumerate(reg_names):  # one vectorised draw per region
-        idx = np.flatnonzero(a_reg == r)
-        locs = LOCATIONS[rname]
-        w = np.array([x[3] for x in locs], dtype=float)
-        pick = rng.choice(len(locs), size=len(idx), p=w / w.sum())
-        country[idx] = np.array([x[0] for x in locs], dtype=object)[pick]
-        state[idx] = np.array([x[1] for x in locs], dtype=object)[pick]
-        city[idx] = np.array([x[2] for x in locs], dtype=object)[pick]
+    place = np.empty((n, 3), dtype=object)  # country, state, city
+    for r, idx in _groups(a_reg, regions):  # one vectorised draw per region
+        locs = np.array(LOCATIONS[reg_names[r]], dtype=object)
+        place[idx] = locs[_pick(rng, locs[:, 3].astype(float), len(idx)), :3]
+    country, state, city = place.T
     suffixes = np.array([_NAME_C[i] for i in INDUSTRIES], dtype=object)  # (8, 4)
     names = (np.array(_NAME_A, dtype=object)[rng.integers(0, len(_NAME_A), n)]
              + np.array(_NAME_B, dtype=object)[rng.integers(0, len(_NAME_B), n)] + " "
@@ -425,12 +429,10 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     # product, quantity, discount, amount
     o_prod = np.empty(m, dtype=np.int64)
     o_reason = np.full(m, -1, dtype=np.int64)
-    for s in range(3):
-        idx = np.flatnonzero(o_seg == s)
-        o_prod[idx] = rng.choice(len(PRODUCTS), size=len(idx),
-                                 p=PRODUCT_MIX[s] / PRODUCT_MIX[s].sum())
+    for s, idx in _groups(o_seg, len(SEGMENTS)):
+        o_prod[idx] = _pick(rng, PRODUCT_MIX[s], len(idx))
         lidx = idx[lost[idx]]
-        o_reason[lidx] = rng.choice(len(LOSS_REASONS), size=len(lidx), p=LOSS_MIX[s])
+        o_reason[lidx] = _pick(rng, LOSS_MIX[s], len(lidx))
     price = np.array([p[3] for p in PRODUCTS])[o_prod]
     seat_priced = np.array([p[5] for p in PRODUCTS])[o_prod]
     qty_seats = np.maximum(1, np.round(rng.lognormal(np.log(SEG_QTY[o_seg]), QTY_SIGMA)))

@@ -10,19 +10,25 @@ from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext, period_label
 from salesplan_nb.render.figures import headline_of
 from salesplan_nb.render.sections.where import to_decide
+from salesplan_nb.steps import goals as goals_step
 from salesplan_nb.steps import kpis as kpis_step
 
 
 def metrics_kpis(ctx: PlanContext) -> Section:
-    """KPI targets for the plan period against actuals: the recorded targets of the unit (else
-    the company's, labelled as such), each KPI's value in the baseline period and in the
-    period in progress (year to date at ``as_of``), and the status of the latter against the
-    target (kpis.compute_kpis)."""
+    """KPI targets for the plan period against actuals: the unit's targets (else the
+    company's, labelled as such) from :func:`goals.plan_kpi_targets` (a SMART goal of the same
+    metric wins over the KPI step's target: one number per KPI), each KPI's value in the
+    baseline period and in the period in progress (year to date at ``as_of``), and the status
+    of the latter against the target (kpis.compute_kpis)."""
     s = Section("metrics_kpis", "Metrics & KPIs")
     k = kpis_step
-    own = k.load_kpi_targets(ctx.ws, ctx.scope)
-    company = k.load_kpi_targets(ctx.ws, "company") if ctx.scope.level != "company" else {}
-    targets = own or company
+    own, own_src = goals_step.plan_kpi_targets(ctx.ws, ctx.scope, ctx.period)
+    company, company_src = (goals_step.plan_kpi_targets(ctx.ws, "company", ctx.period)
+                            if ctx.scope.level != "company" else ({}, {}))
+    # a company target of an additive KPI (bookings, new logos) is not a unit's target
+    company = {m: v for m, v in company.items()
+               if not (m in k.REGISTRY and k.REGISTRY[m].additive)}
+    targets, source = (own, own_src) if own else (company, company_src)
     as_of = ctx.data.as_of
     ytd = year_to_date(as_of)
     ytd = Period(ytd.start, ytd.end, f"{as_of.year} to {as_of.date()}")
@@ -50,6 +56,8 @@ def metrics_kpis(ctx: PlanContext) -> Section:
                                                for kk, u in zip(now["kpi"], now["unit"])],
         f"Status {as_of.year} to date": [st if kk in targets else ""
                                          for kk, st in zip(now["kpi"], now["status"])],
+        "Target from": [source.get(kk, "plan target" if kk == "bookings" and plan_target
+                                   is not None else "") for kk in now["kpi"]],
         "Formula": now["formula"]})
     src = ("targets recorded for this unit" if own else
            "company targets (no unit targets recorded)" if company else "")
