@@ -299,7 +299,8 @@ _READS = {
     "resources": ("goals", "strategy"), "forecast": ("market",),
     "scenarios": ("quotas", "capacity", "strategy", "forecast"),
     "plan_document": ("goals", "strategy", "quotas", "resources", "scenarios", "stakeholders"),
-    "rollout": ("quotas", "territories", "strategy"), "monitor": ("goals", "quotas", "forecast"),
+    "rollout": ("quotas", "capacity", "territories", "strategy"),
+    "monitor": ("goals", "quotas", "forecast"),
     "evaluate": ("monitor", "strategy", "forecast"),
 }
 _DECLARED = [replace(s, reads=_READS.get(s.key, s.reads)) for s in _DECLARED]
