@@ -118,10 +118,15 @@ def test_every_decision_kind_reaches_the_plans_it_concerns(plans):
             assert "decisions.forecast" in section(doc, "growth_forecast")
             continue
         assert name in unit_plans
-        # KPI targets for the plan period, against actuals (company targets as context)
+        # KPI targets for the plan period, against actuals (company targets as context; a
+        # company goal of the same metric wins over the KPI step's target)
+        from salesplan_nb.steps import goals as goals_step
+
         k = section(doc, "metrics_kpis")
-        targets = kpis.load_kpi_targets(ws, "company")
-        assert targets
+        assert kpis.load_kpi_targets(ws, "company")
+        targets, _ = goals_step.plan_kpi_targets(ws, "company", ctx.period)
+        if ctx.scope.level != "company":  # additive company goals are not a unit's target
+            targets = {m: v for m, v in targets.items() if not kpis.REGISTRY[m].additive}
         for key, value in targets.items():
             assert kpis.format_value(value, kpis.REGISTRY[key].unit) in k, (name, key)
         table = k[:k.find("<figure")] if "<figure" in k else k
@@ -239,6 +244,15 @@ def test_account_plan_is_about_the_account(plans):
     assert listed == set(data.products["family"]) - held
     assert "Mitigation" in section(doc, "account_risks") or "No risk signals" in \
         section(doc, "account_risks")
+    prof = section(doc, "account_profile")
+    if len(data.contacts):  # the demo: the buying committee, contact details masked
+        mine_c = data.contacts[data.contacts["account_id"] == ctx.scope.id]
+        assert "Buying committee" in prof and len(mine_c)
+        for name in mine_c["name"]:
+            assert escape(str(name)) in prof
+        assert not any(str(e) in doc for e in mine_c["email"].dropna())
+    else:  # Maven has no contacts: one line saying so and how to map it
+        assert "the source has no contacts table; map one under tables.contacts" in prof
 
 
 def test_kpi_targets_follow_the_goals(plans):
