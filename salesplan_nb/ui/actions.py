@@ -205,7 +205,8 @@ class QuotaLetterAcceptance(_ActionWidget):
         return table
 
     def summary(self, result: pd.DataFrame) -> str:
-        return html.escape(f"{len(result)} quota letters in {self.scope.label}: "
+        n = len(result)
+        return html.escape(f"{n} quota letter{'s' if n != 1 else ''} in {self.scope.label}: "
                            + rollout.counts_text(rollout.acceptance_counts(result)))
 
     def table(self, result: pd.DataFrame) -> pd.DataFrame:

@@ -285,7 +285,8 @@ def rollout_status(ctx: PlanContext) -> Section:
                              + (f": {sheet.attrs['note']}" if sheet.attrs.get("note") else "")))
     acc = _acceptance(ctx)
     counts = rollout_step.acceptance_counts(acc)
-    s.add(f"{len(acc)} quota letters ({money(acc['quota'].sum())}): "
+    s.add(f"{len(acc)} quota letter{'s' if len(acc) != 1 else ''} "
+          f"({money(acc['quota'].sum())}): "
           f"{rollout_step.counts_text(counts)}.")
     if ctx.scope.level in ("territory", "rep", "account"):
         view = acc.assign(at=acc["at"].dt.strftime("%Y-%m-%d").fillna(""))
