@@ -41,6 +41,7 @@ from salesplan_nb.core.periods import last_whole_month
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import NO_PIPELINE
+from salesplan_nb.steps import reconcile as R
 
 DAYS_PER_MONTH = 365.25 / 12
 SHRINK = 10.0  # pseudo-deals pulling a thin probability estimate toward the overall win rate
@@ -449,6 +450,7 @@ def _errors(f: np.ndarray, a: np.ndarray) -> dict:
             if a.sum() > 0 else np.nan, "n": int(len(a))}
 
 
+_PIPE_COLS = ("status", "stage", "created_date", "close_date", "amount", "product_id")
 COMPONENTS = ("baseline", "drift", "model", "pipeline")
 METHODS = (*COMPONENTS, "blend")
 BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
@@ -534,6 +536,7 @@ class Backtest:
     factors: np.ndarray = field(default_factory=lambda: np.full((0, 4), np.nan))
     totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     note: str = ""
+    use_from: int = 1
 
     @property
     def by_horizon(self) -> pd.DataFrame:
@@ -577,7 +580,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         raise ConfigError("backtest needs n_origins, horizon and min_train >= 1")
     scope = parse_scope(scope)
     y = monthly_bookings(data, scope)
-    d = scope.filter(data.deals)
+    d = scope.filter(data.deals)[list(_PIPE_COLS)]
     use_from = max(1, min(use_from, horizon))
     origins = [o for o in _origins(len(y), n_origins, horizon, min_train)
                if len(y) - o >= use_from]
@@ -634,7 +637,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
             bt[c] = pd.Series(dtype=float)
         errors = pd.DataFrame({"method": [*METHODS, "forecast"], "wape": np.nan,
                                "mape": np.nan, "bias": np.nan, "n": 0})
-        return Backtest(bt, errors, {}, note=note)
+        return Backtest(bt, errors, {}, note=note, use_from=use_from)
     F = bt[list(COMPONENTS)].to_numpy()
     a = bt["actual"].to_numpy()
     hz = bt["horizon"].to_numpy()
@@ -692,7 +695,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
             f"({len(totals)} with all {horizon} months ahead), errors on months {use_from}-"
             f"{horizon} ahead, ETS parameters fitted on the {origins[0]} months before the "
             "first origin")
-    return Backtest(bt, errors, weights, selected, bias, factors, totals, note)
+    return Backtest(bt, errors, weights, selected, bias, factors, totals, note, use_from)
 
 
 def blend_weights(bt: Backtest, step: int, pipeline: bool = True) -> dict[str, float]:
@@ -731,6 +734,9 @@ class ForecastResult:
     note: str = ""
     selected: str = "model"
     total: dict = field(default_factory=dict)
+    #: when the forecast is reconciled: ``method``, ``base`` (the unreconciled forecast per
+    #: forecast month, USD), ``base_total``, ``errors`` (its backtest WAPE/bias/coverage)
+    reconciliation: dict = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[int, dict[str, float]]:
@@ -741,6 +747,10 @@ class ForecastResult:
         the seasonal-naive baseline (``vs_baseline`` = WAPE / baseline WAPE)."""
         e = self.backtest.errors.copy()
         base = e.loc[e["method"] == "baseline", "wape"]
+        rec = self.reconciliation.get("errors")
+        if rec:
+            e = pd.concat([e, pd.DataFrame([{"method": "reconciled", **rec}])],
+                          ignore_index=True)
         e["vs_baseline"] = e["wape"] / float(base.iloc[0]) if len(base) and \
             base.iloc[0] > 0 else np.nan
         return e
@@ -749,9 +759,31 @@ class ForecastResult:
 def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str | None = None,
              horizon: int = 12, n_origins: int | None = None,
              backtest_horizon: int | None = None,
-             stage_order: list[str] | None = None) -> ForecastResult:
+             stage_order: list[str] | None = None, reconcile: bool = True) -> ForecastResult:
     """Monthly bookings forecast for ``scope``: every method, the backtest's choice
     (``forecast``) with its bias correction and empirical 80%/95% intervals.
+
+    ``reconcile`` (default): a company, region or territory of the data's hierarchy
+    (:func:`salesplan_nb.steps.reconcile.hierarchy`) gets the reconciled forecast
+    (:func:`hierarchy_forecast`: territories add up to their region, regions to the company;
+    ``reconciliation`` says how), computed once for every node of the hierarchy. Other scopes
+    with a short or sparse history (:func:`is_small`) get :func:`forecast_many`'s forecast
+    (their own history shrunk toward the company's method)."""
+    scope = parse_scope(scope)
+    if reconcile and scope.level in ("company", "region", "territory"):
+        hf = hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon,
+                                stage_order)
+        if hf is not None and hf.hierarchy.index(scope) is not None:
+            return hf.result(scope)
+    return _base_forecast(data, scope, period, horizon, n_origins, backtest_horizon,
+                          stage_order)
+
+
+def _base_forecast(data: Dataset, scope: Scope | str = "company",
+                   period: Period | str | None = None, horizon: int = 12,
+                   n_origins: int | None = None, backtest_horizon: int | None = None,
+                   stage_order: list[str] | None = None) -> ForecastResult:
+    """The scope's own (unreconciled) forecast: see :func:`forecast`.
 
     Forecast months: ``period``'s months after :func:`history_end` if ``period`` is given
     (months already closed show ``actual``), else the ``horizon`` months after history. The
@@ -861,6 +893,115 @@ def _total_band(bt: Backtest, point: np.ndarray, done: float, table: pd.DataFram
         return out
     return {"lo95": done + s * q[0], "lo80": done + s * q[1], "hi80": done + s * q[2],
             "hi95": done + s * q[3], "basis": basis}
+
+
+@dataclass
+class HierarchyForecast:
+    """Every node's base forecast (:func:`_base_forecast`) and their reconciliation.
+
+    ``method``: the reconciliation chosen by backtest (:mod:`salesplan_nb.steps.reconcile`);
+    ``scores``: backtest WAPE per node, unreconciled (``base``) and per method; ``G``: the
+    projection used for the live forecast; ``point``: reconciled forecast per node x forecast
+    month (USD); ``bt``: reconciled backtest forecasts per method (rows x nodes)."""
+
+    hierarchy: R.Hierarchy
+    base: list[ForecastResult]
+    method: str
+    scores: pd.DataFrame
+    G: np.ndarray
+    point: np.ndarray
+    bt: dict
+    lam: float = float("nan")
+
+    def result(self, scope: Scope) -> ForecastResult:
+        """The reconciled :class:`ForecastResult` of node ``scope``: ``forecast`` and its
+        bounds replaced by the reconciled values (bounds keep the node's own relative width),
+        ``total`` recomputed, the unreconciled forecast in ``reconciliation``."""
+        i = self.hierarchy.index(scope)
+        r = self.base[i]
+        t = r.table.copy()
+        fm = t["forecast"].notna().to_numpy()
+        old = t.loc[fm, "forecast"].to_numpy(float)
+        new = self.point[i]
+        for c in ("lo80", "hi80", "lo95", "hi95"):
+            b = t.loc[fm, c].to_numpy(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.where(old > 0, b / np.where(old > 0, old, 1), 1.0)
+            t.loc[fm, c] = new * rel
+        t.loc[fm, "forecast"] = new
+        done = float(t["actual"].fillna(0).sum())
+        total = {"point": done + float(new.sum())}
+        total.update(_total_band(r.backtest, new, done, t))
+        bt = r.backtest
+        used = self.bt["used"]
+        rec = self.bt[self.method][:, i]
+        f0 = self.bt["base"][:, i]
+        a = self.bt["actual"][:, i]
+        e = _errors(rec[used], a[used])
+        rows = bt.rows.reset_index(drop=True)
+        if len(rows) == len(rec) and {"lo80", "hi80", "lo95", "hi95"} <= set(rows.columns):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                k = np.where(f0 > 0, rec / np.where(f0 > 0, f0, 1), np.nan)
+            b = rows[["lo95", "lo80", "hi80", "hi95"]].to_numpy(float) * k[:, None]
+            ok = np.isfinite(b).all(axis=1) & used
+            e["cover80"] = float(((a >= b[:, 1]) & (a <= b[:, 2]))[ok].mean()) \
+                if ok.any() else np.nan
+            e["cover95"] = float(((a >= b[:, 0]) & (a <= b[:, 3]))[ok].mean()) \
+                if ok.any() else np.nan
+        levels = " -> ".join(self.hierarchy.levels)
+        sc = self.scores.set_index("node")
+        why = (f"{self.method} (lowest mean backtest WAPE over the {len(self.hierarchy.nodes)} "
+               f"nodes of {levels}: " + ", ".join(
+                   f"{m} {np.nanmean(self.scores[m]):.1%}" for m in ("base", *R.METHODS))
+               + ")")
+        methods = dict(r.methods)
+        methods["forecast"] = (r.methods["forecast"] + f"; reconciled across {levels} by {why}")
+        rinfo = {"method": self.method, "why": why, "base": old,
+                 "base_total": float(r.total.get("point", np.nan)),
+                 "wape_base": float(sc.loc[scope.label, "base"]),
+                 "wape_reconciled": float(sc.loc[scope.label, self.method]),
+                 "errors": e}
+        return ForecastResult(r.scope, t, r.backtest, methods, r.note, r.selected, total,
+                              rinfo)
+
+
+def hierarchy_forecast(data: Dataset, period: Period | str | None = None, horizon: int = 12,
+                       n_origins: int | None = None, backtest_horizon: int | None = None,
+                       stage_order: list[str] | None = None) -> HierarchyForecast | None:
+    """Base forecasts of every company / region / territory node and their reconciliation
+    (method chosen by backtest, see :mod:`salesplan_nb.steps.reconcile`); ``None`` without a
+    hierarchy. Memoised on ``data`` per argument set (one computation serves every node)."""
+    per = parse_period(period).label if period is not None else None
+    key = ("hierarchy", per, horizon, n_origins, backtest_horizon,
+           tuple(stage_order) if stage_order else None)
+    return data.memo(_MEMO, key, lambda: _hierarchy_forecast(
+        data, period, horizon, n_origins, backtest_horizon, stage_order), with_deals=True)
+
+
+_MEMO = "_salesplan_forecast"
+
+
+def _hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon, stage_order):
+    h = R.hierarchy(data)
+    if h is None:
+        return None
+    base = [_base_forecast(data, n, period, horizon, n_origins, backtest_horizon, stage_order)
+            for n in h.nodes]
+    rows = [r.backtest.rows for r in base]
+    P = np.vstack([r.table.loc[r.table["forecast"].notna(), "forecast"].to_numpy(float)
+                   for r in base])
+    if not all(len(x) for x in rows) or len({len(x) for x in rows}) != 1:
+        method, scores, bt = "bottom-up", pd.DataFrame(), {}
+        G = R.projection(h.S, method)
+        return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt)
+    method, scores, bt = R.backtest_reconciliation(h, rows, base[0].backtest.use_from)
+    lam = float("nan")
+    if method == "mint-shrink":
+        W, lam = R.shrink_cov((bt["base"] - bt["actual"])[bt["used"]])
+        G = R.projection(h.S, method, W)
+    else:
+        G = R.projection(h.S, method)
+    return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt, lam)
 
 
 def chart_forecast(result: ForecastResult):
