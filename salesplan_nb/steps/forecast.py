@@ -38,7 +38,7 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import last_whole_month
-from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import NO_PIPELINE
 from salesplan_nb.steps import reconcile as R
@@ -230,9 +230,11 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
     ``s`` or later, or is not an open stage (lost somewhere unknown). Deals lost before ``s``
     never were open at ``s`` and are excluded.
 
-    Method ``closed win rate`` (closed deals carry no stage, e.g. Won/Lost only):
-    ``p(s) = won / (won + lost)`` of closed deals in scope, the same for every stage; the
-    pipeline forecast then refines it by deal age (see :func:`pipeline_forecast`).
+    Method ``stage by deal age`` (closed deals carry no stage, e.g. Won/Lost only): each open
+    deal's ``P(won | open at age a)`` learned from the closed deals' outcomes and cycle lengths
+    (:func:`_p_win_by_age`; ``a`` = days since created, 0 when undated), averaged over the
+    deals open at the stage: later stages hold older deals, so they get the win rate of deals
+    that survived that long.
 
     Columns: ``stage, open_deals, open_value (USD, own amounts), p_win, method``.
     """
@@ -269,8 +271,14 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
              if n_won + (lost_rank >= rank[s]).sum() else 0.0 for s in out.index}
         method = "lost-at-stage"
     else:
-        p = {s: p0 for s in out.index}
-        method = "closed win rate"
+        # no stage at close: each open deal's P(won | its age) from closed outcomes
+        # (:func:`_p_win_by_age`), averaged over the deals open at the stage
+        won_c, lost_c = _age_model(closed[closed["close_date"].notna()])
+        age = (pd.Timestamp(data.as_of) - open_["created_date"]).dt.days.to_numpy(
+            dtype=float, na_value=np.nan)
+        pa = pd.Series(_p_win_by_age(age, won_c, lost_c, p0), index=open_.index)
+        p = pa.groupby(stages).mean().to_dict()
+        method = "stage by deal age"
     out["p_win"] = pd.Series(p)
     out["method"] = method
     out = out.reset_index().rename(columns={"index": "stage"})
@@ -279,10 +287,14 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
 
 def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at: pd.DataFrame,
                  origin: pd.Period, horizon: int, stage_p: dict | None,
-                 keep_own_amount: bool, amt: np.ndarray | None = None) -> np.ndarray:
+                 keep_own_amount: bool, amt: np.ndarray | None = None,
+                 per_deal: bool = False, expected: bool = False) -> np.ndarray:
     """Expected bookings (USD) per month ``origin .. origin+horizon-1`` from ``open_at``
-    (``amt``: the open deals' values when the caller computed them already)."""
-    out = np.zeros(horizon)
+    (``amt``: the open deals' values when the caller computed them already; ``per_deal``:
+    one row per open deal instead of the sum; ``expected``: time a deal by its own expected
+    close date (``close_date`` of an open deal) when that is on or after the origin - only for
+    the live forecast: in the backtest a closed deal's close date is its outcome)."""
+    out = np.zeros((len(open_at), horizon)) if per_deal else np.zeros(horizon)
     if open_at.empty:
         return out
     n_won = int((closed_before["status"] == "won").sum())
@@ -301,7 +313,16 @@ def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at
     month_starts = pd.period_range(origin, periods=horizon + 1, freq="M").start_time
     bounds = np.asarray((month_starts - start).days, dtype=float)
     share = _close_month_shares(ages, won_c, bounds)
-    return (p * amt) @ share
+    if expected:
+        # the deal's own expected close month when it is still ahead (else: learned timing)
+        exp = open_at["close_date"].to_numpy(dtype="datetime64[ns]")
+        ahead = ~np.isnat(exp) & (exp >= np.datetime64(start))
+        k = np.searchsorted(month_starts.to_numpy(), exp[ahead], side="right") - 1
+        one = np.zeros((int(ahead.sum()), horizon))
+        inside = k < horizon
+        one[np.flatnonzero(inside), k[inside]] = 1.0
+        share[ahead] = one
+    return (p * amt)[:, None] * share if per_deal else (p * amt) @ share
 
 
 def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: int = 12,
@@ -331,8 +352,68 @@ def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: in
     sp = stage_probabilities(data, scope, stage_order) if stage_table is None else stage_table
     stage_p = (dict(zip(sp["stage"], sp["p_win"])) if len(sp) and
                sp["method"].iloc[0] == "lost-at-stage" else None)
-    vals = _pipeline_at(d, closed, open_, origin, horizon, stage_p, keep_own_amount=True)
+    vals = _pipeline_at(d, closed, open_, origin, horizon, stage_p, keep_own_amount=True,
+                        expected=True)
     return pd.DataFrame({"month": months, "pipeline": vals})
+
+
+#: derived forecast categories: P(won) band lower bounds (commit >= 70%, best case >= 40%)
+CATEGORY_BANDS = (("commit", 0.70), ("best case", 0.40), ("pipeline", 0.0))
+
+
+def _deal_p_win(data: Dataset, d: pd.DataFrame, stage_order: list[str] | None,
+                sp: pd.DataFrame) -> np.ndarray:
+    """P(won) of each open deal of ``d`` as :func:`pipeline_forecast` uses it."""
+    open_ = d[d["status"] == "open"]
+    closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+    n_won = int((closed["status"] == "won").sum())
+    p0 = n_won / len(closed) if len(closed) else 0.0
+    if len(sp) and sp["method"].iloc[0] == "lost-at-stage":
+        return open_["stage"].map(dict(zip(sp["stage"], sp["p_win"]))).astype(float) \
+            .fillna(p0).to_numpy()
+    won_c, lost_c = _age_model(closed)
+    age = (pd.Timestamp(data.as_of) - open_["created_date"]).dt.days.to_numpy(
+        dtype=float, na_value=np.nan)
+    return _p_win_by_age(age, won_c, lost_c, p0)
+
+
+def forecast_categories(data: Dataset, scope: Scope | str = "company",
+                        stage_order: list[str] | None = None) -> pd.DataFrame:
+    """Open pipeline by forecast category: ``category, deals, value`` (USD, own amounts),
+    ``expected`` (sum of P(won) x value, values imputed as in :func:`pipeline_forecast`),
+    ``basis``. Categories come from the source's ``forecast_category`` column when it has one
+    (``source``), else from each deal's P(won) in :data:`CATEGORY_BANDS` (``derived``:
+    commit >= 70%, best case 40-70%, pipeline < 40%)."""
+    scope = parse_scope(scope)
+    d = scope.filter(data.deals)
+    open_ = d[d["status"] == "open"]
+    cols = ["category", "deals", "value", "expected", "basis"]
+    if open_.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string" if c in ("category", "basis")
+                                          else "float64") for c in cols})
+    sp = stage_probabilities(data, scope, stage_order)
+    p = _deal_p_win(data, d, stage_order, sp)
+    closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+    by_product, overall = _amount_lookup(closed)
+    amt = _impute_amount(open_, by_product, overall, keep_own=True)
+    src = open_["forecast_category"] if "forecast_category" in open_.columns else None
+    if src is not None and src.notna().any():
+        cat = src.astype(object).fillna("(none)").astype(str).str.strip().str.lower()
+        basis = "source"
+    else:
+        cat = pd.Series(np.select([p >= b for _, b in CATEGORY_BANDS[:-1]],
+                                  [c for c, _ in CATEGORY_BANDS[:-1]], "pipeline"),
+                        index=open_.index)
+        basis = "derived from P(won): commit >= 70%, best case 40-70%, pipeline < 40%"
+    f = pd.DataFrame({"category": cat.to_numpy(), "value": open_["amount"].fillna(0).to_numpy(
+        float), "expected": p * amt})
+    g = f.groupby("category", sort=False).agg(deals=("value", "size"), value=("value", "sum"),
+                                              expected=("expected", "sum"))
+    order = [c for c, _ in CATEGORY_BANDS]
+    g = g.reindex(sorted(g.index, key=lambda c: (order.index(c) if c in order else 9, c)))
+    g = g.reset_index()
+    g["basis"] = basis
+    return g[cols].astype({"category": "string", "basis": "string"})
 
 
 # --------------------------------------------------------------------------- ETS, fitted once
@@ -775,6 +856,8 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
                                 stage_order)
         if hf is not None and hf.hierarchy.index(scope) is not None:
             return hf.result(scope)
+    if reconcile and is_small(data, scope):
+        return _small_forecast(data, scope, period, horizon)
     return _base_forecast(data, scope, period, horizon, n_origins, backtest_horizon,
                           stage_order)
 
@@ -859,8 +942,8 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
         "baseline": m_base, "drift": m_drift, "model": m_model,
         "pipeline": ("stage probabilities (lost-at-stage)" if len(sp) and
                      sp["method"].iloc[0] == "lost-at-stage" else
-                     "age-conditioned closed win rate") + "; timing from won cycles longer than "
-                    "the age" + ("" if has_pipe else " (no open deals: weight 0)"),
+                     "P(won | stage) by deal age from closed outcomes") + "; timing: the deal's "
+                    "expected close month when still ahead, else won cycles longer than its age" + ("" if has_pipe else " (no open deals: weight 0)"),
         "blend": (f"weights baseline/drift/model/pipeline by months ahead: {wtxt} (min "
                   "backtest WAPE)") if bt.weights else "model only (no backtest possible)",
         "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
@@ -1002,6 +1085,210 @@ def _hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon, stag
     else:
         G = R.projection(h.S, method)
     return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt, lam)
+
+
+# ---- small scopes: shrunk toward the company's method, many at once -------------------------
+SMALL_MONTHS = 24  # a scope with fewer months with wins than this is "small"
+SHRINK_MONTHS = 12.0  # K in the own-history weight m / (m + K)
+
+
+def is_small(data: Dataset, scope: Scope | str) -> bool:
+    """True for an account scope, or any scope below the company whose history has fewer
+    than :data:`SMALL_MONTHS` months with a win (too short or sparse for its own backtest)."""
+    scope = parse_scope(scope)
+    if scope.level == "company":
+        return False
+    if scope.level == "account":
+        return True
+    ids, Y = _level_panel(data, scope.level)
+    i = ids.get(scope.id)
+    return i is None or int((Y[i] > 0).sum()) < SMALL_MONTHS
+
+
+def _level_panel(data: Dataset, level: str) -> tuple[dict, np.ndarray]:
+    """Won bookings of every scope id of ``level`` by month (ids -> row, matrix ids x months
+    on :func:`monthly_bookings`' index), memoised on ``data``."""
+    def build():
+        y = monthly_bookings(data)
+        d = data.deals
+        col = SCOPE_COLUMN[level]
+        won = d[(d["status"] == "won") & d["close_date"].notna() & d[col].notna()]
+        m = won["close_date"].dt.to_period("M")
+        keep = (m >= y.index[0]) & (m <= y.index[-1]) if len(y) else m.isna()
+        ids, codes = np.unique(won.loc[keep, col].astype(str).to_numpy(), return_inverse=True)
+        Y = np.zeros((len(ids), len(y)))
+        if len(y):
+            t = (m[keep].map(lambda p: p.ordinal).to_numpy() - y.index[0].ordinal)
+            np.add.at(Y, (codes, t.astype(int)), won.loc[keep, "amount"].to_numpy(float))
+        return {k: i for i, k in enumerate(ids)}, Y
+    return data.memo(_MEMO, ("panel", level), build, with_deals=True)
+
+
+def _level_pipeline(data: Dataset, level: str, steps: int) -> tuple[dict, np.ndarray]:
+    """Pipeline forecast (USD, ids x ``steps`` months after history) of every scope id of
+    ``level``: the company's per-deal pipeline (probabilities, values and timing learned on
+    all closed deals) summed per id. Memoised on ``data``."""
+    def build():
+        d = data.deals
+        col = SCOPE_COLUMN[level]
+        closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+        open_ = d[d["status"] == "open"]
+        origin = history_end(data) + 1
+        sp = stage_probabilities(data)
+        stage_p = (dict(zip(sp["stage"], sp["p_win"])) if len(sp) and
+                   sp["method"].iloc[0] == "lost-at-stage" else None)
+        M = _pipeline_at(d, closed, open_, origin, steps, stage_p, keep_own_amount=True,
+                         per_deal=True, expected=True)
+        key = open_[col].astype(object).fillna("").astype(str).to_numpy()
+        ids, codes = np.unique(key, return_inverse=True)
+        P = np.zeros((len(ids), steps))
+        if len(M):
+            np.add.at(P, codes, M)
+        return {k: i for i, k in enumerate(ids)}, P
+    return data.memo(_MEMO, ("pipeline", level, steps), build, with_deals=True)
+
+
+def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
+    """Arrays behind :func:`forecast_many` (see there): per scope x forecast month."""
+    comp = forecast(data, "company", period, horizon)
+    t = comp.table
+    fm = t["forecast"].notna().to_numpy()
+    months = t.loc[fm, "month"]
+    n = int(fm.sum())
+    y = monthly_bookings(data).to_numpy()
+    start = history_end(data) + 1
+    skip = months.iloc[0].ordinal - start.ordinal if n else 0
+    steps = max(skip + n, 1)
+    cb = comp.backtest
+    pipe_c = t.loc[fm, "pipeline"].to_numpy(float)
+    has_pipe = bool(np.nansum(pipe_c) > 0) and data.has_pipeline
+    reach = int(cb.rows["horizon"].max()) if len(cb.rows) else 0
+    W = np.array([[blend_weights(cb, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
+                  for k in range(skip, skip + n)]).reshape(n, len(COMPONENTS))
+    g = (float(np.clip(y[-12:].sum() / y[-24:-12].sum(), 0.5, 2.0))
+         if len(y) >= 24 and y[-24:-12].sum() > 0 else 1.0)
+    years = np.arange(skip, skip + n) // 12
+    c12 = float(y[-12:].sum())
+    out = {"months": months, "scopes": scopes, "company": comp}
+    rows = {c: np.zeros((len(scopes), n)) for c in (*COMPONENTS, "own", "top", "forecast")}
+    lam = np.zeros(len(scopes))
+    active = np.zeros(len(scopes), int)
+    hist = np.zeros((len(scopes), len(y)))
+    for level in dict.fromkeys(s.level for s in scopes):
+        idx = [i for i, s in enumerate(scopes) if s.level == level]
+        if level == "company":
+            Ys = np.tile(y, (len(idx), 1))
+            Ps = np.tile(np.nan_to_num(pipe_c), (len(idx), 1))
+        else:
+            ids, Y = _level_panel(data, level)
+            pids, P = _level_pipeline(data, level, steps)
+            Ys = np.vstack([Y[ids[scopes[i].id]] if scopes[i].id in ids else np.zeros(len(y))
+                            for i in idx]).reshape(len(idx), len(y))
+            Ps = np.vstack([P[pids[scopes[i].id], skip:skip + n] if scopes[i].id in pids
+                            else np.zeros(n) for i in idx]).reshape(len(idx), n)
+        hist[idx] = Ys
+        T = Ys.shape[1]
+        if T >= 12:
+            base = Ys[:, [T - 12 + (h % 12) for h in range(skip, skip + n)]]
+        else:
+            base = np.repeat(Ys[:, -1:] if T else np.zeros((len(idx), 1)), n, axis=1)
+        share = Ys[:, -12:].sum(axis=1) / c12 if c12 > 0 else np.zeros(len(idx))
+        comps = {"baseline": base, "drift": base * g ** (1 + 0.5 * years),
+                 "model": share[:, None] * t.loc[fm, "model"].to_numpy(float),
+                 "pipeline": Ps}
+        if comp.selected == "blend":
+            own = sum(comps[c] * W[:, j] for j, c in enumerate(COMPONENTS))
+        else:
+            own = comps[comp.selected]
+        own = own * cb.bias_factor
+        top = share[:, None] * t.loc[fm, "forecast"].to_numpy(float)
+        m = (Ys > 0).sum(axis=1)
+        lam[idx] = m / (m + SHRINK_MONTHS)
+        active[idx] = m
+        for c in COMPONENTS:
+            rows[c][idx] = comps[c]
+        rows["own"][idx] = own
+        rows["top"][idx] = top
+        rows["forecast"][idx] = lam[idx, None] * own + (1 - lam[idx, None]) * top
+    out.update(rows)
+    out.update(weight_own=lam, active_months=active, history=hist)
+    return out
+
+
+def forecast_many(data: Dataset, scopes: list[Scope | str], period: Period | str | None = None,
+                  horizon: int = 12) -> pd.DataFrame:
+    """Forecasts of many (small) scopes in one vectorised call from one company fit.
+
+    For scope ``s`` with history ``y_s`` (won bookings by month) and ``m`` months with a win:
+    ``forecast_s = l own_s + (1 - l) share_s x company forecast``, ``l = m / (m + K)``
+    (``K`` = :data:`SHRINK_MONTHS`), ``share_s`` = the scope's share of the company's last 12
+    months. ``own_s`` is the company's chosen method and blend weights applied to the scope:
+    seasonal naive of ``y_s``, the same x the company's trailing growth (drift), ``share_s x``
+    the company's ETS (model), the scope's open deals valued with the company's
+    probabilities, deal values and timing (pipeline); times the company's bias correction.
+    The company forecast is the default :func:`forecast` (memoised, reconciled).
+
+    Returns one row per scope (index: the scope as text): one column per forecast month
+    (USD), ``total`` (the period: actuals to date + forecast), ``weight_own`` (``l``),
+    ``active_months`` (``m``). No interval: a small scope's own errors are too few to
+    calibrate one."""
+    sc = [parse_scope(s) for s in scopes]
+    r = _many(data, sc, period, horizon)
+    cols = [str(m) for m in r["months"]]
+    df = pd.DataFrame(r["forecast"], index=[str(s) for s in sc], columns=cols)
+    done = np.zeros(len(sc))
+    if period is not None:
+        y = monthly_bookings(data)
+        pm = parse_period(period).months()
+        past = [i for i, m in enumerate(y.index) if m in pm]
+        done = r["history"][:, past].sum(axis=1) if past else done
+    df["total"] = done + df[cols].sum(axis=1).to_numpy()
+    df["weight_own"] = r["weight_own"]
+    df["active_months"] = r["active_months"]
+    return df
+
+
+def _small_forecast(data: Dataset, scope: Scope, period, horizon: int) -> ForecastResult:
+    """:class:`ForecastResult` of one small scope from :func:`forecast_many`'s arrays."""
+    r = _many(data, [scope], period, horizon)
+    comp = r["company"]
+    months = r["months"]
+    fc = r["forecast"][0]
+    table = pd.DataFrame({"month": months.to_numpy(), "actual": np.nan,
+                          **{c: r[c][0] for c in COMPONENTS}, "blend": r["own"][0],
+                          "forecast": fc, "lo80": np.nan, "hi80": np.nan, "lo95": np.nan,
+                          "hi95": np.nan})
+    done = 0.0
+    if period is not None:
+        y = monthly_bookings(data)
+        per = parse_period(period)
+        start = history_end(data) + 1
+        past_m = [m for m in per.months() if m < start]
+        h = pd.Series(r["history"][0], index=y.index)
+        past = pd.DataFrame({"month": past_m, "actual": h.reindex(past_m).to_numpy()})
+        table = pd.concat([past, table], ignore_index=True) if len(past) else table
+        done = float(past["actual"].fillna(0).sum())
+    if not data.has_pipeline:
+        table["pipeline"] = np.nan
+    table = table[["month", "actual", *METHODS, "forecast", "lo80", "hi80", "lo95", "hi95"]]
+    lam = float(r["weight_own"][0])
+    m = int(r["active_months"][0])
+    why = (f"small scope ({m} months with a win; < {SMALL_MONTHS} or an account): "
+           f"{lam:.2f} x its own history with the company's method ({comp.selected}) + "
+           f"{1 - lam:.2f} x its share of the company forecast; no own backtest, no interval")
+    methods = {**comp.methods, "forecast": why,
+               "blend": "the company's blend weights applied to this scope"}
+    note = "" if r["history"][0].sum() > 0 else f"no won deals in {scope.label}"
+    errors = pd.DataFrame({"method": [*METHODS, "forecast"], "wape": np.nan, "mape": np.nan,
+                           "bias": np.nan, "n": 0})
+    bt = Backtest(pd.DataFrame(columns=["origin", "month", "horizon", "actual", *METHODS,
+                                        "forecast"]), errors, comp.backtest.weights,
+                  comp.selected, comp.backtest.bias_factor,
+                  note=f"{scope.label}: no own backtest (small scope)")
+    total = {"point": done + float(fc.sum()), "lo80": np.nan, "hi80": np.nan,
+             "lo95": np.nan, "hi95": np.nan, "basis": "no interval (small scope)"}
+    return ForecastResult(scope, table, bt, methods, note, comp.selected, total,
+                          {"method": "shrunk toward the company", "weight_own": lam})
 
 
 def chart_forecast(result: ForecastResult):
