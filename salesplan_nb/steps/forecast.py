@@ -1004,7 +1004,7 @@ class HierarchyForecast:
         r = self.base[i]
         t = r.table.copy()
         fm = t["forecast"].notna().to_numpy()
-        old = t.loc[fm, "forecast"].to_numpy(float)
+        old = t.loc[fm, "forecast"].to_numpy(float).copy()
         new = self.point[i]
         for c in ("lo80", "hi80", "lo95", "hi95"):
             b = t.loc[fm, c].to_numpy(float)
