@@ -521,6 +521,50 @@ def drift_forecast(history: pd.Series | np.ndarray, horizon: int) -> tuple[np.nd
     return base * g ** (1 + 0.5 * years), f"seasonal naive x trailing growth {g:.3f}"
 
 
+def seasonal_shape(company: pd.Series | np.ndarray) -> np.ndarray:
+    """The company's seasonal shape: for each of the last 12 calendar months, its mean share of
+    the 12-month total over every full 12-month window ending at the history's end, one, two
+    ... years back (windows with no bookings skipped). ``shape[i]`` belongs to month
+    ``n - 12 + i``; sums to 1. Needs 12 months (else uniform 1/12)."""
+    c = np.asarray(company, dtype=float)
+    n = len(c)
+    win = [c[n - 12 * (j + 1): n - 12 * j] for j in range(n // 12)]
+    win = [w / w.sum() for w in win if w.sum() > 0]
+    return np.mean(win, axis=0) if win else np.full(12, 1 / 12)
+
+
+def company_growth(company: pd.Series | np.ndarray) -> float:
+    """Trailing growth of the company ``sum(last 12) / sum(12 before)``, clipped to 0.5..2;
+    1 with fewer than 24 months."""
+    c = np.asarray(company, dtype=float)
+    if len(c) < 24 or c[-24:-12].sum() <= 0:
+        return 1.0
+    return float(np.clip(c[-12:].sum() / c[-24:-12].sum(), 0.5, 2.0))
+
+
+def pooled_forecast(history: pd.Series | np.ndarray, horizon: int,
+                    company: pd.Series | np.ndarray, start: int = 0
+                    ) -> tuple[np.ndarray, str]:
+    """Pooled seasonal forecast: the scope's own level, the company's shape and growth.
+
+    ``F[h] = sum(scope's last 12 months) x shape[h mod 12] x g ** (1 + 0.5 floor(h / 12))``
+    for ``h = start .. start + horizon - 1`` (0 = the month after history), ``shape`` =
+    :func:`seasonal_shape` of the company (averaged over every year, so one lumpy month does
+    not repeat), ``g`` = :func:`company_growth` (damped by half per further year, as the
+    drift). A region's own seasonality and growth are noisy; the company's are pooled over
+    all of them. ``company`` must end where ``history`` ends. With < 12 months: plain naive."""
+    y = np.asarray(history, dtype=float)
+    c = np.asarray(company, dtype=float)
+    if len(y) < 12 or len(c) < 12:
+        base, m = seasonal_naive(y, start + horizon)
+        return base[start:], m + " (no pooled shape: < 12 months)"
+    hh = np.arange(start, start + horizon)
+    g = company_growth(c)
+    f = y[-12:].sum() * seasonal_shape(c)[hh % 12] * g ** (1 + 0.5 * (hh // 12))
+    return f, (f"scope's last 12 months x the company's seasonal shape ({len(c) // 12} years) "
+               f"x company growth {g:.3f}")
+
+
 # --------------------------------------------------------------------------- backtest
 def _errors(f: np.ndarray, a: np.ndarray) -> dict:
     f, a = np.asarray(f, float), np.asarray(a, float)
@@ -532,7 +576,7 @@ def _errors(f: np.ndarray, a: np.ndarray) -> dict:
 
 
 _PIPE_COLS = ("status", "stage", "created_date", "close_date", "amount", "product_id")
-COMPONENTS = ("baseline", "drift", "model", "pipeline")
+COMPONENTS = ("baseline", "drift", "model", "pipeline", "pooled")
 METHODS = (*COMPONENTS, "blend")
 BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
 MAX_HORIZON = 24
@@ -666,6 +710,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
     origins = [o for o in _origins(len(y), n_origins, horizon, min_train)
                if len(y) - o >= use_from]
     yv = y.to_numpy()
+    yc = yv if scope.level == "company" else monthly_bookings(data).to_numpy()
     if origins and spec is None:
         spec = ets_spec(yv[:origins[0]])
     refit = bool(origins) and origins[0] < 24
@@ -692,6 +737,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         hist = yv[:oi]
         base, _ = seasonal_naive(hist, h)
         drift, _ = drift_forecast(hist, h)
+        pooled, _ = pooled_forecast(hist, h, yc[:oi])
         model = ets_forecast(hist, h)[0] if refit else ets_apply(spec, hist, h)
         t0 = o.start_time
         closed_b = closed_all[closed_all["close_date"] < t0]
@@ -710,7 +756,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         pipe = _pipeline_at(d, closed_b, open_at, o, h, None, keep_own_amount=False, amt=amt)
         for k in range(h):
             rows.append((str(o), str(y.index[oi + k]), k + 1, float(yv[oi + k]),
-                         base[k], drift[k], model[k], pipe[k]))
+                         base[k], drift[k], model[k], pipe[k], pooled[k]))
     bt = pd.DataFrame(rows, columns=cols)
     if bt.empty:
         note = (f"{scope.label}: {len(y)} months of history; too short for a backtest")
@@ -897,6 +943,8 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
     bt = backtest(data, scope, n_origins=n_origins, horizon=bh, spec=spec, use_from=use_from)
     base, m_base = seasonal_naive(y, steps)
     drift, m_drift = drift_forecast(y, steps)
+    yc = y if scope.level == "company" else monthly_bookings(data).to_numpy()
+    pooled, m_pooled = pooled_forecast(y, steps, yc)
     if origins and origins[0] < 24:  # short history: fit on all of it
         model, m_model = ets_forecast(y, steps)
     else:
@@ -907,7 +955,7 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
     pipe_df = pipeline_forecast(data, scope, steps, stage_order, stage_table=sp)
     pipe = pipe_df["pipeline"].to_numpy()
     has_pipe = bool(pipe.sum() > 0) and data.has_pipeline
-    comps = np.vstack([base, drift, model, pipe]).T
+    comps = np.vstack([base, drift, model, pipe, pooled]).T
     # beyond the backtested horizon the open pipeline has no track record: weight 0
     reach = int(bt.rows["horizon"].max()) if len(bt.rows) else 0
     W = np.array([[blend_weights(bt, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
@@ -916,12 +964,13 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
         pipe = np.full(len(pipe), np.nan)
     blend = (comps * W).sum(axis=1)
     chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": np.nan_to_num(pipe),
-              "blend": blend}[bt.selected]
+              "pooled": pooled, "blend": blend}[bt.selected]
     point = chosen * bt.bias_factor
     fac = np.array([bt.factor(k + 1) for k in range(steps)])
     sl = slice(skip, skip + n)
     table = pd.DataFrame({"month": months, "baseline": base[sl], "drift": drift[sl],
-                          "model": model[sl], "pipeline": pipe[sl], "blend": blend[sl],
+                          "model": model[sl], "pipeline": pipe[sl], "pooled": pooled[sl],
+                          "blend": blend[sl],
                           "forecast": point[sl], "lo95": (point * fac[:, 0])[sl],
                           "lo80": (point * fac[:, 1])[sl], "hi80": (point * fac[:, 2])[sl],
                           "hi95": (point * fac[:, 3])[sl]})
@@ -939,12 +988,13 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
     wtxt = "; ".join(f"months {BUCKETS[b][0]}-{BUCKETS[b][1]}: " + "/".join(
         f"{w[c]:.1f}" for c in COMPONENTS) for b, w in bt.weights.items())
     methods = {
-        "baseline": m_base, "drift": m_drift, "model": m_model,
+        "baseline": m_base, "drift": m_drift, "model": m_model, "pooled": m_pooled,
         "pipeline": ("stage probabilities (lost-at-stage)" if len(sp) and
                      sp["method"].iloc[0] == "lost-at-stage" else
                      "P(won | stage) by deal age from closed outcomes") + "; timing: the deal's "
-                    "expected close month when still ahead, else won cycles longer than its age" + ("" if has_pipe else " (no open deals: weight 0)"),
-        "blend": (f"weights baseline/drift/model/pipeline by months ahead: {wtxt} (min "
+                    "expected close month when still ahead, else won cycles longer than its age"
+                    + ("" if has_pipe else " (no open deals: weight 0)"),
+        "blend": (f"weights {'/'.join(COMPONENTS)} by months ahead: {wtxt} (min "
                   "backtest WAPE)") if bt.weights else "model only (no backtest possible)",
         "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
                      f"{bt.bias_factor:.3f}; intervals from backtest errors"),
@@ -1165,9 +1215,10 @@ def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
     reach = int(cb.rows["horizon"].max()) if len(cb.rows) else 0
     W = np.array([[blend_weights(cb, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
                   for k in range(skip, skip + n)]).reshape(n, len(COMPONENTS))
-    g = (float(np.clip(y[-12:].sum() / y[-24:-12].sum(), 0.5, 2.0))
-         if len(y) >= 24 and y[-24:-12].sum() > 0 else 1.0)
+    g = company_growth(y)
     years = np.arange(skip, skip + n) // 12
+    shape = seasonal_shape(y)[np.arange(skip, skip + n) % 12] if len(y) >= 12 else \
+        np.full(n, 1 / 12)
     c12 = float(y[-12:].sum())
     out = {"months": months, "scopes": scopes, "company": comp}
     rows = {c: np.zeros((len(scopes), n)) for c in (*COMPONENTS, "own", "top", "forecast")}
@@ -1195,7 +1246,9 @@ def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
         share = Ys[:, -12:].sum(axis=1) / c12 if c12 > 0 else np.zeros(len(idx))
         comps = {"baseline": base, "drift": base * g ** (1 + 0.5 * years),
                  "model": share[:, None] * t.loc[fm, "model"].to_numpy(float),
-                 "pipeline": Ps}
+                 "pipeline": Ps,
+                 "pooled": (Ys[:, -12:].sum(axis=1)[:, None] * shape[None, :]
+                            * g ** (1 + 0.5 * years))}
         if comp.selected == "blend":
             own = sum(comps[c] * W[:, j] for j, c in enumerate(COMPONENTS))
         else:

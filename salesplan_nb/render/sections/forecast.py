@@ -29,6 +29,13 @@ def growth_forecast(ctx: PlanContext) -> Section:
     if h["target"]:
         txt += f", {pct(total / h['target'])} of the target"
     s.add(txt + "." + (f" {r.note}" if r.note else ""))
+    rec = r.reconciliation
+    if rec.get("method") and "base_total" in rec:
+        s.add(f"Reconciled with the other regions and territories ({rec['method']}): "
+              f"{money(rec['base_total'])} before reconciliation; backtest WAPE "
+              f"{pct(rec['wape_base'])} before, {pct(rec['wape_reconciled'])} after.")
+    elif rec.get("method"):
+        s.add(f"Forecast: {r.methods.get('forecast', '')}.")
     method = ctx.ws.get("forecast", "method")
     if method:
         s.add(f"Forecast method chosen for the plan: {method} (decisions.forecast).")
@@ -41,4 +48,10 @@ def growth_forecast(ctx: PlanContext) -> Section:
                  "cover95": "pct", "n": "int"},
                 caption="How good has this forecast been: backtest by method beside seasonal "
                         "naive (baseline)"))
+    cats = fc.forecast_categories(ctx.data, ctx.scope)
+    if len(cats):
+        s.add(Table(cats[["category", "deals", "value", "expected"]],
+                    {"deals": "int", "value": "money", "expected": "money"},
+                    caption="Open pipeline by forecast category (" + str(cats["basis"].iloc[0])
+                            + "); expected = P(won) x value"))
     return s
