@@ -191,7 +191,7 @@ def test_zero_pipeline_gets_zero_weight(sample_data):
     for k in range(1, 7 + steps):
         assert F.blend_weights(r.backtest, k, pipeline=False)["pipeline"] == 0
     assert "weight 0" in r.methods["pipeline"]
-    assert (t["blend"] >= t[["baseline", "drift", "model"]].min(axis=1) - 1e-6).all()
+    assert (t["blend"] >= t[["baseline", "drift", "model", "pooled"]].min(axis=1) - 1e-6).all()
 
 
 def test_intervals_widen_with_horizon_and_report_coverage(sample_data):

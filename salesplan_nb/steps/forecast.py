@@ -620,23 +620,41 @@ def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
                      horizons: np.ndarray) -> np.ndarray:
     """Empirical interval factors per months-ahead: for each ``horizons[k]`` the 2.5/10/90/97.5%
     quantiles of ``A / F`` over rows within one month of it (``F > 0``), made to widen with the
-    horizon (running min of the lower, running max of the upper factors). Shape (k, 4)."""
+    horizon (isotonic fit: lower factors non-increasing, upper non-decreasing, weighted by the
+    rows behind each). Shape (k, 4)."""
     out = np.full((len(horizons), 4), np.nan)
     ok = f > 0
     r = np.where(ok, a / np.where(ok, f, 1), np.nan)
+    h = np.asarray(h)
+    cnt = np.ones(len(horizons))
     for k, hh in enumerate(horizons):
         sel = ok & (np.abs(h - hh) <= 1)
+        cnt[k] = max(int(sel.sum()), 1)
         if sel.sum() >= 3:
             out[k] = np.quantile(r[sel], [0.025, 0.10, 0.90, 0.975])
     # no rows at a horizon: the nearest earlier one; none at all: no interval (NaN)
     for k in range(1, len(horizons)):
         if np.isnan(out[k]).any():
             out[k] = out[k - 1]
-    for k in range(1, len(horizons)):
-        if np.isfinite(out[k]).all() and np.isfinite(out[k - 1]).all():
-            out[k, :2] = np.minimum(out[k, :2], out[k - 1, :2])
-            out[k, 2:] = np.maximum(out[k, 2:], out[k - 1, 2:])
+    fin = np.isfinite(out).all(axis=1)
+    if fin.any():
+        for j in range(4):  # lower factors non-increasing, upper non-decreasing (isotonic)
+            sign = -1.0 if j < 2 else 1.0
+            out[fin, j] = sign * _isotonic(sign * out[fin, j], cnt[fin])
     return out
+
+
+def _isotonic(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Non-decreasing least-squares fit of ``v`` with weights ``w`` (pool adjacent
+    violators): a noisy wide month does not widen every later month as a running max would."""
+    blocks: list[list[float]] = []  # [value, weight, count]
+    for x, wt in zip(v, w, strict=True):
+        blocks.append([float(x), float(max(wt, 1e-9)), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            b2, b1 = blocks.pop(), blocks.pop()
+            wt2 = b1[1] + b2[1]
+            blocks.append([(b1[0] * b1[1] + b2[0] * b2[1]) / wt2, wt2, b1[2] + b2[2]])
+    return np.concatenate([np.full(b[2], b[0]) for b in blocks])
 
 
 @dataclass
@@ -1045,6 +1063,7 @@ class HierarchyForecast:
     point: np.ndarray
     bt: dict
     lam: float = float("nan")
+    skip: int = 0  # forecast months between the end of history and the first table month
 
     def result(self, scope: Scope) -> ForecastResult:
         """The reconciled :class:`ForecastResult` of node ``scope``: ``forecast`` and its
@@ -1056,31 +1075,45 @@ class HierarchyForecast:
         fm = t["forecast"].notna().to_numpy()
         old = t.loc[fm, "forecast"].to_numpy(float).copy()
         new = self.point[i]
-        for c in ("lo80", "hi80", "lo95", "hi95"):
-            b = t.loc[fm, c].to_numpy(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rel = np.where(old > 0, b / np.where(old > 0, old, 1), 1.0)
-            t.loc[fm, c] = new * rel
+        used = self.bt.get("used", np.zeros(0, bool))
+        rec = self.bt[self.method][:, i] if len(used) else np.zeros(0)
+        a = self.bt["actual"][:, i] if len(used) else np.zeros(0)
+        e = _errors(rec[used], a[used]) if used.any() else {}
+        if used.any():
+            # intervals from the reconciled forecast's own backtest errors (A / F per months
+            # ahead), coverage leave-one-origin-out
+            hz, org = self.bt["horizon"], self.bt["origin"]
+            hs = np.arange(1, int(hz.max()) + 1)
+            q = _ratio_quantiles(rec, a, hz, hs)
+            steps = self.skip + np.arange(1, len(new) + 1)
+            fac = q[np.minimum(steps, len(q)) - 1]
+            for j, c in enumerate(("lo95", "lo80", "hi80", "hi95")):
+                t.loc[fm, c] = new * fac[:, j]
+            bands = np.full((len(rec), 4), np.nan)
+            for o in dict.fromkeys(org):
+                mo = org == o
+                qo = _ratio_quantiles(rec[~mo], a[~mo], hz[~mo], hs)
+                bands[mo] = rec[mo, None] * qo[hz[mo] - 1]
+            ok = np.isfinite(bands).all(axis=1) & used
+            e["cover80"] = float(((a >= bands[:, 1]) & (a <= bands[:, 2]))[ok].mean()) \
+                if ok.any() else np.nan
+            e["cover95"] = float(((a >= bands[:, 0]) & (a <= bands[:, 3]))[ok].mean()) \
+                if ok.any() else np.nan
+            tot = pd.DataFrame({"origin": org, "actual": a, "forecast": rec, "hz": hz})
+            full = tot.groupby("origin").filter(lambda g: len(g) == int(hz.max()))
+            totals = full.groupby("origin")[["actual", "forecast"]].sum()
+        else:
+            for c in ("lo80", "hi80", "lo95", "hi95"):
+                b = t.loc[fm, c].to_numpy(float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    rel = np.where(old > 0, b / np.where(old > 0, old, 1), 1.0)
+                t.loc[fm, c] = new * rel
+            totals = r.backtest.totals
         t.loc[fm, "forecast"] = new
         done = float(t["actual"].fillna(0).sum())
         total = {"point": done + float(new.sum())}
-        total.update(_total_band(r.backtest, new, done, t))
-        bt = r.backtest
-        used = self.bt["used"]
-        rec = self.bt[self.method][:, i]
-        f0 = self.bt["base"][:, i]
-        a = self.bt["actual"][:, i]
-        e = _errors(rec[used], a[used])
-        rows = bt.rows.reset_index(drop=True)
-        if len(rows) == len(rec) and {"lo80", "hi80", "lo95", "hi95"} <= set(rows.columns):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                k = np.where(f0 > 0, rec / np.where(f0 > 0, f0, 1), np.nan)
-            b = rows[["lo95", "lo80", "hi80", "hi95"]].to_numpy(float) * k[:, None]
-            ok = np.isfinite(b).all(axis=1) & used
-            e["cover80"] = float(((a >= b[:, 1]) & (a <= b[:, 2]))[ok].mean()) \
-                if ok.any() else np.nan
-            e["cover95"] = float(((a >= b[:, 0]) & (a <= b[:, 3]))[ok].mean()) \
-                if ok.any() else np.nan
+        total.update(_total_band(Backtest(pd.DataFrame(), pd.DataFrame(), {}, totals=totals),
+                                 new, done, t))
         levels = " -> ".join(self.hierarchy.levels)
         sc = self.scores.set_index("node")
         why = (f"{self.method} (lowest mean backtest WAPE over the {len(self.hierarchy.nodes)} "
@@ -1121,12 +1154,15 @@ def _hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon, stag
     base = [_base_forecast(data, n, period, horizon, n_origins, backtest_horizon, stage_order)
             for n in h.nodes]
     rows = [r.backtest.rows for r in base]
+    months = base[0].table.loc[base[0].table["forecast"].notna(), "month"]
+    skip = months.iloc[0].ordinal - (history_end(data) + 1).ordinal if len(months) else 0
     P = np.vstack([r.table.loc[r.table["forecast"].notna(), "forecast"].to_numpy(float)
                    for r in base])
     if not all(len(x) for x in rows) or len({len(x) for x in rows}) != 1:
         method, scores, bt = "bottom-up", pd.DataFrame(), {}
         G = R.projection(h.S, method)
-        return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt)
+        return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt,
+                                 skip=skip)
     method, scores, bt = R.backtest_reconciliation(h, rows, base[0].backtest.use_from)
     lam = float("nan")
     if method == "mint-shrink":
@@ -1134,7 +1170,8 @@ def _hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon, stag
         G = R.projection(h.S, method, W)
     else:
         G = R.projection(h.S, method)
-    return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt, lam)
+    return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt, lam,
+                             skip)
 
 
 # ---- small scopes: shrunk toward the company's method, many at once -------------------------

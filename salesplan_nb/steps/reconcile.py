@@ -177,4 +177,6 @@ def backtest_reconciliation(h: Hierarchy, rows: list[pd.DataFrame], use_from: in
     out["base"] = F
     out["actual"] = A
     out["used"] = used
+    out["horizon"] = ref["horizon"].to_numpy()
+    out["origin"] = org
     return chosen, table, out
