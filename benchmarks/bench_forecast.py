@@ -25,6 +25,7 @@ from salesplan_nb import Scope
 from salesplan_nb.data.loaders import load
 from salesplan_nb.data.sample import generate
 from salesplan_nb.steps import forecast as F
+from salesplan_nb.steps import reconcile as R
 
 MAVEN = Path(os.environ.get("SALESPLAN_SHARED_DATA")
              or next((p / "shared" / "data" for p in Path(__file__).resolve().parents
@@ -61,6 +62,8 @@ def report(name: str, data, horizon: int) -> None:
                                                  ("baseline", "forecast", "reconciled")},
                         "cov80": acc.loc["reconciled", "cover80"],
                         "cov95": acc.loc["reconciled", "cover95"]})
+    means = ", ".join(f"{m} {hf.scores[m].mean():.1%}" for m in ("base", *R.METHODS))
+    print(f"\nreconciliation backtest, mean WAPE over {len(hf.hierarchy.nodes)} nodes: {means}")
     sm = pd.DataFrame(summary).groupby("level", sort=False).mean()
     print(f"\n{'level (mean)':<14}{'naive':>8}{'forecast':>10}{'reconciled':>12}"
           f"{'vs naive':>10}{'cov80':>7}{'cov95':>7}")
