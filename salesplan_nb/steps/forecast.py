@@ -1,19 +1,26 @@
 """Forecasting: monthly bookings (USD) per scope, with backtested accuracy.
 
-Four forecasts of won bookings per calendar month, each USD per month:
+Forecasts of won bookings per calendar month, each USD per month:
 
 - **baseline** - seasonal naive: ``y[m] = y[m - 12]`` (same month last year). With fewer than
   12 months of history it cannot exist; the baseline then falls back to plain naive
   (``y[m] = last observed month``) and says so in ``methods``.
+- **drift** - seasonal naive x trailing growth (:func:`drift_forecast`).
 - **model** - statsmodels ``ExponentialSmoothing`` (ETS): additive trend and multiplicative (all
   months > 0) or additive seasonality, the lower AIC of the two, when history >= 24 months
   (2 seasons); damped additive trend without seasonality (Holt) for 4..23 months; the history
   mean below 4 months. Forecasts are clipped at 0.
-- **pipeline** - open deals x P(won), spread over their likely close months (see
-  :func:`stage_probabilities` and :func:`pipeline_forecast`).
-- **blend** - ``w_base * baseline + w_model * model + w_pipe * pipeline``, weights on a 0.1 grid
-  summing to 1, chosen per months-ahead step to minimise WAPE in the rolling-origin backtest
-  (see :func:`blend_weights`).
+- **pipeline** - open deals x P(won), in their expected close month or spread over their likely
+  close months (see :func:`stage_probabilities` and :func:`pipeline_forecast`).
+- **pooled** - the scope's last 12 months x the company's seasonal shape and growth
+  (:func:`pooled_forecast`).
+- **blend** - weights on a 0.1 grid summing to 1 over the components, one set per months-ahead
+  bucket, minimising the rolling-origin backtest's absolute error (see :func:`blend_weights`).
+
+``forecast`` = the method with the lowest backtest WAPE x its bias correction, with empirical
+intervals; for the company, regions and territories it is then reconciled across the hierarchy
+(:func:`hierarchy_forecast`, :mod:`salesplan_nb.steps.reconcile`); small scopes are shrunk toward
+the company's method (:func:`forecast_many`).
 
 Backtest (:func:`backtest`): rolling origin - for each of the last ``n_origins`` months ``o``,
 fit on months ``< o`` only and forecast months ``o .. o + horizon - 1``; the pipeline forecast
