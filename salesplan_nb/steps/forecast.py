@@ -449,7 +449,7 @@ def ets_spec(history: pd.Series | np.ndarray) -> EtsSpec:
             for kind in (["add"] if (y <= 0).any() else ["mul", "add"]):
                 try:
                     fit = ExponentialSmoothing(y, trend="add", seasonal=kind, seasonal_periods=12,
-                                               initialization_method="estimated").fit(use_brute=False)
+                                               initialization_method="heuristic").fit(use_brute=False)
                 except (ValueError, np.linalg.LinAlgError):
                     continue
                 if np.isfinite(fit.forecast(12)).all() and (best is None or fit.aic < best[0]):
@@ -1242,29 +1242,44 @@ def _level_pipeline(data: Dataset, level: str, steps: int) -> tuple[dict, np.nda
     return data.memo(_MEMO, ("pipeline", level, steps), build, with_deals=True)
 
 
+def _company_context(data: Dataset, period, horizon: int) -> dict:
+    """What every small scope borrows from the company (its default forecast, blend weights
+    per forecast month, growth, seasonal shape), memoised on ``data``."""
+    def build():
+        comp = forecast(data, "company", period, horizon)
+        t = comp.table
+        fm = t["forecast"].notna().to_numpy()
+        months = t.loc[fm, "month"]
+        n = int(fm.sum())
+        y = monthly_bookings(data).to_numpy()
+        start = history_end(data) + 1
+        skip = months.iloc[0].ordinal - start.ordinal if n else 0
+        cb = comp.backtest
+        pipe_c = t.loc[fm, "pipeline"].to_numpy(float)
+        has_pipe = bool(np.nansum(pipe_c) > 0) and data.has_pipeline
+        reach = int(cb.rows["horizon"].max()) if len(cb.rows) else 0
+        W = np.array([[blend_weights(cb, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
+                      for k in range(skip, skip + n)]).reshape(n, len(COMPONENTS))
+        shape = seasonal_shape(y)[np.arange(skip, skip + n) % 12] if len(y) >= 12 else \
+            np.full(n, 1 / 12)
+        return dict(comp=comp, fm=fm, months=months, n=n, y=y, skip=skip, pipe_c=pipe_c, W=W,
+                    g=company_growth(y), shape=shape, index=monthly_bookings(data).index,
+                    model=t.loc[fm, "model"].to_numpy(float),
+                    point=t.loc[fm, "forecast"].to_numpy(float))
+    per = parse_period(period).label if period is not None else None
+    return data.memo(_MEMO, ("company context", per, horizon), build, with_deals=True)
+
+
 def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
     """Arrays behind :func:`forecast_many` (see there): per scope x forecast month."""
-    comp = forecast(data, "company", period, horizon)
-    t = comp.table
-    fm = t["forecast"].notna().to_numpy()
-    months = t.loc[fm, "month"]
-    n = int(fm.sum())
-    y = monthly_bookings(data).to_numpy()
-    start = history_end(data) + 1
-    skip = months.iloc[0].ordinal - start.ordinal if n else 0
+    cx = _company_context(data, period, horizon)
+    comp, months, n, y, skip = cx["comp"], cx["months"], cx["n"], cx["y"], cx["skip"]
     steps = max(skip + n, 1)
     cb = comp.backtest
-    pipe_c = t.loc[fm, "pipeline"].to_numpy(float)
-    has_pipe = bool(np.nansum(pipe_c) > 0) and data.has_pipeline
-    reach = int(cb.rows["horizon"].max()) if len(cb.rows) else 0
-    W = np.array([[blend_weights(cb, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
-                  for k in range(skip, skip + n)]).reshape(n, len(COMPONENTS))
-    g = company_growth(y)
+    pipe_c, W, g, shape = cx["pipe_c"], cx["W"], cx["g"], cx["shape"]
     years = np.arange(skip, skip + n) // 12
-    shape = seasonal_shape(y)[np.arange(skip, skip + n) % 12] if len(y) >= 12 else \
-        np.full(n, 1 / 12)
     c12 = float(y[-12:].sum())
-    out = {"months": months, "scopes": scopes, "company": comp}
+    out = {"months": months, "scopes": scopes, "company": comp, "index": cx["index"]}
     rows = {c: np.zeros((len(scopes), n)) for c in (*COMPONENTS, "own", "top", "forecast")}
     lam = np.zeros(len(scopes))
     active = np.zeros(len(scopes), int)
@@ -1289,7 +1304,7 @@ def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
             base = np.repeat(Ys[:, -1:] if T else np.zeros((len(idx), 1)), n, axis=1)
         share = Ys[:, -12:].sum(axis=1) / c12 if c12 > 0 else np.zeros(len(idx))
         comps = {"baseline": base, "drift": base * g ** (1 + 0.5 * years),
-                 "model": share[:, None] * t.loc[fm, "model"].to_numpy(float),
+                 "model": share[:, None] * cx["model"],
                  "pipeline": Ps,
                  "pooled": (Ys[:, -12:].sum(axis=1)[:, None] * shape[None, :]
                             * g ** (1 + 0.5 * years))}
@@ -1298,7 +1313,7 @@ def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
         else:
             own = comps[comp.selected]
         own = own * cb.bias_factor
-        top = share[:, None] * t.loc[fm, "forecast"].to_numpy(float)
+        top = share[:, None] * cx["point"]
         m = (Ys > 0).sum(axis=1)
         lam[idx] = m / (m + SHRINK_MONTHS)
         active[idx] = m
@@ -1335,9 +1350,8 @@ def forecast_many(data: Dataset, scopes: list[Scope | str], period: Period | str
     df = pd.DataFrame(r["forecast"], index=[str(s) for s in sc], columns=cols)
     done = np.zeros(len(sc))
     if period is not None:
-        y = monthly_bookings(data)
-        pm = parse_period(period).months()
-        past = [i for i, m in enumerate(y.index) if m in pm]
+        pm = set(parse_period(period).months())
+        past = [i for i, m in enumerate(r["index"]) if m in pm]
         done = r["history"][:, past].sum(axis=1) if past else done
     df["total"] = done + df[cols].sum(axis=1).to_numpy()
     df["weight_own"] = r["weight_own"]
@@ -1357,11 +1371,10 @@ def _small_forecast(data: Dataset, scope: Scope, period, horizon: int) -> Foreca
                           "hi95": np.nan})
     done = 0.0
     if period is not None:
-        y = monthly_bookings(data)
         per = parse_period(period)
         start = history_end(data) + 1
         past_m = [m for m in per.months() if m < start]
-        h = pd.Series(r["history"][0], index=y.index)
+        h = pd.Series(r["history"][0], index=r["index"])
         past = pd.DataFrame({"month": past_m, "actual": h.reindex(past_m).to_numpy()})
         table = pd.concat([past, table], ignore_index=True) if len(past) else table
         done = float(past["actual"].fillna(0).sum())
