@@ -626,7 +626,8 @@ def _bias_factor(f: np.ndarray, a: np.ndarray, n_origins: int) -> float:
 def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
                      horizons: np.ndarray) -> np.ndarray:
     """Empirical interval factors per months-ahead: for each ``horizons[k]`` the 2.5/10/90/97.5%
-    quantiles of ``A / F`` over rows within one month of it (``F > 0``), made to widen with the
+    quantiles (finite-sample corrected, :func:`_levels`) of ``A / F`` over rows within one month
+    of it (``F > 0``), made to widen with the
     horizon (isotonic fit: lower factors non-increasing, upper non-decreasing, weighted by the
     rows behind each). Shape (k, 4)."""
     out = np.full((len(horizons), 4), np.nan)
@@ -638,7 +639,7 @@ def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
         sel = ok & (np.abs(h - hh) <= 1)
         cnt[k] = max(int(sel.sum()), 1)
         if sel.sum() >= 3:
-            out[k] = np.quantile(r[sel], [0.025, 0.10, 0.90, 0.975])
+            out[k] = np.quantile(r[sel], _levels(int(sel.sum())))
     # no rows at a horizon: the nearest earlier one; none at all: no interval (NaN)
     for k in range(1, len(horizons)):
         if np.isnan(out[k]).any():
@@ -649,6 +650,15 @@ def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
             sign = -1.0 if j < 2 else 1.0
             out[fin, j] = sign * _isotonic(sign * out[fin, j], cnt[fin])
     return out
+
+
+def _levels(n: int) -> list[float]:
+    """Quantile levels for 95% / 80% intervals from ``n`` ratios, with the split-conformal
+    finite-sample correction: an upper level ``p`` becomes ``min(1, (n + 1) p / n)`` and a lower
+    ``1 - p`` becomes ``max(0, 1 - (n + 1) p / n)`` (plain 2.5/10/90/97.5% quantiles of a few
+    backtest months cover less than they say)."""
+    hi = [min(1.0, (n + 1) * p / n) for p in (0.975, 0.90)]
+    return [max(0.0, 1 - hi[0]), max(0.0, 1 - hi[1]), hi[1], hi[0]]
 
 
 def _isotonic(v: np.ndarray, w: np.ndarray) -> np.ndarray:
