@@ -46,17 +46,16 @@ def growth_forecast(ctx: PlanContext) -> Section:
     else:
         s.add(to_decide("the forecast method for the plan", "forecast"))
     s.add(fc.chart_forecast(r))
-    acc = r.accuracy()
+    acc = r.accuracy().reindex(columns=["method", "wape", "bias", "vs_baseline", "cover80",
+                                        "cover95", "n"])
     if not len(r.backtest.rows):
-        acc = acc.iloc[0:0]
-        s.add("No track record of its own: too little history for a backtest.")
-    acc = acc.reindex(columns=["method", "wape", "bias", "vs_baseline", "cover80", "cover95",
-                               "n"])
-    s.add(Table(acc,
-                {"wape": "pct", "bias": "pct", "vs_baseline": "num", "cover80": "pct",
-                 "cover95": "pct", "n": "int"},
-                caption="How good has this forecast been: backtest by method beside seasonal "
-                        "naive (baseline)"))
+        s.add("No track record of its own: too little history for a backtest "
+              "(the forecast borrows the company's method).")
+    else:
+        s.add(Table(acc, {"wape": "pct", "bias": "pct", "vs_baseline": "num", "cover80": "pct",
+                          "cover95": "pct", "n": "int"},
+                    caption="How good has this forecast been: backtest by method beside "
+                            "seasonal naive (baseline)"))
     cats = fc.forecast_categories(ctx.data, ctx.scope)
     if len(cats):
         s.add(Table(cats[["category", "deals", "value", "expected"]],
