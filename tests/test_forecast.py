@@ -227,6 +227,7 @@ def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
 
     ws = Workspace.create(tmp_path / "plan", data=sample_data)
     api = F.forecast(sample_data, period=ws.period)
+    assert api.reconciliation["method"] in R.METHODS  # the plan uses the reconciled figure
     ctx = report.context(ws.path)
     text = next(b for b in report.growth_forecast(ctx).blocks if isinstance(b, str))
     assert report.money(api.total["point"]) in text
