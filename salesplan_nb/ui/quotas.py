@@ -12,6 +12,7 @@ from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.steps import capacity, quotas, resources, territories
 from salesplan_nb.steps.capacity import vega_records
 from salesplan_nb.ui import StepWidget, account_territory
+from salesplan_nb.ui.plan import keep_spec, swap_spec
 
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
 
@@ -45,12 +46,7 @@ def chart_fairness(fair, title: str) -> alt.Chart:
     rules = alt.Chart(pd.DataFrame({"y": [1.0, 0.8]})).mark_rule(strokeDash=[4, 4]).encode(
         y="y:Q")
     return (bars + rules).properties(title=title, width=480, height=220,
-                                     datasets={"units": _records(t)})
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-             for k, v in r.items()} for r in df.to_dict("records")]
+                                     datasets={"units": vega_records(t)})
 
 
 class QuotaAllocator(StepWidget):
@@ -227,20 +223,13 @@ class QuotaAllocator(StepWidget):
                 "to reach 100%")
 
     def chart(self, result: dict) -> alt.Chart:
-        chart = chart_fairness(result["fair"], self._title(result))
-        self._spec = (result["level"], chart.to_dict(validate=False))
-        return chart
+        return keep_spec(self, chart_fairness(result["fair"], self._title(result)),
+                         tag=result["level"])
 
     def fast_spec(self, result: dict) -> dict | None:
         """The last spec with the units and title swapped (same level), ~1 ms."""
-        level, spec = getattr(self, "_spec", (None, None))
-        if spec is None or level != result["level"]:
-            return None
-        spec = {**spec, "title": self._title(result),
-                "datasets": {**spec["datasets"],
-                             "units": _records(fairness_frame(result["fair"]))}}
-        self._spec = (level, spec)
-        return spec
+        return swap_spec(self, {"units": vega_records(fairness_frame(result["fair"]))},
+                         self._title(result), tag=result["level"])
 
     def table(self, result: dict) -> pd.DataFrame:
         t = result["plan"].level(result["level"])
@@ -323,13 +312,8 @@ class TerritoryBalancer(StepWidget):
         return f"Potential per {plan.unit_level} vs mean (+-{plan.tolerance:.0%})"
 
     def chart(self, plan):
-        if not len(plan.balance):
-            self._spec = None
-            return None
-        chart = self.territories.chart_balance(plan).properties(title=self._title(plan))
-        if self.interactive:  # the base of fast_spec
-            self._spec = chart.to_dict(validate=False)
-        return chart
+        return keep_spec(self, self.territories.chart_balance(plan).properties(
+            title=self._title(plan)) if len(plan.balance) else None)
 
     def fast_spec(self, plan) -> dict | None:
         """The shown spec with the bars' data (``plan.balance``), the tolerance band's and the
@@ -337,8 +321,7 @@ class TerritoryBalancer(StepWidget):
         Altair gave them in the first spec."""
 
         spec = getattr(self, "_spec", None)
-        if spec is None or not len(plan.balance) or self.chart_view is None \
-                or self.chart_box.children != (self.chart_view,):
+        if spec is None or not len(plan.balance):
             return None
         try:
             bars, band = (spec["layer"][i]["data"]["name"] for i in (0, 1))
@@ -347,9 +330,8 @@ class TerritoryBalancer(StepWidget):
         if bars == band:
             return None
         tol = pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]})
-        self._spec = spec = {**spec, "title": self._title(plan), "datasets": {
-            **spec["datasets"], bars: vega_records(plan.balance), band: vega_records(tol)}}
-        return spec
+        return swap_spec(self, {bars: vega_records(plan.balance), band: vega_records(tol)},
+                         self._title(plan))
 
     def table(self, plan) -> pd.DataFrame:
         moves = plan.moves
@@ -358,9 +340,9 @@ class TerritoryBalancer(StepWidget):
 
 
 class BudgetAllocator(StepWidget):
-    """Budget (USD) and cost per rep; the allocation across the saved investments (plus
-    headcount fitted from the data) with marginal ROI; "Accept" records it
-    (:func:`resources.save_resources`)."""
+    """Budget (USD) and cost per rep; the allocation across the tactics' channels (never
+    below their committed spend), the saved investments and the capacity plan's headcount
+    (fixed), with marginal ROI; "Accept" records it (:func:`resources.save_resources`)."""
 
     section = "resources_ui"
     title = "Budget allocator"
@@ -380,18 +362,21 @@ class BudgetAllocator(StepWidget):
         return [self.accept_button]
 
     def investments(self) -> list:
-        return self.resources.load_resources(self.ws)["investments"]
+        """The saved lines but headcount (recomputed from the capacity plan)."""
+        return [i for i in self.resources.load_resources(self.ws)["investments"]
+                if i.kind != "headcount"]
 
     def accept(self) -> None:
-        self.resources.save_resources(self.ws, self.result, self.investments(), by=self.by)
+        inv = getattr(self, "_lines", None) or self.investments()
+        self.resources.save_resources(self.ws, self.result, inv, by=self.by)
         self.refresh()
 
     def compute(self):
         v = self.values()
-        return self.resources.plan_resources(self.ws.data, self.scope, self.period,
-                                             budget=float(v["budget"]),
-                                             investments=self.investments(),
-                                             cost_per_rep=float(v["cost_per_rep"]) or None)
+        alloc, self._lines = self.resources.from_workspace(
+            self.ws, budget=float(v["budget"]), cost_per_rep=float(v["cost_per_rep"]) or None,
+            investments=self.investments(), scope=self.scope)
+        return alloc
 
     def summary(self, alloc) -> str:
         return html.escape(f"budget {alloc.budget:,.0f} USD: return {alloc.total_return:,.0f} "
