@@ -1441,14 +1441,19 @@ def chart_backtest(result: ForecastResult | Backtest):
 
 # ---- the demo's default decision ------------------------------------------------------------
 def demo_decision(ws, by: str = "demo") -> str:
-    """Forecast in ``salesplan demo``: the company's forecast for the plan period with the
-    method its backtest chose, its 80% range and its track record (``forecast/accuracy``)."""
+    """Forecast in ``salesplan demo``: the company's (reconciled) forecast for the plan period
+    with the method its backtest chose, its 80% range and its track record
+    (``forecast/accuracy``; WAPE and coverage of the reconciled forecast when reconciled)."""
     res = forecast(ws.data, period=ws.period)
     ws.save_output("forecast", "company", res.table)
     ws.save_output("forecast", "accuracy", res.accuracy())
     ws.record("forecast", "method", res.selected, by=by)
     t = res.total
-    e = res.backtest.errors.set_index("method").loc["forecast"]
+    e = res.reconciliation.get("errors") or res.backtest.errors.set_index("method").loc[
+        "forecast"]
+    how = (f"{res.selected} chosen by backtest"
+           + (f", reconciled ({res.reconciliation['method']})"
+              if res.reconciliation.get("method") in R.METHODS else ""))
     return (f"{ws.period.label} bookings forecast ${t['point']:,.0f} (80% range "
-            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {res.selected} chosen by backtest, WAPE "
+            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {how}, WAPE "
             f"{e['wape']:.1%}, 80% interval coverage {e['cover80']:.0%})")
