@@ -320,3 +320,16 @@ def test_small_scopes_shrink_toward_the_company_in_one_call(sample_data):
                                           sample_data.accounts["account_id"]], "2027")
     # not reconciled to the company, but of its size (shrunk toward its forecast)
     assert 0.7 < every["total"].sum() / company.total["point"] < 1.3
+
+
+def test_short_history_hierarchy_falls_back_to_bottom_up():
+    """Too short for a backtest: the company / region / territory forecasts are still coherent
+    (bottom-up) and say why."""
+    won = [{"stage": "Won", "status": "won", "created_date": "2024-01-01",
+            "close_date": f"2024-0{m}-10", "amount": 100.0 * m} for m in (1, 2, 3)]
+    d = _data(won, "2024-03-31")
+    r = F.forecast(d, horizon=3)
+    t = F.forecast(d, "territory:T1", horizon=3)
+    assert r.reconciliation["method"] == "bottom-up" and "no backtest" in \
+        r.reconciliation["why"]
+    assert r.table["forecast"].to_numpy() == pytest.approx(t.table["forecast"].to_numpy())

@@ -1132,17 +1132,21 @@ class HierarchyForecast:
         total.update(_total_band(Backtest(pd.DataFrame(), pd.DataFrame(), {}, totals=totals),
                                  new, done, t))
         levels = " -> ".join(self.hierarchy.levels)
-        sc = self.scores.set_index("node")
-        why = (f"{self.method} (lowest mean backtest WAPE over the {len(self.hierarchy.nodes)} "
-               f"nodes of {levels}: " + ", ".join(
-                   f"{m} {np.nanmean(self.scores[m]):.1%}" for m in ("base", *R.METHODS))
-               + ")")
+        n_nodes = len(self.hierarchy.nodes)
+        if len(self.scores):
+            sc = self.scores.set_index("node")
+            wb, wr = float(sc.loc[scope.label, "base"]), float(sc.loc[scope.label, self.method])
+            why = (f"{self.method} (lowest mean backtest WAPE over the {n_nodes} nodes of "
+                   f"{levels}: " + ", ".join(f"{m} {np.nanmean(self.scores[m]):.1%}"
+                                             for m in ("base", *R.METHODS)) + ")")
+        else:
+            wb = wr = float("nan")
+            why = f"{self.method} (no backtest to choose by)"
         methods = dict(r.methods)
         methods["forecast"] = (r.methods["forecast"] + f"; reconciled across {levels} by {why}")
         rinfo = {"method": self.method, "why": why, "base": old,
                  "base_total": float(r.total.get("point", np.nan)),
-                 "wape_base": float(sc.loc[scope.label, "base"]),
-                 "wape_reconciled": float(sc.loc[scope.label, self.method]),
+                 "wape_base": wb, "wape_reconciled": wr,
                  "errors": e}
         return ForecastResult(r.scope, t, r.backtest, methods, r.note, r.selected, total,
                               rinfo)
