@@ -172,7 +172,8 @@ class QuotaAllocator(StepWidget):
         # with the hiring plan's to-be-hired seats and planned productivity, as the document
         cs = capacity.load_capacity_settings(self.ws)
         company = self.quotas.quotas_from(self.ws.data, dec, None, self.period,
-                                          hires=cs.pop("hires"), capacity_settings=cs)
+                                          hires=cs.pop("hires"), capacity_settings=cs,
+                                          books=self.quotas.accepted_books(self.ws))
         plan, only, own, lvl = company, None, None, self.scope.level
         if lvl != "company":
             sub = self.quotas.subtree(company, lvl, self.scope.id)
@@ -239,9 +240,12 @@ class QuotaAllocator(StepWidget):
 
 
 class TerritoryBalancer(StepWidget):
-    """Balance accounts across the scope's units: tolerance slider, lock / unlock accounts,
-    "Run" re-balances, "Accept moves" records them (:func:`territories.save_territories`).
-    The balance chart (potential per unit vs the mean, tolerance band) shows the result."""
+    """Balance accounts across the scope's units per seat (reps employed now plus the hiring
+    plan's to-be-hired seats): tolerance slider, lock / unlock accounts, "Accept moves"
+    records them (:func:`territories.save_territories`; the quotas step then splits on the
+    books after the moves). Moves stay within each region unless "Allow cross-region moves"
+    is ticked. The chart shows potential per seat vs the region's mean (tolerance band); the
+    summary the per-seat spread before / after and the disruption in dollars."""
 
     section = "territories"
     title = "Territory balancer"
@@ -257,6 +261,8 @@ class TerritoryBalancer(StepWidget):
         self.bind("tolerance", W.FloatSlider(value=saved["tolerance"], min=0.01, max=0.5,
                                              step=0.01, description="Tolerance +-",
                                              readout_format=".0%", continuous_update=False))
+        self.bind("cross_region", W.Checkbox(value=False, description="Allow cross-region "
+                                             "moves", indent=False))
         self.account = W.Dropdown(options=[], description="Account")
         self.lock_button = W.Button(description="Lock")
         self.lock_button.on_click(lambda _b: self.lock(self.account.value, True))
@@ -290,8 +296,12 @@ class TerritoryBalancer(StepWidget):
 
     def compute(self):
         tol = float(self.saved("tolerance", self.territories.DEFAULT_TOLERANCE))
-        plan = self.territories.rebalance(self.ws.data, self.scope, tolerance=tol,
-                                          locked=self.locked(), time_limit=5.0)
+        wtol = self.saved("workload_tolerance")
+        hires = capacity.load_capacity_settings(self.ws).get("hires") or []
+        plan = self.territories.rebalance(
+            self.ws.data, self.scope, tolerance=tol, locked=self.locked(), time_limit=5.0,
+            workload_tolerance=None if wtol is None else float(wtol), hires=hires,
+            period=self.period, cross_region=bool(self.saved("cross_region", False)))
         if self.interactive and hasattr(self, "account"):
             a = plan.assignment.head(2000)
             options = tuple((f"{n} ({c})", str(i)) for n, c, i in
@@ -301,15 +311,12 @@ class TerritoryBalancer(StepWidget):
         return plan
 
     def summary(self, plan) -> str:
-        s = plan.summary
-        figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in list(s.items())[:6])
-        return html.escape(f"{plan.unit_level} balance: {figures}"
-                           + (f" ({plan.note})" if plan.note else ""))
+        return html.escape(self.territories.summary_text(plan))
 
     @staticmethod
     def _title(plan) -> str:
-        return f"Potential per {plan.unit_level} vs mean (+-{plan.tolerance:.0%})"
+        what = "seat" if plan.summary.get("basis") == "per seat" else plan.unit_level
+        return f"Potential per {what} vs mean (+-{plan.tolerance:.0%})"
 
     def chart(self, plan):
         return keep_spec(self, self.territories.chart_balance(plan).properties(
@@ -335,8 +342,8 @@ class TerritoryBalancer(StepWidget):
 
     def table(self, plan) -> pd.DataFrame:
         moves = plan.moves
-        return moves[["account_id", "name", "segment", "potential", "current", "proposed"]] \
-            if len(moves) else plan.balance
+        return moves[["account_id", "name", "segment", "potential", "open_pipeline", "current",
+                      "proposed"]] if len(moves) else plan.balance
 
 
 class BudgetAllocator(StepWidget):
