@@ -687,6 +687,8 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
             own = True
         try:
             pool.start(warm=_Warm(str(plan_dir), ptype, per, engine), on_exit=close_renderers)
+            if by == "account" and len(jobs) > 1:  # plan-wide: every account's forecast once
+                _precompute(str(plan_dir), by, [j.unit.id for j in jobs], per, pool, progress)
             pool.map(render_job, jobs, done, limit=limit)
         finally:
             if own:
@@ -710,18 +712,32 @@ class _Warm:
         warm_up(self.plan_dir, self.plan_type, self.period, self.engine)
 
 
+def _precompute(plan_dir: str, level: str, ids: list[str], period: str, pool,
+                progress: bool) -> None:
+    """The units' forecasts into the results cache before they render
+    (:mod:`salesplan_nb.batch.planwide`), with its own progress bar."""
+    from salesplan_nb.batch import planwide
+
+    bar = _progress(len(ids), progress, "forecasting", "unit")
+    try:
+        planwide.precompute_forecasts(plan_dir, level, ids, period, pool=pool,
+                                      progress=bar.update)
+    finally:
+        bar.close()
+
+
 def _code_cells(notebook: str) -> int:
     import nbformat
 
     return max(1, sum(c.cell_type == "code" for c in nbformat.read(notebook, 4).cells) + 1)
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, desc: str = "rendering", unit: str = "plan"):
     """A progress bar with rate and ETA (``[elapsed<remaining, plans/s]``) on stderr."""
     from tqdm.auto import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked while it runs
-    return tqdm(total=total, unit="plan", desc="rendering", disable=not enabled or total == 0,
+    return tqdm(total=total, unit=unit, desc=desc, disable=not enabled or total == 0,
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
