@@ -77,12 +77,15 @@ def store_forecasts(chunk: ForecastChunk) -> int:
 
 
 def chunks(plan_dir: str, level: str, ids: Sequence[str], period: str | None,
-           size: int | None = None) -> list[ForecastChunk]:
-    """``ids`` in chunks of ``size`` (default: all in one when :data:`ONE_CALL`, else
-    :data:`CHUNK`)."""
+           size: int | None = None, slots: int = 1) -> list[ForecastChunk]:
+    """``ids`` in chunks of at most ``size`` (default: all in one when :data:`ONE_CALL`, else
+    :data:`CHUNK`), and at least two per slot (parallel worker) so every worker has work;
+    units are dealt round-robin (large and small accounts mix)."""
     ids = list(ids)
     size = size or (len(ids) if ONE_CALL else CHUNK)
     n = max(1, math.ceil(len(ids) / max(1, size)))
+    if not ONE_CALL:
+        n = min(len(ids), max(n, 2 * slots))
     return [ForecastChunk(plan_dir, level, tuple(ids[i::n]), period) for i in range(n)
             if ids[i::n]]
 
@@ -93,7 +96,8 @@ def precompute_forecasts(plan_dir: str, level: str, ids: Sequence[str], period: 
     """The forecasts of every ``level`` unit in ``ids`` into the results cache, once per run:
     in this process when :data:`ONE_CALL` (or without a pool), else chunk by chunk on ``pool``
     (an executor: ``pool.map``). Returns how many were computed (0: all were stored)."""
-    todo = chunks(plan_dir, level, ids, period)
+    slots = pool.slots() if pool is not None else 1
+    todo = chunks(plan_dir, level, ids, period, slots=slots)
     done = {"n": 0}
     if ONE_CALL or pool is None:
         for c in todo:
