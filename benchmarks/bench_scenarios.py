@@ -2,7 +2,8 @@
 
 Data: ``salesplan_nb.data.sample.generate(accounts=100_000, opportunities=1_000_000)`` (about
 1,000 reps and 100 territories). Prints figures; targets: build <= 3 s, recompute median
-<= 50 ms for every scope (company, regions, territories, reps) x 12 months.
+<= 50 ms for every scope (company, regions, territories, reps) x 12 months (headcount
+changes include the per-territory pipeline ceiling; every result the KPI coverage).
 
     .venv/bin/python benchmarks/bench_scenarios.py [--accounts N] [--opportunities N]
 """
@@ -81,6 +82,18 @@ def main() -> None:
     mc = S.monte_carlo(model, n=10_000, seed=1)
     print(f"monte carlo 10,000 draws: {1000 * (time.perf_counter() - t):.0f} ms; "
           f"P(reach target) = {mc.probability:.1%}")
+    tac = S.Scenario("tactics", [
+        S.Change("pipeline", 0.08, start=str(model.months[1]), source="tactic:demand gen"),
+        S.Change("win_rate", 0.05, source="tactic:training"),
+        S.Change("cycle", -0.05, start=str(model.months[2]), source="tactic:cpq")])
+    t = time.perf_counter()
+    mc = S.monte_carlo(model, tac, n=10_000, seed=1)
+    print(f"monte carlo 10,000 draws with 3 uncertain tactics: "
+          f"{1000 * (time.perf_counter() - t):.0f} ms; P10-P90 {mc.p10:,.0f}-{mc.p90:,.0f}")
+    t = time.perf_counter()
+    cal = model.calibrated("company", 1.1 * res.total("company"))
+    print(f"calibrate to a forecast: {1000 * (time.perf_counter() - t):.0f} ms; pipeline "
+          f"ceiling {cal.ceiling.min():.2f}x-{cal.ceiling.max():.2f}x the base")
 
 
 if __name__ == "__main__":

@@ -328,3 +328,43 @@ def test_rre_matches_a_rep_by_rep_loop(tiny):
             assert np.array_equal(full[col].to_numpy(), total), col
         assert full[col].to_numpy() == pytest.approx(total, abs=1e-12), col
     assert full["rre_backfill"].iloc[-1] > 0 and not full["actual"].iloc[-1]
+
+
+def test_regional_capacity_includes_the_hires_and_sums_to_the_company(sample_data):
+    """Company-level hires become to-be-hired seats in territories (the quotas step's rule),
+    so they count in their region's and territory's capacity; regions sum to the company and
+    territories to their region, with and without the hiring plan (issue 10)."""
+    from salesplan_nb.steps import quotas
+
+    hires = [{"month": "2027-01", "count": 4}, {"month": "2027-04", "count": 2.5}]
+    tr = C._territory_region(sample_data)
+    regions = sorted({str(r) for r in tr.values()})
+    # where the quotas step puts the to-be-hired seats
+    reps = quotas.quota_reps(sample_data, C.resolve(sample_data, None, "2027")[1])
+    seats = quotas.tbh_seats(sample_data, reps, quotas._hire_key(hires),
+                             C.resolve(sample_data, None, "2027")[1])
+    assert len(seats) == 7
+    for h in (hires, []):
+        co = C.capacity_plan(sample_data, "company", "2027", hires=h).capacity
+        reg = {r: C.capacity_plan(sample_data, f"region:{r}", "2027", hires=h) for r in regions}
+        assert sum(p.capacity for p in reg.values()) == pytest.approx(co, rel=1e-9)
+        for r in regions:
+            terr = [C.capacity_plan(sample_data, f"territory:{t}", "2027", hires=h).capacity
+                    for t, rr in tr.items() if str(rr) == r]
+            assert sum(terr) == pytest.approx(reg[r].capacity, rel=1e-9)
+    with_h = {r: C.capacity_plan(sample_data, f"region:{r}", "2027", hires=hires)
+              for r in regions}
+    without = {r: C.capacity_plan(sample_data, f"region:{r}", "2027") for r in regions}
+    for r in regions:
+        n_seats = int((seats["region"] == r).sum())
+        if n_seats:  # a region given to-be-hired seats gains capacity
+            assert with_h[r].capacity > without[r].capacity
+            assert with_h[r].monthly["rre_hires"].sum() > 0
+        else:
+            assert with_h[r].monthly["rre_hires"].sum() == 0
+    # a hire never lowers another unit's capacity
+    for t in tr:
+        assert C.capacity_plan(sample_data, f"territory:{t}", "2027", hires=hires).capacity \
+            >= C.capacity_plan(sample_data, f"territory:{t}", "2027").capacity - 1e-6
+    # every hire is counted once: the placed seats' counts add up to the plan's 6.5 hires
+    assert sum(h["count"] for p in with_h.values() for h in p.settings["hires"]) == 6.5

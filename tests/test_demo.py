@@ -142,7 +142,12 @@ def test_steps_record_decisions_and_outputs(demo_run):
     book = next(g for g in stored if g["metric"] == "bookings" and g["scope"] == "company")
     ttm = opp[(opp["status"] == "won") & (opp["close_date"] > "2025-06-30")
               & (opp["close_date"] <= "2026-06-30")]["amount"].sum()
-    assert book["baseline"] == pytest.approx(ttm) and book["target"] == round(ttm * 1.15, -3)
+    # the target is +15% on the last 12 months' run-rate; the stored baseline is the plan's one
+    # baseline (2025) and the name states the growth on it
+    won25 = opp[(opp["status"] == "won") & opp["close_date"].dt.year.eq(2025)]["amount"].sum()
+    assert book["target"] == round(ttm * 1.15, -3)
+    assert book["baseline"] == pytest.approx(won25)
+    assert book["name"] == f"Bookings {book['target'] / won25 - 1:+.0%} on 2025"
     assert book["deadline"] == "2027-12-31"
     assert ws.get("kpis", "period") == "2026"
     targets = ws.get("kpis", "targets")

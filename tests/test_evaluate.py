@@ -231,3 +231,31 @@ def test_defaults_become_a_what_if_scenario():
     assert "attrition" not in ch  # base attrition 0: no relative change possible
     moved = model.recompute(sc).total("company")
     assert moved < base.total("company")
+
+
+def test_fiscal_year_periods_follow_the_data_fiscal_year_start():
+    """FY2024 with fiscal_year_start 7 is 2023-07-01..2024-06-30 (issue 12): evaluate parses
+    it with the one period rule, and quarterly fiscal targets roll up to the fiscal year."""
+    d = _data()
+    d = Dataset(**{**d.tables, "targets": pd.DataFrame({
+        "scope_level": ["rep"] + ["territory"] * 5, "scope_id": ["A"] + ["T1"] * 4 + ["T2"],
+        "period": ["FY2024", "FY2024-Q1", "FY2024-Q2", "FY2024-Q3", "FY2024-Q4", "FY2024"],
+        "metric": "bookings", "amount": [1200.0, 750.0, 750.0, 750.0, 750.0, 1000.0]})},
+        as_of="2024-12-31", fiscal_year_start=7)
+    p = E.parse_period(d, "FY2024")
+    assert (p.start, p.end) == (pd.Timestamp("2023-07-01"), pd.Timestamp("2024-07-01"))
+    a = E.attainment_distribution(d, "rep:A", "FY2024")
+    assert a.period.start == pd.Timestamp("2023-07-01")
+    # A won 100 a month Jul-Dec 2023 and 200 a month Jan-Jun 2024: 1,800 against 1,200
+    assert a.table.set_index("rep_id").loc["A", "bookings"] == pytest.approx(1800.0)
+    assert a.table.set_index("rep_id").loc["A", "attainment"] == pytest.approx(1.5)
+    no_rep = Dataset(**{**d.tables, "targets": d.targets[d.targets["scope_level"] != "rep"]},
+                     as_of="2024-12-31", fiscal_year_start=7)
+    q, src = E.rep_quotas(no_rep, "FY2024")
+    # T1's four fiscal quarters (3,000) split A:B by FY2023 bookings 600:600; T2 1,000 to C
+    assert q.to_dict() == pytest.approx({"A": 1500.0, "B": 1500.0, "C": 1000.0})
+    assert src == "territory targets FY2024 split by prior-year bookings share"
+    rows = E.next_plan_defaults(d, "FY2024").set_index("key")
+    assert rows.loc["target", "basis"] == "bookings FY2024 x (1 + growth)"
+    with pytest.raises(ConfigError, match="cannot read period 'FY24'"):
+        E.attainment_distribution(d, "company", "FY24")

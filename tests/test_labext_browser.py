@@ -7,8 +7,9 @@ holding only a copy of ``tests/data/broken``, then:
    column) and no plan folder is created;
 2. the launcher card creates a plan from the sample company; the side panel lists the steps of
    the method in order; step 1's notebook opens; choosing a mapping preset in its data-source
-   widget records a decision and the step turns "decided" in the panel; the panel renders the
-   top territory plan, links the index (opened in a new tab) and the report opens from it.
+   widget records a decision and the step turns "decided" in the panel; the panel shows the
+   plan model's biggest gap; it renders the top territory plan, links the index (opened in a
+   new tab) and the report opens from it; the gap's link opens the step notebook that closes it.
 """
 
 from __future__ import annotations
@@ -134,6 +135,12 @@ def test_create_navigate_decide_render(page, lab):
     headline = page.locator("#salesplan-panel .salesplan-headline td", has_text="accounts")
     headline.first.wait_for(timeout=90_000)  # the panel fetches the headline after opening
     assert headline.count() == 1
+    # the plan model's biggest gap, with the step whose decision closes it
+    gap = page.locator("#salesplan-panel .salesplan-gap-text")
+    gap.wait_for(timeout=120_000)
+    assert gap.text_content().startswith("Biggest gap: target vs ")
+    assert page.locator("#salesplan-panel .salesplan-figures td",
+                        has_text="Target (USD)").count() == 1
     step1 = page.locator(f"#salesplan-panel .salesplan-step[data-key='{steps[0].key}']")
     assert step1.get_attribute("data-status") == "not yet"
 
@@ -185,3 +192,11 @@ def test_create_navigate_decide_render(page, lab):
     assert index.url.endswith(".html") and "/territory/" in index.url
     assert index.locator("h1, h2").count() > 0
     assert list((root / "plans" / "tour" / "reports" / "territory").glob("*.html"))
+
+    # the gap line's link opens the notebook of the step that closes the gap
+    gap_link = panel.locator(".salesplan-gap-link")
+    target = gap_link.get_attribute("title").removeprefix("open ")
+    step = next(s for s in steps if target.endswith("/" + s.notebook))
+    assert f"({step.key} step)" in panel.locator(".salesplan-gap-text").text_content()
+    gap_link.click()
+    page.locator(".lm-TabBar-tab", has_text=step.notebook).first.wait_for(timeout=60_000)

@@ -143,8 +143,15 @@ def test_plan_figures_reconcile(tmp_path, sample_data):
     # the scenario model prices the plan's own quota total and its target
     res = model.recompute(scenarios.plan_scenario(model, ws))
     assert res.total("company", "quota") == pytest.approx(d["quota_total"], rel=1e-9)
-    assert 0 <= d["p_reach_target"] <= 1 and d["plan_scenario"] >= d["base_scenario"]
-    assert d["bridge"][2]["amount"] == pytest.approx(d["plan_scenario"] - d["base_scenario"])
+    assert 0 <= d["p_reach_target"] <= 1
+    # base = the forecast; plan = the quota plan's seats at planned productivity (the basis
+    # of reps_expected_at_100) + tactics (none recorded here)
+    assert d["base_scenario"] == pytest.approx(d["forecast"], abs=1.0)
+    qp = quotas.quotas_from_workspace(ws, None, "2027", target)
+    planned = float(quotas.fairness(qp, "rep").table["planned"].sum())
+    assert d["plan_scenario"] == pytest.approx(planned, rel=1e-9)
+    assert d["bridge"][3]["amount"] == pytest.approx(0.0, abs=0.01)  # no tactics
+    assert d["bridge"][2]["amount"] > 0  # the hires add bookings
     assert 0 <= d["reps_expected_at_100"] <= 1
     assert d["biggest_gap"] in {"capacity", "sum of quotas", "forecast"}
     assert np.isfinite(d["capacity"]) and d["capacity"] > d["capacity_no_hires"]
@@ -191,3 +198,30 @@ def test_sections_print_the_same_plan_figures(tmp_path, sample_data):
     assert f"{shown} expected to reach 100% of quota" in quota
     assert sum(x["amount"] for x in f["bridge"]) == pytest.approx(h["target"], abs=1.0)
     assert f["quota_total"] / h["target"] <= 1 + f["over_assignment"] + 1e-9
+
+
+def test_document_api_and_scenario_base_agree(tmp_path, sample_data):
+    """Issue 14: the plan document's forecast, the API's default forecast
+    (``forecast.forecast`` with its defaults) and the scenarios' base case are one number for
+    the company, a region and a territory (to the dollar)."""
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.render import report
+    from salesplan_nb.steps import forecast
+
+    ws = Workspace.create(tmp_path / "plan", data=sample_data, period="2027")
+    ws.record("capacity", "hires", [{"month": "2027-02", "count": 2}])
+    terr = str(sample_data.territories["territory_id"].iloc[0])
+    region = str(sample_data.territories["region"].iloc[0])
+    model = scenarios.from_workspace(ws)
+    for level, uid in (("company", None), ("region", region), ("territory", terr)):
+        scope = level if uid is None else f"{level}:{uid}"
+        api = float(forecast.forecast(sample_data, scope, "2027").total["point"])
+        ctx = report.context(ws.path, level, uid)
+        f = report.headline_of(ctx)["figures"]
+        assert f["forecast"] == pytest.approx(api, abs=1.0)
+        assert f["base_scenario"] == pytest.approx(api, abs=1.0)
+        base = scenarios.calibrate_to_forecast(model, scope, data=sample_data).recompute()
+        assert base.total(scope, "bookings") == pytest.approx(api, abs=1.0)
+        # the rendered scenarios section prints the same base
+        html = "".join(report.block_html(b) for b in report.scenarios_section(ctx).blocks)
+        assert report.money(api) in html

@@ -118,10 +118,15 @@ def test_every_decision_kind_reaches_the_plans_it_concerns(plans):
             assert "decisions.forecast" in section(doc, "growth_forecast")
             continue
         assert name in unit_plans
-        # KPI targets for the plan period, against actuals (company targets as context)
+        # KPI targets for the plan period, against actuals (company targets as context; a
+        # company goal of the same metric wins over the KPI step's target)
+        from salesplan_nb.steps import goals as goals_step
+
         k = section(doc, "metrics_kpis")
-        targets = kpis.load_kpi_targets(ws, "company")
-        assert targets
+        assert kpis.load_kpi_targets(ws, "company")
+        targets, _ = goals_step.plan_kpi_targets(ws, "company", ctx.period)
+        if ctx.scope.level != "company":  # additive company goals are not a unit's target
+            targets = {m: v for m, v in targets.items() if not kpis.REGISTRY[m].additive}
         for key, value in targets.items():
             assert kpis.format_value(value, kpis.REGISTRY[key].unit) in k, (name, key)
         table = k[:k.find("<figure")] if "<figure" in k else k
@@ -239,3 +244,37 @@ def test_account_plan_is_about_the_account(plans):
     assert listed == set(data.products["family"]) - held
     assert "Mitigation" in section(doc, "account_risks") or "No risk signals" in \
         section(doc, "account_risks")
+    prof = section(doc, "account_profile")
+    if len(data.contacts):  # the demo: the buying committee, contact details masked
+        mine_c = data.contacts[data.contacts["account_id"] == ctx.scope.id]
+        assert "Buying committee" in prof and len(mine_c)
+        for name in mine_c["name"]:
+            assert escape(str(name)) in prof
+        assert not any(str(e) in doc for e in mine_c["email"].dropna())
+    else:  # Maven has no contacts: one line saying so and how to map it
+        assert "the source has no contacts table; map one under tables.contacts" in prof
+
+
+def test_kpi_targets_follow_the_goals(plans):
+    """One number per KPI: the KPI table's plan-period target is the SMART goal's target when a
+    goal of the same scope and metric exists (the demo's win-rate goal is +2 points on the
+    baseline year); a territory never shows a company bookings goal as its own KPI target;
+    the demo's goal names state their growth on the plan's one baseline."""
+    from salesplan_nb.steps import goals as goals_step
+    from salesplan_nb.steps import kpis as kpis_step
+
+    ws, docs = plans
+    ctx, doc = docs["company"]
+    kpi = text(section(doc, "metrics_kpis"))
+    goals = {g.metric: g for g in goals_step.load_goals(ws) if g.scope == "company"}
+    win = goals["win_rate"]
+    assert f"on {ctx.baseline.label}" in win.name
+    shown = kpis_step.format_value(win.target, "fraction")
+    row = kpi[kpi.index("Win rate"):kpi.index("Opportunity-to-win")]
+    assert shown in row and "goal" in row, row
+    assert win.target == pytest.approx(win.baseline + 0.02, abs=1e-3)
+    bookings = goals["bookings"]
+    assert f"{bookings.implied_growth:+.0%} on {ctx.baseline.label}" in bookings.name
+    tctx, tdoc = docs["territory"]
+    tkpi = text(section(tdoc, "metrics_kpis"))
+    assert kpis_step.format_value(bookings.target, "USD") not in tkpi

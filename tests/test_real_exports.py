@@ -55,10 +55,13 @@ def warehouse(folder: Path, seed: int = 3) -> dict[str, pd.DataFrame]:
         home = int(sales.loc[sales["EmployeeKey"] == e, "SalesTerritoryKey"].iloc[0])
         t = home if rng.random() < 0.7 else int(rng.integers(1, 5))  # the sale's territory
         day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 700)))
+        reseller = 0
         for ln in range(1, int(rng.integers(1, 4)) + 1):
             q = int(rng.integers(1, 5))
             amt = round(q * float(rng.uniform(100, 900)), 2)
-            lines.append([f"SO{43000 + o}", ln, int(rng.integers(1, 31)), e,
+            drawn = int(rng.integers(1, 31))
+            reseller = drawn if ln == 1 else reseller  # one reseller per order
+            lines.append([f"SO{43000 + o}", ln, reseller, e,
                           f"BK-{int(rng.integers(0, 8)):03d}", day.strftime("%Y-%m-%d"),
                           t, q, amt, round(amt * 0.6, 2)])
             if rng.random() < 0.1:  # a partial return: a negative line in the same order
@@ -110,7 +113,7 @@ tables:
     header: false
     names: [SalesOrderNumber, SalesOrderLineNumber, ResellerKey, EmployeeKey, ProductKey,
             OrderDate, SalesTerritoryKey, OrderQuantity, SalesAmount, TotalProductCost]
-    aggregate: true
+    aggregate: {product: most_valuable}
     columns:
       order_id: SalesOrderNumber
       account_id: ResellerKey
@@ -184,7 +187,8 @@ def test_warehouse_quarterly_quotas_roll_up_to_the_year_and_attainment_matches(d
 
 def test_warehouse_line_ids_from_a_template(tmp_path):
     raw = warehouse(tmp_path / "export")
-    m = WAREHOUSE_MAPPING.replace("    aggregate: true\n", "    filter: OrderQuantity > 0\n").replace(
+    m = WAREHOUSE_MAPPING.replace("    aggregate: {product: most_valuable}\n",
+                                  "    filter: OrderQuantity > 0\n").replace(
         "order_id: SalesOrderNumber",
         'order_id: {template: "{SalesOrderNumber}-{SalesOrderLineNumber}"}')
     (tmp_path / "m.yaml").write_text(m)
@@ -654,3 +658,80 @@ def test_cli_init_as_of(tmp_path, capsys):
     later = raw["orders"][raw["orders"]["OrderDate"] > "2024-06-30"]["SalesOrderNumber"]
     assert rc == 0 and "snapshot as of 2024-06-30" in out
     assert f"--as-of: {later.nunique():,} orders after as_of" in out
+
+
+# ---------------------------------------------------------------- aggregate: product rule
+
+LINES = {
+    "lines.csv": "order,line,product,rep,account,day,amount\n"
+                 "S1,1,P1,R1,A1,2025-01-05,100\n"
+                 "S1,2,P2,R1,A1,2025-01-05,300\n"
+                 "S1,3,P1,R1,A1,2025-01-05,250\n"
+                 "S2,1,P2,R1,A1,2025-02-01,80\n"
+                 "S2,2,P2,R1,A1,2025-02-01,-20\n",
+    "products.csv": "product_id\nP1\nP2\n",
+}
+
+
+def _lines_mapping(aggregate: object) -> dict:
+    return {"tables": {
+        "accounts": "accounts", "reps": "reps", "products": "products",
+        "orders": {"from": "lines", "aggregate": aggregate,
+                   "columns": {"order_id": "order", "product_id": "product", "owner_id": "rep",
+                               "account_id": "account", "order_date": "day",
+                               "amount": "amount"}}}}
+
+
+def test_aggregate_never_gives_a_multi_product_order_its_first_product(tmp_path):
+    _write(tmp_path / "src", {**CANON, **LINES})
+    data, report = load_with_report(tmp_path / "src", _lines_mapping(True))
+    assert data is None
+    err = [p for p in report.errors if p.table == "orders"]
+    assert len(err) == 1  # S2 has one product: fine
+    assert (err[0].file, err[0].row, err[0].column, err[0].value) == ("lines.csv", 2, "order",
+                                                                      "S1")
+    assert err[0].reason == "order_id 'S1' has lines with several products ('P1', 'P2')"
+    assert err[0].fix == (
+        "say how an order with several products gets its product: tables.orders.aggregate: "
+        "{product: most_valuable} (the product with the largest amount), {product: first} "
+        "(the first line's) or {product: mixed} (blank product); or load one row per line "
+        "(a line id template) without aggregate")
+    want = {"most_valuable": "P1", "first": "P1", "mixed": None}  # P1 350 > P2 300
+    for rule, product in want.items():
+        data = loaders.load(tmp_path / "src", _lines_mapping({"product": rule}))
+        o = data.orders.set_index("order_id")
+        got = o.loc["S1", "product_id"]
+        assert (None if pd.isna(got) else got) == product, rule
+        assert o.loc["S2", "product_id"] == "P2"
+        assert o["amount"].to_dict() == {"S1": 650.0, "S2": 60.0}
+    lines = LINES["lines.csv"].replace("S1,2,P2,R1,A1,2025-01-05,300", "S1,2,P2,R1,A1,"
+                                       "2025-01-05,400")
+    _write(tmp_path / "src", {"lines.csv": lines})
+    data = loaders.load(tmp_path / "src", _lines_mapping({"product": "most_valuable"}))
+    assert data.orders.set_index("order_id").loc["S1", "product_id"] == "P2"  # 400 > 350
+
+
+def test_aggregate_mapping_mistakes_and_varying_attributes(tmp_path):
+    _write(tmp_path / "src", {**CANON, **LINES})
+    with pytest.raises(ConfigError, match=r"tables.orders.aggregate \(line \d+\): write true, "
+                       r"false or \{product: first \| most_valuable \| mixed\}"):
+        loaders.load(tmp_path / "src", _yaml(tmp_path, "tables:\n  orders:\n    from: lines\n"
+                                             "    aggregate: {product: any}\n"))
+    with pytest.raises(ConfigError, match="table territories has no product_id; write "
+                       "aggregate: true"):
+        loaders.load(tmp_path / "src", {"tables": {"territories": {"aggregate": {
+            "product": "first"}}}})
+    lines = LINES["lines.csv"].replace("S2,2,P2,R1,A1", "S2,2,P2,R1,A2")
+    _write(tmp_path / "src", {"lines.csv": lines,
+                              "accounts.csv": "account_id,name\nA1,Acme\nA2,Beta\n"})
+    data, report = load_with_report(tmp_path / "src", _lines_mapping({"product": "first"}))
+    w = [p for p in report.warnings if p.table == "orders"]
+    assert [p.line() for p in w] == [
+        "warning: lines.csv, column account: order_id with different account_id on its lines "
+        "(2 rows); handled: the first line's value kept (1 order_ids); fix: make account the "
+        "same on every line of a order, or aggregate in sql: (e.g. MIN or MAX)"]
+
+
+def _yaml(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "m.yaml").write_text(text)
+    return tmp_path / "m.yaml"

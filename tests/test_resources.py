@@ -93,16 +93,81 @@ def test_bad_inputs():
         R.allocate(1.0, [{"name": "a", "a": 1, "b": 1}, {"name": "a", "a": 1, "b": 1}])
 
 
-def test_headcount_fitted_from_sample(sample_data):
-    h = R.headcount_history(sample_data)
-    assert h["reps"].sum() > 0 and len(h) == len(sample_data.territories)
-    inv = R.headcount_investment(sample_data, cost_per_rep=150_000)
-    assert inv.current == pytest.approx(h["reps"].sum() * 150_000)
-    assert "curve_fit" in inv.fit
-    plan = R.plan_resources(sample_data, budget=8e6, investments=items()[1:],
-                            cost_per_rep=150_000)
-    assert "headcount" in set(plan.table["name"])
-    assert plan.table["spend"].sum() == pytest.approx(8e6, abs=0.005)
+def test_saturating_curve_from_a_point_and_an_elasticity():
+    inv = R.saturating("demand generation", 250_000.0, 1_200_000.0, 0.3, current=250_000.0)
+    s0, h = 250_000.0, 1.0
+    assert inv.curve == "exp" and float(inv.value(s0)) == pytest.approx(1_200_000.0)
+    # elasticity d ln R / d ln s at the point = the given 0.3
+    el = (math.log(inv.value(s0 + h)) - math.log(inv.value(s0 - h))) / (
+        math.log(s0 + h) - math.log(s0 - h))
+    assert el == pytest.approx(0.3, abs=1e-6)
+    # diminishing returns: marginal falls with spend, the return saturates at a
+    m = [float(inv.marginal(x)) for x in (1e5, 2.5e5, 1e6, 1e7)]
+    assert m == sorted(m, reverse=True) and float(inv.value(1e9)) == pytest.approx(inv.a)
+    assert "elasticity 0.30" in inv.fit
+    with pytest.raises(ConfigError, match="elasticity"):
+        R.saturating("x", 1.0, 1.0, 1.5)
+
+
+def _tactics_ws(tmp_path, data):
+    from salesplan_nb.data.workspace import Workspace
+    from salesplan_nb.steps import strategy
+
+    ws = Workspace.create(tmp_path / "p", data=data, period="2027")
+    ws.record("capacity", "hires", [{"month": "2027-02", "count": 2}])
+    for t in (strategy.Tactic("Webinars", "lead generation & nurturing", "pipeline", 8.0,
+                              "2027-01-01", "2027-12-31", budget=200_000.0),
+              strategy.Tactic("Half-year partners", "channels", "pipeline", 4.0,
+                              "2026-07-01", "2027-06-30", budget=100_000.0)):
+        strategy.save_tactic(ws, t)
+    return ws
+
+
+def test_allocation_never_below_committed_tactic_spend(tmp_path, sample_data):
+    ws = _tactics_ws(tmp_path, sample_data)
+    # committed in 2027: the webinars' whole budget, half of the partners' (6 of 12 months)
+    assert R.committed_spend(ws, "2027") == {"lead generation & nurturing": 200_000.0,
+                                             "channels": pytest.approx(50_000.0)}
+    # a tool with a far steeper curve would take everything without the floors
+    tool = R.Investment("crm", a=5e6, b=1e5, kind="tool")
+    alloc, inv = R.from_workspace(ws, budget=300_000.0, investments=[tool])
+    t = alloc.table.set_index("name")
+    assert t.loc["lead generation & nurturing", "spend"] >= 200_000.0 - 0.01
+    assert t.loc["channels", "spend"] >= 50_000.0 - 0.01
+    assert t["spend"].sum() == pytest.approx(300_000.0, abs=0.01)
+    chan = {i.name: i for i in inv}["lead generation & nurturing"]
+    assert chan.min_spend == chan.current == 200_000.0 and "elasticity" in chan.fit
+    # the floor holds when the channel is also given by hand
+    own = R.Investment("channels", a=1.0, b=1e6)
+    t2 = R.from_workspace(ws, budget=300_000.0, investments=[tool, own])[0].table
+    assert float(t2.set_index("name").loc["channels", "spend"]) >= 50_000.0 - 0.01
+    with pytest.raises(ConfigError, match="minimum spends"):
+        R.from_workspace(ws, budget=100_000.0, investments=[tool])
+
+
+def test_headcount_is_the_capacity_plan(tmp_path, sample_data):
+    from salesplan_nb.steps import capacity
+
+    ws = _tactics_ws(tmp_path, sample_data)
+    cs = capacity.load_capacity_settings(ws)
+    plan = capacity.capacity_plan(sample_data, "company", "2027", **cs)
+    line = R.headcount_line(sample_data, "company", "2027", cost_per_rep=150_000.0,
+                            capacity_settings=cs)
+    seats = float(plan.monthly["headcount"].mean())
+    assert line.current == line.min_spend == line.max_spend == pytest.approx(seats * 150_000)
+    assert float(line.value(line.current)) == pytest.approx(plan.capacity)
+    # "one more rep returns $X": a hire from the first plan month x productivity
+    one = capacity.hire_yield("2027", "2027-01", ramp=cs["ramp"], attrition=cs["attrition"],
+                              backfill_lag=cs["backfill_lag"]) * plan.productivity
+    assert line.k * 150_000.0 == pytest.approx(one) and f"{one:,.0f} USD" in line.fit
+    # the optimiser never moves it, even when a rep returns more per dollar than anything
+    budget = line.current + 400_000.0
+    alloc, _ = R.from_workspace(ws, budget=budget, cost_per_rep=150_000.0)
+    t = alloc.table.set_index("name")
+    assert t.loc["headcount", "spend"] == pytest.approx(line.current, abs=0.01)
+    assert t.loc["headcount", "bound"] == "fixed"
+    assert t.loc["headcount", "marginal_roi"] > t.drop("headcount")["marginal_roi"].max()
+    assert t.loc["headcount", "current"] == pytest.approx(line.current)  # not rescaled
 
 
 @pytest.mark.parametrize("fixture", ["sample_data", "maven_data"])

@@ -39,7 +39,10 @@ def _flat(cycle_days: int = 0) -> Dataset:
 
 @pytest.fixture(scope="module")
 def flat_model():
-    return S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0))
+    # no pipeline ceiling: the hand calculations of headcount stay linear (the ceiling has
+    # its own test)
+    return S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                              pipeline_ceiling=1e9))
 
 
 def total(model, sc, scope="company", metric="bookings"):
@@ -67,12 +70,36 @@ def test_base_reproduces_last_year_by_hand(flat_model):
     ("pipeline", -0.25, 18_000),   # x 0.75 (cycle 0: no lag)
     ("price", 0.10, 24_000 * 1.1 * (1 - 0.5 * 0.10)),  # size x1.1, win x(1 + -0.5 x 0.1)
     ("spend", 1.0, 24_000 * 2 ** 0.3),  # pipeline ~ spend^0.3
-    # new seats ramp 3 x 25% + 3 x 60% + 3 x 85% + 3 x 100% = 8.1 seat-months each
-    ("headcount", 0.5, 24_000 + 0.5 * 8.1 * 2 * 1000),
 ])
 def test_driver_change_moves_bookings_by_hand_calc(flat_model, driver, value, expected):
     sc = S.Scenario("base").with_change(driver, value)
     assert total(flat_model, sc) == pytest.approx(expected)
+
+
+def test_headcount_pipeline_saturates_at_the_ceiling():
+    ramp = np.repeat([0.25, 0.60, 0.85, 1.0], 3)  # new seats' ramp by month
+    sc = S.Scenario("base").with_change("headcount", 0.5)
+    # no limit: new seats ramp 3 x 25% + 3 x 60% + 3 x 85% + 3 x 100% = 8.1 seat-months each
+    free = S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                              pipeline_ceiling=1e9))
+    assert total(free, sc) == pytest.approx(24_000 + 0.5 * 8.1 * 2 * 1000, rel=1e-6)
+    # the flat data has no account potential: the stated ceiling, 2x the base pipeline per
+    # territory. A territory's base is x0 = 2 decided deals/month, +0.5 seats add x - x0 =
+    # ramp deals; f(x) = x0 + (C - x0)(1 - exp(-(x - x0)/(C - x0))), C - x0 = 2
+    m = S.build(_flat(), "2025", assumptions=S.Assumptions(attrition=0.0))
+    assert np.all(m.ceiling == S.PIPELINE_CEILING) and "no account potential" in " ".join(
+        m.notes)
+    sat = 24_000 + 2 * 1000 * float((1 - np.exp(-ramp / 2)).sum())
+    assert total(m, sc) == pytest.approx(sat, rel=1e-9)
+    # the limit holds however many seats are added: never above 2x the base bookings
+    huge = S.Scenario("base").with_change("headcount", 50.0)
+    assert 24_000 < total(m, huge) < 2 * 24_000
+    assert total(free, huge) > 10 * 24_000
+    # a headcount cut is not limited (linear) and the base is untouched
+    cut = S.Scenario("base").with_change("headcount", -0.5)
+    assert total(m, cut) == pytest.approx(12_000) and total(m, S.Scenario()) == 24_000
+    # the pipeline driver (yield per account) still has its sign
+    assert total(m, S.Scenario().with_change("pipeline", 0.1)) > 24_000
 
 
 def test_scoped_and_dated_changes(flat_model):
@@ -112,7 +139,8 @@ def test_known_end_date_empties_the_seat():
 
 def test_cycle_lag_delays_new_capacity():
     # cycle 61 days ~ 2.0 months: extra seats from 2025-01 show in bookings from March
-    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0))
+    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0,
+                                                             pipeline_ceiling=1e9))
     base = m.recompute().series("company").to_numpy()
     more = m.recompute(S.Scenario().with_change("headcount", 1.0)).series("company").to_numpy()
     diff = more - base
@@ -273,8 +301,12 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     m = S.from_workspace(ws)
     assert m.backfill == 5 and m.base_attrition == 0.0 and m.ramp_curve == ((2.0, 0.5),)
     plan = S.plan_scenario(m, ws)
-    # one new seat in T2 ramping 50% for 2 months then 100%: 11 seat-months x 1,000 USD
-    assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(11_000)
+    # one new seat in T2 ramping 50% for 2 months then 100% adds x - x0 = 1, 1, then 2
+    # decided deals a month to T2's x0 = 2, under its ceiling 2 x x0 (no potential in the
+    # data): 2 (1 - exp(-(x - x0) / 2)) deals, half of them won at 1,000 USD (11,000 USD
+    # without the ceiling)
+    sat = 500 * (2 * 2 * (1 - np.exp(-0.5)) + 10 * 2 * (1 - np.exp(-1.0)))
+    assert total(m, plan, "rep:B") - total(m, S.Scenario(), "rep:B") == pytest.approx(sat)
     q = pytest.importorskip("salesplan_nb.steps.quotas")
     # the workspace's quota plan: its to-be-hired seat's quota rides on its territory's seats,
     # so the model's quota is the plan's whole quota total (issue 10)
@@ -282,3 +314,63 @@ def test_model_from_workspace_uses_capacity_and_quota_decisions(tmp_path):
     assert expected["unit_id"].str.startswith("TBH-").sum() == 1
     assert m.recompute().total("company", "quota") == pytest.approx(expected["quota"].sum())
     assert any("quotas.py" in n for n in m.notes)
+
+
+def test_coverage_is_the_kpi_definition():
+    from salesplan_nb.steps import kpis
+
+    assert S.coverage_ratio is kpis.coverage_ratio  # one definition, imported
+    # cycle 61 days ~ 2 months: at the start of 2025 the deals created in Nov and Dec 2024
+    # (2 reps x 2 decided deals x 2 months, valued at the 1,000 USD deal size) are open and
+    # close in the period; nothing is booked yet; quota 26,400 USD
+    m = S.build(_flat(61), "2025", assumptions=S.Assumptions(attrition=0.0))
+    r = m.recompute()
+    lag = 61 / S.DAYS_PER_MONTH
+    open0 = 4 * 1000 * lag  # cohorts whose decision falls on or after January
+    assert r.total("company", "open_pipeline") == pytest.approx(open0, rel=1e-6)
+    assert r.total("company", "coverage") == pytest.approx(open0 / 26_400, rel=1e-6)
+    # later months: open pipeline / (quota - bookings before the month)
+    s = r.series("company", "coverage").to_numpy()
+    b = r.series("company", "bookings").to_numpy()
+    op = r.series("company", "open_pipeline").to_numpy()
+    assert s[5] == pytest.approx(kpis.coverage_ratio(op[5], 26_400, b[:5].sum()))
+    # a cycle change from the plan start moves later cohorts, not the opening pipeline
+    fast = m.recompute(S.Scenario().with_change("cycle", -0.5))
+    assert fast.total("company", "coverage") == pytest.approx(r.total("company", "coverage"))
+    assert kpis.coverage_ratio(10.0, 20.0, 20.0) != kpis.coverage_ratio(10.0, 20.0, 20.0)
+
+
+def test_uncertain_tactics_widen_the_monte_carlo(flat_model):
+    plain = S.Scenario("p").with_change("pipeline", 0.2)
+    tact = S.Scenario("t", [S.Change("pipeline", 0.2, source="tactic:demand gen"),
+                            S.Change("win_rate", 0.1, source="tactic:training")])
+    assert S.tactic_groups(tact) == {"demand gen": [0], "training": [1]}
+    a = S.monte_carlo(flat_model, plain, n=4000, seed=3)
+    b = S.monte_carlo(flat_model, tact, n=4000, seed=3, tactic_spread=0.0)
+    c = S.monte_carlo(flat_model, tact, n=4000, seed=3)
+    # the same expected bookings (triangular draws are mean 1) ...
+    assert c.mean == pytest.approx(b.mean, rel=0.01)
+    assert c.tactic_spread == S.TACTIC_SPREAD and set(c.tactics) == {"demand gen", "training"}
+    # ... but a wider spread of outcomes once the tactics' effects are uncertain (same
+    # seed: the same process and drift draws, plus the tactics' triangular draws whose sd is
+    # spread / sqrt(6) x the bookings each tactic adds)
+    tri = S.TACTIC_SPREAD / np.sqrt(6)
+    extra = np.sqrt(sum((tri * v) ** 2 for v in c.tactics.values()))
+    assert c.totals.std() ** 2 == pytest.approx(b.totals.std() ** 2 + extra ** 2, rel=0.1)
+    assert c.p90 - c.p10 > b.p90 - b.p10 and c.p10 < b.p10 and c.p90 > b.p90
+    # a plain driver change (not a tactic) has no tactic draw
+    assert a.tactics == {} and a.note == ""
+    # and P(reach target) reflects it: a target between the two P90s
+    tgt = (b.p90 + c.p90) / 2
+    assert S.monte_carlo(flat_model, tact, target=tgt, n=4000, seed=3).probability > \
+        S.monte_carlo(flat_model, tact, target=tgt, n=4000, seed=3, tactic_spread=0).probability
+    with pytest.raises(ConfigError, match="tactic_spread"):
+        S.monte_carlo(flat_model, tact, tactic_spread=2.0)
+
+
+def test_calibrated_base_books_the_given_total(flat_model):
+    cal = flat_model.calibrated("territory:T1", 15_000.0)
+    assert cal.recompute().total("territory:T1") == pytest.approx(15_000.0, abs=1e-6)
+    assert cal.recompute().total("territory:T2") == pytest.approx(12_000.0)  # untouched
+    assert flat_model.recompute().total("territory:T1") == pytest.approx(12_000.0)  # a copy
+    assert cal.calibration == {"territory:T1": pytest.approx(1.25)}

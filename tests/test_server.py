@@ -19,26 +19,29 @@ from salesplan_nb.server.steps import StepInfo, step_list, step_status
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _step(key: str, number: int, sections: list[str]) -> StepInfo:
+def _step(key: str, number: int, sections: list[str], reads: list[str] = ()) -> StepInfo:
     return StepInfo(key, number, key.title(), "", f"{number:02d}_{key}.ipynb", float(number),
-                    sections)
+                    sections, list(reads))
 
 
 def test_step_status_decided_outdated_not_yet():
-    steps = [_step("market", 1, ["data_source"]), _step("goals", 2, ["goals"]),
-             _step("swot", 3, ["swot"])]
+    steps = [_step("market", 1, ["data_source"]), _step("goals", 2, ["goals"], ["market"]),
+             _step("swot", 3, ["swot"], ["market"]), _step("kpis", 4, ["kpis"])]
     decisions = {
         "data_source": {"preset": {"value": "x", "by": "ana", "at": "2026-12-01T10:00:05Z"}},
         "goals": [{"id": "a", "by": "bo", "at": "2026-12-01T09:00:00Z"},
                   {"id": "b", "by": "cy", "at": "2026-12-01T09:30:00Z"}],
+        "kpis": {"k": {"by": "ed", "at": "2026-12-01T08:00:00Z"}},
     }
     out = {s.key: s for s in step_status(decisions, steps)}
     assert (out["market"].status, out["market"].by) == ("decided", "ana")
-    # goals were decided before step 1 changed: outdated, naming the earlier step
+    # goals (reads market) were decided before market changed: outdated, naming it and when
     assert (out["goals"].status, out["goals"].by, out["goals"].at) == \
         ("outdated", "cy", "2026-12-01T09:30:00Z")
-    assert out["goals"].because.startswith("step 1 Market changed at 2026-12-01T10:00:05Z")
+    assert out["goals"].because == "market changed 2026-12-01 10:00"
     assert (out["swot"].status, out["swot"].by) == ("not yet", None)
+    # kpis reads nothing here: an earlier step's later change leaves it decided
+    assert (out["kpis"].status, out["kpis"].because) == ("decided", None)
     decisions["goals"].append({"id": "c", "by": "di", "at": "2026-12-01T11:00:00Z"})
     assert step_status(decisions, steps)[1].status == "decided"
 
@@ -51,6 +54,9 @@ def test_steps_follow_the_notebooks_in_order():
     assert all((ROOT / "notebooks" / "steps" / s.notebook).exists() for s in steps
                if s.module.startswith("salesplan_nb."))
     assert "data_source" in steps[0].sections
+    # a section another step writes is read, not decided, by a notebook that imports its module
+    by_key = {s.key: s for s in steps}
+    assert "quotas" in by_key["quotas"].sections and "quotas" not in by_key["rollout"].sections
 
 
 def test_broken_source_creates_nothing(tmp_path):
@@ -104,3 +110,51 @@ def test_company_is_one_render_unit(sample_data):
     regions = list_units(sample_data, "region")
     assert (unit.level, unit.id, unit.stem) == ("company", "company", "company")
     assert unit.bookings == pytest.approx(sum(u.bookings for u in regions))
+
+
+def test_gap_step_is_the_step_its_decision_names():
+    keys = [s.key for s in step_list()]
+    assert plans.gap_step({"closes_it": "hires (capacity step) and tactics (strategy step)"},
+                          keys) == "capacity"
+    assert plans.gap_step({"closes_it": "the over-assignment and ramp decisions (quotas step)"},
+                          keys) == "quotas"
+    assert plans.gap_step({"closes_it": "none needed"}, keys) is None
+
+
+def test_plan_figures_are_the_plan_documents(tmp_path):
+    """The panel's figures and biggest gap are the executive summary's, from one plan model."""
+    from salesplan_nb.core.tables import Table
+    from salesplan_nb.render.context import context
+    from salesplan_nb.render.sections.summary import executive_summary
+
+    plans.create_plan(tmp_path, "plans/f", kind="sample", size="small", period="2027")
+    fig = plans.plan_figures(tmp_path, "plans/f")
+    assert fig["error"] is None and fig["scope"] == "company" and fig["period"] == "2027"
+    assert fig["target_source"] == "quota plan"
+    labels = [r["label"] for r in fig["rows"]]
+    assert labels[:2] == ["Target (USD)", "Last year's bookings (USD)"]
+    assert "P(reach target)" in labels
+
+    summary = executive_summary(context(tmp_path / "plans" / "f"))
+    table = next(b for b in summary.blocks if isinstance(b, Table))
+    assert list(table.df["figure"]) == labels
+    assert list(table.df["value"]) == [r["value"] for r in fig["rows"]]
+
+    gap = fig["gap"]
+    assert gap["figure"] in {"capacity", "sum of quotas", "forecast"}
+    line = next(b for b in summary.blocks if isinstance(b, str) and b.startswith("Biggest gap"))
+    assert line == (f"Biggest gap: target vs {gap['figure']}, {gap['amount_text']}: "
+                    f"{gap['reason']}; closed by {gap['closes_it']}.")
+    # the biggest of the plan model's gaps: target minus that figure
+    target = float(fig["rows"][0]["value"].replace(",", ""))
+    key = {"capacity": "capacity", "sum of quotas": "quota_total", "forecast": "forecast"}
+    others = {r["key"]: float(r["value"].replace(",", "")) for r in fig["rows"]
+              if r["key"] in key.values()}
+    assert gap["amount"] == pytest.approx(target - others[key[gap["figure"]]], abs=1.0)
+    assert abs(gap["amount"]) == pytest.approx(max(abs(target - v) for v in others.values()),
+                                               abs=1.0)
+    # the step whose decision closes it, and its notebook in the plan folder
+    step = next(s for s in step_list() if s.key == gap["step"])
+    assert gap["step"] in gap["closes_it"] and gap["title"] == step.title
+    assert gap["path"] == f"plans/f/{step.notebook}"
+    assert (tmp_path / gap["path"]).exists()

@@ -220,8 +220,13 @@ def test_goal_builder_checks_each_letter(ws):
 
 
 def test_scenario_sliders_save_scenario(ws):
+    from salesplan_nb.steps import forecast
+
     w = ui.ScenarioManager(ws, "region:EMEA", interactive=True)
     base = w.result["compare"].loc["bookings", "base"]
+    # the base is the forecast of the scope (the plan document's and the API's number)
+    assert base == pytest.approx(forecast.forecast(ws.data, "region:EMEA", ws.period)
+                                 .total["point"], abs=1.0)
     w.clone("push")
     w.set_driver("win_rate", 0.1)
     saved = ws.get("scenarios", "push")
@@ -231,6 +236,25 @@ def test_scenario_sliders_save_scenario(ws):
     assert w.result["tornado_stale"]
     w.refresh(tornado=True)
     assert not w.result["tornado_stale"]
+
+
+def test_budget_allocator_keeps_committed_spend_and_capacity_headcount(ws):
+    from salesplan_nb.steps import capacity, resources, strategy
+
+    strategy.save_tactic(ws, strategy.Tactic("Webinars", "lead generation & nurturing",
+                                             "pipeline", 8.0, f"{ws.period.start:%Y-%m-%d}",
+                                             f"{ws.period.end:%Y-%m-%d}", budget=100_000.0))
+    w = ui.BudgetAllocator(ws, "company", interactive=True)
+    w.set("budget", 20_000_000.0)
+    w.set("cost_per_rep", 150_000.0)
+    t = w.result.table.set_index("name")
+    line = resources.headcount_line(ws.data, "company", ws.period, cost_per_rep=150_000.0,
+                                    capacity_settings=capacity.load_capacity_settings(ws))
+    assert t.loc["headcount", "spend"] == pytest.approx(line.current, abs=0.01)
+    assert t.loc["lead generation & nurturing", "spend"] >= 100_000.0 - 0.01
+    w.accept()
+    names = [i.name for i in resources.load_resources(ws)["investments"]]
+    assert "headcount" in names and "lead generation & nurturing" in names
 
 
 def test_decisions_table_lists_sections(ws):

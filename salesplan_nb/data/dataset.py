@@ -35,6 +35,7 @@ class Dataset:
     targets: pd.DataFrame = field(default_factory=lambda: schema.empty("targets"))
     market: pd.DataFrame = field(default_factory=lambda: schema.empty("market"))
     orders: pd.DataFrame = field(default_factory=lambda: schema.empty("orders"))
+    contacts: pd.DataFrame = field(default_factory=lambda: schema.empty("contacts"))
     as_of: pd.Timestamp | None = None
     name: str = "data"
     as_of_rule: str | None = None
@@ -61,7 +62,8 @@ class Dataset:
         deals created after it and orders after it are left out; deals won or lost after it
         are open again (stage ``open at as_of``, loss reason blank, close date kept as the
         expected close); reps hired after it (owning no kept deal) are left out and end
-        dates after it cleared. Targets, accounts, products and the market table stay.
+        dates after it cleared; contacts' last activities after it are cleared. Targets,
+        accounts, products and the market table stay.
         Returns the new Dataset and what changed, by kind (counts)."""
         day = pd.Timestamp(as_of).normalize()
         end = day + pd.Timedelta(days=1)
@@ -80,11 +82,18 @@ class Dataset:
         r = r[~hired].copy()
         left = (r["end_date"] >= end).fillna(False)
         r.loc[left, "end_date"] = pd.NaT
+        c = self.contacts
+        seen = (c["last_activity"] >= end).fillna(False)
+        if seen.any():
+            c = c.copy()
+            c.loc[seen, "last_activity"] = pd.NaT
         changed = {"deals created after as_of": int(late.sum()),
                    "deals closed after as_of, open again": int(reopen.sum()),
                    "orders after as_of": int(len(self.orders) - len(orders)),
-                   "reps hired after as_of": int(hired.sum())}
-        tables = {**self.tables, "opportunities": o, "orders": orders, "reps": r}
+                   "reps hired after as_of": int(hired.sum()),
+                   "contacts' last activity after as_of, cleared": int(seen.sum())}
+        tables = {**self.tables, "opportunities": o, "orders": orders, "reps": r,
+                  "contacts": c}
         return Dataset(**tables, as_of=day, name=self.name,
                        fiscal_year_start=self.fiscal_year_start), changed
 

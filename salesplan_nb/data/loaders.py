@@ -166,8 +166,9 @@ def load_with_report(source: str | Path | dict[str, pd.DataFrame], mapping: str 
             if n:
                 report.add("warning", "(as_of)", f"{what} ({data.as_of.date()})",
                            "nothing to do: a plan as of a past date sees only what was known "
-                           "then", count=n, handled="left out" if "open" not in what
-                           else "counted as open pipeline")
+                           "then", count=n, handled="counted as open pipeline"
+                           if "open" in what else "blank" if "cleared" in what
+                           else "left out")
         data.as_of_rule = rule or data.as_of_rule  # until() rebuilt the Dataset
     report.as_of = data.as_of
     report.as_of_rule = data.as_of_rule
@@ -305,7 +306,12 @@ def _read(report: Report, reader, location: str, spec: TableSpec, m: Mapping,
     try:
         raw = reader.read(location, spec.source, **opts)
     except sources.SourceError as exc:
-        if m.explicit or table.required or not exc.missing:
+        if spec.optional and exc.missing:
+            report.add("warning", exc.origin or spec.source, exc.reason,
+                       f"{exc.fix} to fill table {spec.table}", count=0,
+                       handled=f"table {spec.table} left empty ({spec.where}.optional)",
+                       table=spec.table)
+        elif m.explicit or table.required or not exc.missing:
             report.add("error", exc.origin or spec.source, exc.reason, exc.fix,
                        table=spec.table)
         return None
@@ -401,16 +407,24 @@ def _frame(report: Report, raw: sources.RawTable, spec: TableSpec, *, currency: 
                 out[c] = out[c] * spec.multiply
     frame.df = pd.DataFrame(out, index=df.index)
     if spec.aggregate:
-        frame.df = aggregate(frame.df, table)
+        frame.df = aggregate(frame.df, table, report=report, frame=frame, spec=spec)
     if spec.distinct:
         frame.df = frame.df.drop_duplicates()
     return frame
 
 
-def aggregate(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
-    """Lines -> one row per key (``aggregate: true``): money columns summed (returns, as
-    negative lines, net out), other columns from the first line; the row keeps the first
-    line's row number. Rows without a key stay as they are (validation reports them)."""
+def aggregate(df: pd.DataFrame, table: schema.Table, *, report: Report | None = None,
+              frame: Frame | None = None, spec: TableSpec | None = None) -> pd.DataFrame:
+    """Lines -> one row per key (``aggregate:``): money columns summed (returns, as negative
+    lines, net out); the row keeps the first line's row number. Rows without a key stay as
+    they are (validation reports them).
+
+    ``product_id`` is never guessed: when a key's lines have several products, the
+    mapping's rule decides (``spec.product``): ``first`` (the first line's),
+    ``most_valuable`` (the product with the largest summed ``amount``; ties: the first
+    seen) or ``mixed`` (blank: a multi-product order); without a rule each such key is an
+    error naming its first line. Other columns take the first line's value; when one varies
+    within a key that is a warning with the number of keys."""
     key = table.key
     if key not in df:
         return df
@@ -418,10 +432,67 @@ def aggregate(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
     lines = df[has]
     first = lines[~lines[key].duplicated(keep="first")].copy()
     money = [c for c in df.columns if table.column(c).dtype == schema.MONEY]
+    by = lines.groupby(key, sort=False, observed=True)
     if money:
-        sums = lines.groupby(key, sort=False, observed=True)[money].sum(min_count=1)
+        sums = by[money].sum(min_count=1)
         first[money] = sums.reindex(first[key].to_numpy()).to_numpy()
+    others = [c for c in df.columns if c != key and c not in money]
+    varies = {}
+    if others and len(first) < len(lines):
+        n_distinct = by[others].nunique(dropna=False)
+        varies = {c: n_distinct.index[n_distinct[c] > 1] for c in others
+                  if (n_distinct[c] > 1).any()}
+    rule = spec.product if spec is not None else None
+    if "product_id" in varies:
+        several = varies.pop("product_id")
+        first = _aggregate_product(first, lines, key, several, rule, report, frame, spec)
+    if report is not None and frame is not None:
+        for c, keys in varies.items():
+            report.add("warning", frame.origin, f"{key} with different {c} on its lines",
+                       f"make {frame.col(c)} the same on every line of a {frame.col(key)}, "
+                       "or aggregate in sql: (e.g. MIN or MAX)", column=frame.col(c),
+                       count=int(lines[key].isin(keys).sum()),
+                       handled=f"the first line's value kept ({len(keys):,} {key}s)",
+                       table=table.name)
     return pd.concat([first, df[~has]]) if (~has).any() else first
+
+
+def _aggregate_product(first: pd.DataFrame, lines: pd.DataFrame, key: str, several: pd.Index,
+                       rule: str | None, report: Report | None, frame: Frame | None,
+                       spec: TableSpec | None) -> pd.DataFrame:
+    """The product of the keys in ``several`` (lines with more than one product) by
+    ``rule`` (see :func:`aggregate`); ``None`` reports each key as an error."""
+    multi = first[key].isin(several).to_numpy()
+    if rule == "first":
+        return first
+    if rule == "mixed":
+        first.loc[multi, "product_id"] = pd.NA
+        return first
+    if rule == "most_valuable":
+        sub = lines[lines[key].isin(several)]
+        value = sub["amount"] if "amount" in sub else pd.Series(1.0, index=sub.index)
+        tot = (value.fillna(0.0).groupby([sub[key], sub["product_id"]], sort=False,
+                                         observed=True, dropna=False).sum())
+        best = tot.reset_index(name="_v").sort_values("_v", ascending=False, kind="stable")
+        best = best.drop_duplicates(key).set_index(key)["product_id"]
+        first.loc[multi, "product_id"] = best.reindex(first.loc[multi, key]).to_numpy()
+        return first
+    if report is not None and frame is not None:
+        sub = lines[lines[key].isin(several)]
+        names = sub.groupby(key, sort=False, observed=True)["product_id"].agg(
+            lambda p: ", ".join(repr(str(x)) for x in dict.fromkeys(p.dropna())))
+        where = spec.where if spec is not None else f"tables.{frame.table}"
+        view = Frame(frame.table, frame.origin, first, frame.columns, frame.where)
+        row_problems(report, "error", view, pd.Series(multi, index=first.index), key, "",
+                     f"say how an order with several products gets its product: "
+                     f"{where}.aggregate: {{product: most_valuable}} (the product with the "
+                     "largest amount), {product: first} (the first line's) or {product: "
+                     "mixed} (blank product); or load one row per line (a line id "
+                     "template) without aggregate",
+                     summary=f"{key} whose lines have several products",
+                     reason_fn=lambda v, r: f"{key} {v!r} has lines with several products "
+                     f"({names.get(v, '')})")
+    return first
 
 
 def _column(report: Report, frame: Frame, cs: ColumnSpec, dtype: str, pre: pd.Series,
@@ -517,7 +588,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                     "problem: exit 0 when it can be loaded, 1 when not.")
     p.add_argument("source", help="folder, workbook, SQLite file or SQLAlchemy URL")
     p.add_argument("--mapping", "-m", default=None,
-                   help="mapping YAML file or preset (maven-crm, salesforce, hubspot); "
+                   help="mapping YAML file or preset (maven-crm, salesforce, salesforce-users, "
+                        "hubspot, hubspot-users); "
                         "default: canonical layout")
     p.add_argument("--all", action="store_true", help="list every problem row (default: at "
                    "most 50 per kind of problem)")

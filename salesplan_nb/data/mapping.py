@@ -43,7 +43,9 @@ PRESET_DIR = Path(__file__).parent / "presets"
 TOP_KEYS = {"name", "description", "as_of", "currency", "rates", "source", "tables",
             "fiscal_year_start"}
 TABLE_KEYS = {"from", "distinct", "columns", "sql", "filter", "unpivot", "multiply",
-              "aggregate", "header", "names", "delimiter", "encoding", "skip"}
+              "aggregate", "header", "names", "delimiter", "encoding", "skip", "optional"}
+#: how ``aggregate:`` picks the product of a key whose lines have several products
+PRODUCT_RULES = ("first", "most_valuable", "mixed")
 READ_KEYS = ("header", "names", "delimiter", "encoding", "skip")  # per-table reader options
 COLUMN_KEYS = {"from", "value", "values", "default", "missing", "multiply", "format", "split",
                "bins", "optional", "decimal", "template"}
@@ -184,6 +186,8 @@ class TableSpec:
     unpivot: Unpivot | None = None
     multiply: float | None = None  # every money column of the table (e.g. 1000: USD thousands)
     aggregate: bool = False  # lines -> one row per key: money summed, first of the rest
+    product: str | None = None  # aggregate's rule for several products: PRODUCT_RULES
+    optional: bool = False  # the source table may be absent: the table stays empty (warned)
     read: dict[str, Any] = field(default_factory=dict)  # reader options for ``source``
     line: int | None = None
 
@@ -380,11 +384,12 @@ def _table(origin: str, where: str, tname: str, tspec: dict, colspecs: Any, pare
         raise _fail(origin, f"{where}.filter", tspec, "filter",
                     "must be an SQL condition such as \"SalesPersonFlag = 1\"")
     multiply = _finite(origin, f"{where}.multiply", tspec, "multiply")
-    agg = tspec.get("aggregate", False)
-    if not isinstance(agg, bool) or (agg and schema.TABLES[tname].key is None):
-        raise _fail(origin, f"{where}.aggregate", tspec, "aggregate",
-                    "must be true or false (only for tables with a key: "
-                    + ", ".join(t for t, v in schema.TABLES.items() if v.key) + ")")
+    agg, product = _aggregate(origin, where, tname, tspec)
+    optional = _flag(origin, f"{where}.optional", tspec, "optional")
+    if optional and schema.TABLES[tname].required:
+        raise _fail(origin, f"{where}.optional", tspec, "optional",
+                    f"table {tname} is required by every plan and cannot be optional; "
+                    "remove 'optional: true'")
     read = {k: tspec[k] for k in READ_KEYS if k in tspec}
     _read_options(origin, where, read, tspec)
     unpivot = None
@@ -394,10 +399,31 @@ def _table(origin: str, where: str, tname: str, tspec: dict, colspecs: Any, pare
                     colspecs, _flag(origin, f"{where}.distinct", tspec, "distinct"), where,
                     sql=sql, filter=filt, unpivot=unpivot,
                     multiply=multiply,
-                    aggregate=agg, read=read)
+                    aggregate=agg, product=product, optional=optional, read=read)
     if isinstance(parent, _LDict):
         out.line = parent.lines.get(tname)
     return out
+
+
+def _aggregate(origin: str, where: str, tname: str, tspec: dict) -> tuple[bool, str | None]:
+    """``aggregate:``: ``true`` / ``false``, or ``{product: first | most_valuable | mixed}``
+    (aggregate, with that rule for keys whose lines have several products)."""
+    agg = tspec.get("aggregate", False)
+    keyed = ", ".join(t for t, v in schema.TABLES.items() if v.key)
+    if isinstance(agg, dict):
+        rule = agg.get("product")
+        if set(agg) != {"product"} or rule not in PRODUCT_RULES:
+            raise _fail(origin, f"{where}.aggregate", tspec, "aggregate",
+                        f"write true, false or {{product: {' | '.join(PRODUCT_RULES)}}} "
+                        "(how an order whose lines have several products gets its product)")
+        if "product_id" not in schema.TABLES[tname].names:
+            raise _fail(origin, f"{where}.aggregate.product", agg, "product",
+                        f"table {tname} has no product_id; write aggregate: true")
+        return True, str(rule)
+    if not isinstance(agg, bool) or (agg and schema.TABLES[tname].key is None):
+        raise _fail(origin, f"{where}.aggregate", tspec, "aggregate",
+                    f"must be true or false (only for tables with a key: {keyed})")
+    return agg, None
 
 
 def _read_options(origin: str, where: str, opts: dict, parent: Any = None) -> None:

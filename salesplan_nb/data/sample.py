@@ -227,6 +227,18 @@ def _uniform_dates(rng, lo: np.datetime64, hi: np.datetime64, n: int) -> np.ndar
     return lo + rng.integers(0, span + 1, size=n).astype("timedelta64[D]")
 
 
+def _pick(rng: np.random.Generator, weights, size: int) -> np.ndarray:
+    """``size`` indices into ``weights`` drawn with probability ``weights / sum(weights)``."""
+    w = np.asarray(weights, dtype=float)
+    return rng.choice(len(w), size=size, p=w / w.sum())
+
+
+def _groups(codes: np.ndarray, n: int):
+    """``(g, rows of codes == g)`` for g = 0 .. n-1, in order (the seeded draws follow it)."""
+    for g in range(n):
+        yield g, np.flatnonzero(codes == g)
+
+
 def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
              reps: int | None = None, territories: int | None = None, regions: int = 4,
              as_of: str | pd.Timestamp = "2026-06-30") -> Dataset:
@@ -280,11 +292,9 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     n_vac = min(n_other - n_ramp, max(1, round(0.06 * n_other)))
     n_grow = min(n_other - n_ramp - n_vac, round(0.18 * n_other))
     kind = np.full(n_seats, "tenured", dtype=object)
-    cut = np.cumsum([n_pred, n_ramp, n_vac, n_grow])
-    kind[others[: cut[0]]] = "turnover"
-    kind[others[cut[0]: cut[1]]] = "ramping"
-    kind[others[cut[1]: cut[2]]] = "vacant"
-    kind[others[cut[2]: cut[3]]] = "growth"
+    cut = np.cumsum([0, n_pred, n_ramp, n_vac, n_grow])
+    for i, label in enumerate(("turnover", "ramping", "vacant", "growth")):
+        kind[others[cut[i]: cut[i + 1]]] = label
 
     years = 365 * day
     hire = _uniform_dates(rng, S0 - 8 * years, S0 - 180 * day, n_seats)
@@ -333,21 +343,15 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     a_reg = rng.choice(regions, size=n, p=reg_w)
     a_terr = t_off[a_reg] + (rng.random(n) * t_per_reg[a_reg]).astype(np.int64)
     a_seat = seat_off[a_terr] + (rng.random(n) * seats_per_t[a_terr]).astype(np.int64)
-    a_ind = rng.choice(len(INDUSTRIES), size=n, p=INDUSTRY_WEIGHTS / INDUSTRY_WEIGHTS.sum())
+    a_ind = _pick(rng, INDUSTRY_WEIGHTS, n)
     emp = np.clip(np.round(rng.lognormal(np.log(150), 1.4, n)), 5, 400_000).astype(np.int64)
     revenue = np.round(emp * INDUSTRY_REV_PER_EMP[a_ind] * rng.lognormal(0, 0.35, n), -3)
     a_seg = np.where(emp < 200, 0, np.where(emp < 1000, 1, 2))
-    country = np.empty(n, dtype=object)
-    state = np.empty(n, dtype=object)
-    city = np.empty(n, dtype=object)
-    for r, rname in enumerate(reg_names):  # one vectorised draw per region
-        idx = np.flatnonzero(a_reg == r)
-        locs = LOCATIONS[rname]
-        w = np.array([x[3] for x in locs], dtype=float)
-        pick = rng.choice(len(locs), size=len(idx), p=w / w.sum())
-        country[idx] = np.array([x[0] for x in locs], dtype=object)[pick]
-        state[idx] = np.array([x[1] for x in locs], dtype=object)[pick]
-        city[idx] = np.array([x[2] for x in locs], dtype=object)[pick]
+    place = np.empty((n, 3), dtype=object)  # country, state, city
+    for r, idx in _groups(a_reg, regions):  # one vectorised draw per region
+        locs = np.array(LOCATIONS[reg_names[r]], dtype=object)
+        place[idx] = locs[_pick(rng, locs[:, 3].astype(float), len(idx)), :3]
+    country, state, city = place.T
     suffixes = np.array([_NAME_C[i] for i in INDUSTRIES], dtype=object)  # (8, 4)
     names = (np.array(_NAME_A, dtype=object)[rng.integers(0, len(_NAME_A), n)]
              + np.array(_NAME_B, dtype=object)[rng.integers(0, len(_NAME_B), n)] + " "
@@ -425,12 +429,10 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
     # product, quantity, discount, amount
     o_prod = np.empty(m, dtype=np.int64)
     o_reason = np.full(m, -1, dtype=np.int64)
-    for s in range(3):
-        idx = np.flatnonzero(o_seg == s)
-        o_prod[idx] = rng.choice(len(PRODUCTS), size=len(idx),
-                                 p=PRODUCT_MIX[s] / PRODUCT_MIX[s].sum())
+    for s, idx in _groups(o_seg, len(SEGMENTS)):
+        o_prod[idx] = _pick(rng, PRODUCT_MIX[s], len(idx))
         lidx = idx[lost[idx]]
-        o_reason[lidx] = rng.choice(len(LOSS_REASONS), size=len(lidx), p=LOSS_MIX[s])
+        o_reason[lidx] = _pick(rng, LOSS_MIX[s], len(lidx))
     price = np.array([p[3] for p in PRODUCTS])[o_prod]
     seat_priced = np.array([p[5] for p in PRODUCTS])[o_prod]
     qty_seats = np.maximum(1, np.round(rng.lognormal(np.log(SEG_QTY[o_seg]), QTY_SIGMA)))
@@ -513,14 +515,94 @@ def generate(seed: int = 42, accounts: int = 2000, opportunities: int = 30000,
         "amount": np.concatenate([[company], reg_target, terr_target]).astype(float),
     })
 
+    contacts_df = _contacts(seed, accounts_df, a_seg, opps_df, A)
     return Dataset(accounts=accounts_df, opportunities=opps_df, reps=reps_df,
                    products=products_df, territories=territories_df, targets=targets_df,
-                   market=market_df, as_of=asof, name=f"sample-{seed}")
+                   market=market_df, contacts=contacts_df, as_of=asof, name=f"sample-{seed}")
+
+
+# ---- contacts: the buying committees ------------------------------------------------------------
+CONTACT_STREAM = 0xC0  # contacts draw from their own stream: the other tables stay identical
+SEG_CONTACTS = np.array([[1, 3], [2, 5], [3, 7]])  # contacts per account (uniform, inclusive)
+CONTACT_ROLES = ["economic buyer", "decision maker", "champion", "executive sponsor",
+                 "technical buyer", "influencer", "user"]
+CONTACT_ROLE_P = np.array([0.14, 0.18, 0.20, 0.05, 0.13, 0.15, 0.15])
+ROLE_TITLES = {
+    "economic buyer": ["CFO", "VP Finance", "Chief Revenue Officer", "COO"],
+    "decision maker": ["VP Sales", "CIO", "Head of Operations", "VP Customer Success"],
+    "champion": ["Sales Operations Manager", "Director of Revenue Operations",
+                 "Head of Sales Enablement"],
+    "executive sponsor": ["CEO", "Managing Director", "SVP Strategy"],
+    "technical buyer": ["IT Director", "Solutions Architect", "Head of Data"],
+    "influencer": ["Procurement Lead", "Finance Manager", "IT Manager"],
+    "user": ["Account Executive", "Sales Analyst", "Customer Success Manager"],
+}
+ACTIVITY_DAYS = 45.0  # mean days since the last activity with a contact (exponential)
+
+
+def _contacts(seed: int, accounts: pd.DataFrame, a_seg: np.ndarray, opps: pd.DataFrame,
+              A: np.datetime64) -> pd.DataFrame:
+    """Contacts per account (SMB 1-3, Mid-Market 2-5, Enterprise 3-7) with a deal role drawn
+    from :data:`CONTACT_ROLE_P` (small committees often lack a key role), a title fitting
+    the role, a synthetic e-mail at ``<account>.example`` and phone, the last activity
+    (exponential, mean :data:`ACTIVITY_DAYS` days before as_of; 15% never) and, for key
+    roles at accounts with open pipeline, the open deal expected to close last. Drawn from
+    ``default_rng([seed, CONTACT_STREAM])`` so the other tables do not move."""
+    rng = np.random.default_rng([seed, CONTACT_STREAM])
+    n = len(accounts)
+    lo, hi = SEG_CONTACTS[a_seg, 0], SEG_CONTACTS[a_seg, 1]
+    k = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
+    acc = np.repeat(np.arange(n), k)
+    m = len(acc)
+    role = _pick(rng, CONTACT_ROLE_P, m)
+    fi = rng.integers(0, len(_FIRST), m)
+    li = rng.integers(0, len(_LAST), m)
+    pick = rng.integers(0, 12, m)
+    counts = np.array([len(ROLE_TITLES[r]) for r in CONTACT_ROLES])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    titles = pa.array([t for r in CONTACT_ROLES for t in ROLE_TITLES[r]], pa.string())
+    title = titles.take(pa.array(offsets[role] + pick % counts[role]))
+    first = pa.array(_FIRST, pa.string()).take(pa.array(fi))
+    last = pa.array(_LAST, pa.string()).take(pa.array(li))
+    slug = pc.replace_substring_regex(pc.utf8_lower(pa.array(accounts["name"].astype(str),
+                                                             pa.string())), "[^a-z0-9]+", "")
+    domain = slug.take(pa.array(acc))
+    email = pc.binary_join_element_wise(pc.utf8_lower(first), ".", pc.utf8_lower(last), "@",
+                                        domain, ".example", "")
+    phone = pc.binary_join_element_wise(
+        "+1 555", pc.cast(pa.array(rng.integers(100, 1000, m)), pa.string()),
+        pc.cast(pa.array(rng.integers(1000, 10000, m)), pa.string()), " ")
+    days = np.minimum(np.round(rng.exponential(ACTIVITY_DAYS, m)), 720).astype(np.int64)
+    never = rng.random(m) < 0.15
+    last_activity = (A - days.astype("timedelta64[D]")).astype("datetime64[ns]")
+    last_activity[never] = np.datetime64("NaT")
+    # key roles are on the account's open deal expected to close last
+    o = opps[opps["status"] == "open"].sort_values("close_date", kind="stable")
+    latest = o.drop_duplicates("account_id", keep="last")
+    acc_pos = pd.Index(accounts["account_id"]).get_indexer(latest["account_id"])
+    deal_of = np.full(n, -1, dtype=np.int64)
+    deal_of[acc_pos[acc_pos >= 0]] = np.arange(len(latest))[acc_pos >= 0]
+    deal_code = np.where(role < 3, deal_of[acc], -1)
+    deal_ids = pa.array(latest["opportunity_id"].astype(str).tolist(), pa.string())
+
+    def text(arr: pa.Array) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string())))
+
+    return pd.DataFrame({
+        "contact_id": text(_ids("C-", m, 7)),
+        "name": text(pc.binary_join_element_wise(first, last, " ")),
+        "title": text(title), "role": _labels(role, CONTACT_ROLES),
+        "account_id": _labels(acc, pa.array(accounts["account_id"].astype(str).tolist(),
+                                            pa.string())),
+        "opportunity_id": _labels(deal_code, deal_ids) if len(deal_ids) else
+        pd.Series([None] * m, dtype="string[pyarrow]"),
+        "email": text(email), "phone": text(phone), "last_activity": last_activity,
+    })
 
 
 # --------------------------------------------------------------------------------------------
 CSV_TABLES = ("accounts", "opportunities", "reps", "products", "territories", "targets",
-              "market")
+              "market", "contacts")
 
 
 def write_csv(folder: str | Path, **generate_kwargs) -> Path:

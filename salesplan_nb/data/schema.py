@@ -144,6 +144,21 @@ TABLES: dict[str, Table] = {
             C("territory", STRING, help="the order's own territory id (wins over the rep's)"),
             C("cost", MONEY, help="cost of the order's lines, USD; enables gross margin"),
         ),
+        _t(
+            "contacts", None, False, "People at accounts and their role in the deal (the "
+            "buying committee); one row per contact, or per contact and deal.",
+            C("contact_id", STRING, help="the source's contact id (rows of one contact "
+              "share it)"),
+            C("name", STRING, True, "full name (untrusted text)"),
+            C("title", STRING, help="job title"),
+            C("role", STRING, help="role in the deal: economic buyer, decision maker, "
+              "champion, executive sponsor, technical buyer, influencer, user, blocker, other"),
+            C("account_id", STRING, help="account_id of the contact's account"),
+            C("opportunity_id", STRING, help="opportunity_id of the deal the role is on"),
+            C("email", STRING, help="personal data: masked in plans"),
+            C("phone", STRING, help="personal data: masked in plans"),
+            C("last_activity", DATE, help="date of the last activity with the contact"),
+        ),
     )
 }
 

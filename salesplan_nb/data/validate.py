@@ -461,6 +461,8 @@ REFERENCES = [
     ("accounts", "parent_id", "accounts", "account_id", "warning"),
     ("reps", "territory", "territories", "territory_id", "warning"),
     ("accounts", "territory", "territories", "territory_id", "warning"),
+    ("contacts", "account_id", "accounts", "account_id", "warning"),
+    ("contacts", "opportunity_id", "opportunities", "opportunity_id", "warning"),
 ]
 
 
@@ -590,6 +592,13 @@ def check_references(report: Report, frames: dict[str, Frame]) -> None:
                 report.add("warning", f.origin, "deals without an account",
                            f"fill in {f.col(col)} where known", column=f.col(col), count=n,
                            handled="kept with a blank account_id", table=table)
+        if table == "contacts" and col == "account_id":
+            n = int(s.isna().sum())
+            if n:
+                report.add("warning", f.origin, "contacts without an account",
+                           f"fill in {f.col(col)} to show them in their account's plan",
+                           column=f.col(col), count=n,
+                           handled="kept; they appear in no account plan", table=table)
         known = r.df[key].dropna()
         unknown = s.notna() & ~isin(s, known)
         if not unknown.any():
@@ -617,7 +626,7 @@ def check_references(report: Report, frames: dict[str, Frame]) -> None:
         hints = {u: difflib.get_close_matches(str(u), choices, n=1, cutoff=0.6)
                  for u in s[unknown].unique()[:20]} if choices else {}
         label = {"accounts": "account", "reps": "rep", "products": "product",
-                 "territories": "territory"}[ref]
+                 "territories": "territory", "opportunities": "opportunity"}[ref]
         if severity == "warning":
             for u, cnt in s[unknown].value_counts().items():
                 report.add("warning", f.origin, f"{col} {u!r} is not in {r.origin}",
@@ -667,8 +676,29 @@ def check_deal_territories(report: Report, frames: dict[str, Frame]) -> None:
                            handled=f"each deal counts in its own {col}", table=table)
 
 
+def check_contacts(report: Report, f: Frame) -> None:
+    """Contact roles: CRM spellings become the canonical deal roles
+    (:func:`salesplan_nb.data.contacts.normalize_roles`); other values are kept as written
+    and warned once per value (they count as no key role in the buying committee)."""
+    if f.table != "contacts" or "role" not in f.df:
+        return
+    from salesplan_nb.data.contacts import ROLES, normalize_roles
+
+    roles, unknown = normalize_roles(f.df["role"])
+    f.df["role"] = roles
+    if not unknown.any():
+        return
+    where = f.where.get("role", "tables.contacts.columns.role")
+    for value, n in roles[unknown].value_counts().items():
+        report.add("warning", f.origin, f"contact role {value!r} is not a known deal role "
+                   f"({', '.join(ROLES)})", f"map it under {where}.values, e.g. "
+                   f"{{{value!r}: influencer}}", column=f.col("role"), count=int(n),
+                   handled="shown as written; counts as no key role", table=f.table)
+
+
 def check_table(report: Report, f: Frame, where: dict[str, str]) -> None:
     """All single-table checks."""
+    check_contacts(report, f)
     check_required_values(report, f)
     check_keys(report, f)
     check_non_negative(report, f)

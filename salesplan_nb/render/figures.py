@@ -258,8 +258,9 @@ def _coverage(ctx: PlanContext, target: float | None) -> dict:
     pipe = float(in_period["amount"].sum())
     won = float(_won(ctx, ctx.period)["amount"].sum())
     remaining = (target - won) if target else None
+    cov = kpis_step.coverage_ratio(pipe, target, won) if target else math.nan  # one rule
     return {"pipeline_in_period": pipe, "won_in_period": won, "remaining_target": remaining,
-            "coverage": (pipe / remaining) if remaining and remaining > 0 else None}
+            "coverage": cov if math.isfinite(cov) else None}
 
 
 def company_share(ctx: PlanContext) -> float:

@@ -5,6 +5,7 @@ GET      ``plans``             plan folders under the Jupyter root
 POST     ``plans``             create a plan (validates first; 422 + report, nothing created)
 GET      ``plan?path=P``       the plan and its steps with status (decided / not yet / outdated)
 GET      ``headline?path=P``   headline figures of the plan's data
+GET      ``figures?path=P``    the plan model's figures and biggest gap (the step that closes it)
 POST     ``validate``          validate a source (body) or, with ``plan``, the plan's own source
 POST     ``render``            start a background render ``{plan, by, top}``
 GET      ``render/<id>``       its progress, failures and index
@@ -26,8 +27,13 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from salesplan_nb.core.errors import SalesplanError
+from salesplan_nb.data.loaders import load_with_report
+from salesplan_nb.data.mapping import presets
+from salesplan_nb.data.sample import write_dataset_csv
+from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
 from salesplan_nb.server import plans
 from salesplan_nb.server.jobs import BY, JobManager
+from salesplan_nb.server.steps import step_list
 
 
 class _Base(APIHandler):
@@ -92,13 +98,15 @@ class HeadlineHandler(_Base):
         await self.run(plans.headline_rows, self.root, self.get_argument("path", ""))
 
 
+class FiguresHandler(_Base):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.run(plans.plan_figures, self.root, self.get_argument("path", ""))
+
+
 def _validate_plan_source(root: Path, plan: str) -> dict:
     """Validate a plan's own source: its folder/URL again, or (sample or snapshot) its data
     snapshot written as canonical CSVs and read back through the loader's checks."""
-    from salesplan_nb.data.loaders import load_with_report
-    from salesplan_nb.data.sample import write_dataset_csv
-    from salesplan_nb.data.workspace import Workspace
-
     ws = Workspace.open(plans.resolve_inside(root, plan, "plan folder"))
     src = ws.source
     if src.get("kind") == "path" and src.get("path"):
@@ -140,10 +148,6 @@ class RenderStateHandler(_Base):
 
 
 def _options() -> dict:
-    from salesplan_nb.data.mapping import presets
-    from salesplan_nb.data.workspace import PLAN_TYPES
-    from salesplan_nb.server.steps import step_list
-
     return {"plan_types": list(PLAN_TYPES), "levels": list(BY), "presets": presets(),
             "steps": [s.as_dict() for s in step_list()]}
 
@@ -164,6 +168,7 @@ def setup_handlers(web_app, root_dir: str) -> JobManager:
         (url_path_join(base, "plans"), PlansHandler),
         (url_path_join(base, "plan"), PlanHandler),
         (url_path_join(base, "headline"), HeadlineHandler),
+        (url_path_join(base, "figures"), FiguresHandler),
         (url_path_join(base, "validate"), ValidateHandler),
         (url_path_join(base, "render"), RenderHandler),
         (url_path_join(base, r"render/(\w+)"), RenderStateHandler),

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from salesplan_nb.batch.runner import LEVELS as BY
+from salesplan_nb.batch.runner import list_units
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.data.workspace import Workspace
 from salesplan_nb.server.plans import relative, resolve_inside
 
 
@@ -78,8 +80,6 @@ class JobManager:
         self._lock = threading.Lock()
 
     def start(self, plan: str, by: str, top: int | None = None) -> dict:
-        from salesplan_nb.data.workspace import Workspace
-
         if by not in BY:
             raise ConfigError(f"render by {by!r}: use one of {', '.join(BY)}")
         if top is not None and (not isinstance(top, int) or top < 1):
@@ -89,8 +89,6 @@ class JobManager:
         with self._lock:
             if any(j.plan == path and j.status == "running" for j in self.jobs.values()):
                 raise ConfigError(f"{plan} is already rendering; wait for that run to finish")
-        from salesplan_nb.batch.runner import list_units
-
         total = len(list_units(ws.data, by, top=top))
         out = path / "reports"  # one index over every level rendered so far
         cmd = [sys.executable, "-m", "salesplan_nb.cli", "run", str(path), "--by", by,

@@ -5,7 +5,8 @@
 - :func:`create_plan`: validate first; when the data cannot be loaded raise
   :class:`InvalidData` carrying the report and create nothing; else create the workspace
   (plan.yaml + data snapshot) and copy the step notebooks into it.
-- :func:`find_plans`, :func:`plan_summary`, :func:`headline_rows`: what the panel shows.
+- :func:`find_plans`, :func:`plan_summary`, :func:`headline_rows`, :func:`plan_figures`:
+  what the panel shows.
 
 Every path comes from the browser: it is resolved inside the server's root folder
 (:func:`resolve_inside`) and a plan folder must be new or empty.
@@ -14,14 +15,28 @@ Every path comes from the browser: it is resolved inside the server's root folde
 from __future__ import annotations
 
 import math
+import re
+import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from salesplan_nb.batch.demo import headline
+from salesplan_nb.batch.demo import headline_rows as demo_headline_rows
 from salesplan_nb.core.errors import ConfigError, SalesplanError, WorkspaceError
+from salesplan_nb.core.formats import cell, money
 from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.data.loaders import load_with_report
+from salesplan_nb.data.plan_notebooks import copy_step_notebooks
+from salesplan_nb.data.sample import generate, write_dataset_csv
 from salesplan_nb.data.workspace import PLAN_FILE, PLAN_TYPES, Workspace
+from salesplan_nb.render.context import context as plan_context
+from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.sections.summary import FIGURES
+from salesplan_nb.server.steps import step_list, step_status
 
 SAMPLE_SEED = 42
 # sample company sizes the dialog offers: full (the demo's company) or small (a quick tour)
@@ -69,11 +84,7 @@ def report_dict(report) -> dict:
 def _load(kind: str, source: str | None, mapping: str | None, root: str | Path,
           size: str = "full"):
     """(Dataset or None, report dict, source record for plan.yaml)."""
-    from salesplan_nb.data.loaders import load_with_report
-
     if kind == "sample":
-        from salesplan_nb.data.sample import generate, write_dataset_csv
-
         if size not in SAMPLE_SIZES:
             raise ConfigError(f"sample size {size!r}: use {' or '.join(SAMPLE_SIZES)}")
         generated = generate(seed=SAMPLE_SEED, **SAMPLE_SIZES[size])
@@ -98,8 +109,6 @@ def _load(kind: str, source: str | None, mapping: str | None, root: str | Path,
     data, report = load_with_report(source, mp)
     record = {"kind": "path" if "://" not in source else "sql", "path": source, "mapping": mp}
     if "://" in source:  # never store credentials of a URL on disk
-        from sqlalchemy.engine import make_url
-
         record["path"] = make_url(source).render_as_string(hide_password=True)
     return data, report_dict(report), record
 
@@ -118,8 +127,6 @@ def create_plan(root: str | Path, folder: str, *, plan_type: str = "annual",
 
     Returns ``{plan, notebooks, first, report}`` (paths relative to ``root``); raises
     :class:`InvalidData` (nothing created) when the data does not load."""
-    from salesplan_nb.data.plan_notebooks import copy_step_notebooks
-
     path = resolve_inside(root, folder, "plan folder")
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise WorkspaceError(f"{folder} already exists and is not empty; choose a new folder")
@@ -144,8 +151,6 @@ def create_plan(root: str | Path, folder: str, *, plan_type: str = "annual",
         notebooks = copy_step_notebooks(path)
     except BaseException:
         if created_dir:  # never leave half a plan behind
-            import shutil
-
             shutil.rmtree(path, ignore_errors=True)
         raise
     rels = [relative(root, nb) for nb in notebooks]
@@ -195,8 +200,6 @@ def find_plans(root: str | Path, depth: int = 3) -> list[dict]:
 
 def plan_summary(root: str | Path, plan: str) -> dict:
     """The panel's view of a plan: name, type, period, scope and its steps with status."""
-    from salesplan_nb.server.steps import step_status
-
     path = resolve_inside(root, plan, "plan folder")
     ws = Workspace.open(path)
     steps = []
@@ -216,11 +219,58 @@ def _plain(v: Any) -> Any:
 
 def headline_rows(root: str | Path, plan: str) -> dict:
     """The plan data's headline figures (``salesplan demo``'s headline) as label/value rows."""
-    from salesplan_nb.batch.demo import headline
-    from salesplan_nb.batch.demo import headline_rows as rows
-
     ws = Workspace.open(resolve_inside(root, plan, "plan folder"))
     h = headline(ws.data)
     return {"as_of": h.as_of.date().isoformat(),
-            "rows": [{"label": k, "value": v} for k, v in rows(h)],
+            "rows": [{"label": k, "value": v} for k, v in demo_headline_rows(h)],
             "values": {k: _plain(v) for k, v in asdict(h).items() if k != "as_of"}}
+
+
+_STEP_NAMED = re.compile(r"\((\w+) step\)")
+
+
+def gap_step(gap: dict, keys: list[str]) -> str | None:
+    """The step whose decision closes ``gap`` (a ``gaps`` row of the plan model): the first
+    ``(<key> step)`` its ``closes_it`` names among ``keys``; None when no decision is needed
+    (``closes_it`` names no step)."""
+    return next((k for k in _STEP_NAMED.findall(gap.get("closes_it", "")) if k in keys), None)
+
+
+def plan_figures(root: str | Path, plan: str) -> dict:
+    """The plan's headline figures and the biggest gap, read from the plan model exactly as
+    the plan document's executive summary reads them (:func:`salesplan_nb.render.figures.
+    headline_of` for the plan's scope and period: the same target, forecast, quota plan and
+    scenario model).
+
+    Returns ``{scope, period, target_source, rows: [{key, label, value}], gap, notes, error}``;
+    ``gap`` (None without a target) is the plan model's ``biggest_gap`` row: ``figure``,
+    ``amount`` (target - figure, USD) and ``amount_text``, ``reason``, ``closes_it``, and the
+    step whose decision closes it (``step``, ``title``, ``path`` of its notebook in the plan
+    folder; None when no decision is needed)."""
+    path = resolve_inside(root, plan, "plan folder")
+    scope = Workspace.open(path).scope
+    ctx = plan_context(path, scope.level, scope.id)
+    h = headline_of(ctx)
+    f = h.get("figures") or {}
+    out = {"plan": relative(root, path) or ".", "scope": str(ctx.scope),
+           "period": ctx.period.label, "target_source": h.get("target_source") or "",
+           "rows": [], "gap": None, "notes": list(f.get("notes") or []),
+           "error": f.get("error")}
+    if h.get("target") is None and not out["error"]:
+        out["notes"].append(h.get("target_note") or "no bookings target is recorded or "
+                            "derivable for this plan yet (goals step)")
+    out["rows"] = [{"key": k, "label": label, "value": cell(f[k], kind)}
+                   for k, label, kind in FIGURES if f.get(k) is not None]
+    if f.get("flag"):
+        out["notes"].append(f["flag"])
+    if f.get("biggest_gap"):
+        g = next(x for x in f["gaps"] if x["figure"] == f["biggest_gap"])
+        steps = step_list()
+        key = gap_step(g, [s.key for s in steps])
+        step = next((s for s in steps if s.key == key), None)
+        nb = path / step.notebook if step else None
+        out["gap"] = {"figure": g["figure"], "amount": g["gap"], "amount_text": money(g["gap"]),
+                      "reason": g["reason"], "closes_it": g["closes_it"], "step": key,
+                      "title": step.title if step else None,
+                      "path": relative(root, nb) if nb is not None and nb.exists() else None}
+    return out

@@ -6,14 +6,15 @@
 
 A step's *decision sections* are the ``plan.yaml`` sections its notebook writes: the
 ``section`` of every widget class the notebook shows (``ui.ClassName(...)``) and the
-``SECTION`` of every step module it imports (``from salesplan_nb.steps import x``).
+``SECTION`` of every step module it imports (``from salesplan_nb.steps import x``), less the
+sections another step writes with its own widgets or module (those it reads; a step left with
+none keeps them: forecast shares the scenarios notebook).
 
-:func:`step_status` gives each step one of
-
-- ``decided``: a decision in its sections; ``by`` and ``at`` of the latest one;
-- ``outdated``: decided, but an earlier step (lower order) has a decision made after this
-  step's latest one (``because`` names that step) - re-check it;
-- ``not yet``: nothing recorded.
+:func:`step_status` gives each step its status from the decisions of its sections, by
+:func:`salesplan_nb.steps.status.step_status` (the one rule): ``decided`` (``by`` and ``at`` of
+the latest decision), ``outdated`` (a step it reads, directly or through others, has a decision
+recorded after it; ``because`` names that step and when: ``"capacity changed 2026-12-02
+10:14"``) or ``not yet``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from salesplan_nb.core.resources import notebook_dir
+from salesplan_nb.steps import status as status_rule
 
 _NUMBERED = re.compile(r"^(\d+)_(.+)\.ipynb$")
 _WIDGET = re.compile(r"\bui\.([A-Z]\w+)\s*\(")
@@ -44,6 +46,7 @@ class StepInfo:
     notebook: str
     order: float
     sections: list[str] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
     status: str = "not yet"
     by: str | None = None
     at: str | None = None
@@ -99,13 +102,22 @@ def _from_registry() -> list[StepInfo] | None:
         registry = importlib.import_module("salesplan_nb.steps.registry")
     except ModuleNotFoundError:
         return None
+    widgets = _widget_sections()
+    declared = registry.steps()
+    # the sections a step writes itself: its widgets' and its module's
+    own = {s.key: {widgets.get(w) for w in s.widget_names} | {_module_section(s.module)}
+           for s in declared}
     out = []
-    for s in registry.steps():
+    for s in declared:
         # the registry names notebooks relative to notebooks/: resolve them where this install
         # keeps its notebooks (checkout or package data)
         path = Path(s.notebook) if Path(s.notebook).is_absolute() else notebook_dir() / s.notebook
+        found = decision_sections(path, [s.module])
+        # a section another step writes is read here, not decided (rollout imports quotas)
+        mine = [sec for sec in found if sec in own[s.key]
+                or not any(sec in o for k, o in own.items() if k != s.key)]
         out.append(StepInfo(s.key, s.number, s.title, s.module, path.name, float(s.order),
-                            decision_sections(path, [s.module])))
+                            mine or found, list(s.reads)))
     return out
 
 
@@ -146,20 +158,19 @@ def _entries(section: dict | list | None) -> list[dict]:
 
 
 def step_status(decisions: dict, steps: list[StepInfo] | None = None) -> list[StepInfo]:
-    """``steps`` (default :func:`step_list`) with status, by and at from ``decisions`` (the
-    ``decisions`` mapping of plan.yaml). ISO-8601 UTC stamps compare as text."""
+    """``steps`` (default :func:`step_list`) with status, by, at and because from
+    ``decisions`` (the ``decisions`` mapping of plan.yaml): a step's latest decision is the
+    newest stamped entry of its sections; the status is :func:`salesplan_nb.steps.status.
+    step_status` over the steps' ``reads``."""
     steps = [StepInfo(**asdict(s)) for s in (steps if steps is not None else step_list())]
-    latest_before: tuple[str, StepInfo] | None = None
+    latest = {}
     for s in steps:
         stamped = [e for sec in s.sections for e in _entries(decisions.get(sec)) if e.get("at")]
         if stamped:
             last = max(stamped, key=lambda e: str(e["at"]))
-            s.status, s.by, s.at = "decided", last.get("by"), str(last["at"])
-            if latest_before and latest_before[0] > s.at:
-                s.status = "outdated"
-                prev = latest_before[1]
-                s.because = (f"step {prev.number} " if prev.number else "") + \
-                    f"{prev.title} changed at {latest_before[0]}"
-        if s.at and (latest_before is None or s.at > latest_before[0]):
-            latest_before = (s.at, s)
+            latest[s.key] = status_rule.Decision(last.get("by"), str(last["at"]))
+    found = status_rule.step_status(latest, {s.key: s.reads for s in steps})
+    for s in steps:
+        st = found[s.key]
+        s.status, s.by, s.at, s.because = st.status, st.by, st.at, st.because
     return steps

@@ -489,6 +489,135 @@ def _plan_basis(data: Dataset, sc: Scope, per: Period, roles: Sequence[str] | No
             "first_month": _first_plan_month(data, per)}
 
 
+def placed_hires(data: Dataset, period: Period, hires: Sequence[Hire | dict]) -> list[Hire]:
+    """The hiring plan with every hire that names no territory placed seat by seat in a
+    territory by the quotas step's rule (:func:`salesplan_nb.steps.quotas.tbh_seats`: the
+    territory of its region, or of the company, with the most potential per seat on today's
+    books), so the to-be-hired seats that carry quota there count in that territory's and
+    region's capacity. A fractional count's last seat keeps the fraction (``count`` 2.5 ->
+    1, 1, 0.5); a hire that cannot be placed (no territory in its region) stays as given."""
+    hs = [Hire.parse(h) for h in hires]
+    if not any(h.territory is None for h in hs):
+        return hs
+    return list(dataset_memo(data, _MEMO, ("placed hires", period, tuple(hs)),
+                             lambda: tuple(_place(data, period, hs))))
+
+
+def _place(data: Dataset, period: Period, hs: list[Hire]) -> list[Hire]:
+    from salesplan_nb.steps.quotas import _hire_key, quota_reps, tbh_seats
+
+    reps = quota_reps(data, period)
+    out: list[Hire] = []
+    for h in hs:
+        if h.territory is not None:
+            out.append(h)
+            continue
+        seats = tbh_seats(data, reps, _hire_key([h]), period)
+        if seats.empty:
+            out.append(h)
+            continue
+        for k, r in enumerate(seats.itertuples()):
+            out.append(Hire(h.month, min(1.0, h.count - k), str(r.region), str(r.territory),
+                            h.role))
+        reps = pd.concat([reps, seats], ignore_index=True)  # the next hire sees these seats
+    return out
+
+
+def _own(data: Dataset, sc: Scope, per: Period, ramp: RampCurve, attrition: float,
+         backfill_lag: int, hires: list[Hire], roles) -> tuple[pd.DataFrame, Productivity,
+                                                               int, list[Hire]]:
+    """The scope's own RRE by month (its seats and the hires in it), measured productivity,
+    seat count and hires."""
+    b = dataset_memo(data, _MEMO, ("plan", sc, per, _roles_key(roles)),
+                     lambda: _plan_basis(data, sc, per, roles))
+    mine = [h for h in hires if h.in_scope(sc, b["territory_region"])]
+    monthly = _rre_frame(b["seats"], ramp, attrition, backfill_lag, mine)
+    return monthly, productivity(data, sc, per, ramp, roles), b["reps"], mine
+
+
+def _children(data: Dataset, sc: Scope, hires: list[Hire]) -> list[Scope]:
+    """The regions of the company, or the territories of a region: those of its quota seats
+    (``reps.region`` / ``reps.territory``) and of its placed hires."""
+    reps = scope_reps(data, sc)
+    if sc.level == "company":
+        ids = set(reps["region"].dropna().astype(str)) | {h.region for h in hires if h.region}
+        tr = _territory_region(data)
+        ids |= {str(tr[h.territory]) for h in hires if h.territory in tr and tr[h.territory]}
+        return [Scope("region", i) for i in sorted(ids)]
+    tr = _territory_region(data)
+    ids = set(reps["territory"].dropna().astype(str)) | {
+        h.territory for h in hires if h.territory and tr.get(h.territory) == sc.id}
+    return [Scope("territory", i) for i in sorted(ids)]
+
+
+def _parent(data: Dataset, sc: Scope) -> Scope | None:
+    if sc.level == "region":
+        return Scope()
+    if sc.level == "territory":
+        reg = _territory_region(data).get(sc.id)
+        return Scope("region", str(reg)) if reg is not None and not pd.isna(reg) else None
+    return None
+
+
+def _raw(monthly: pd.DataFrame, prod: float, fallback: float) -> float:
+    """A unit's own capacity (USD): its RRE-months x its measured productivity (the
+    parent's when it has none)."""
+    p = prod if np.isfinite(prod) and prod > 0 else fallback
+    return float(monthly["rre"].sum()) * (p if np.isfinite(p) else 0.0)
+
+
+def reconciled_capacity(data: Dataset, sc: Scope, per: Period, ramp: RampCurve,
+                        attrition: float, backfill_lag: int, hires: list[Hire]) -> float:
+    """Capacity (USD) of a scope such that regions sum to the company and territories to
+    their region. Existing seats: the company's is ``sum RRE x productivity`` (its own
+    measure); a child's is its parent's x ``raw_child / (sum of the siblings' raw + the
+    parent's seats in no child x the parent's productivity)`` with ``raw`` = the child's
+    RRE-months x its measured productivity (the parent's when it has none). Hires (``hires``
+    placed by :func:`placed_hires`): their RRE-months in the scope x the company's
+    productivity (a new seat has no record: the capacity step's hiring maths and the quotas
+    step's planned bookings of a to-be-hired seat), so a hire adds the same dollars at every
+    level and never moves another unit's capacity."""
+    key = ("reconciled", sc, per, ramp, attrition, backfill_lag, tuple(hires))
+
+    def build() -> float:
+        own, _, _, _ = _own(data, sc, per, ramp, attrition, backfill_lag, hires, None)
+        p_co = productivity(data, Scope(), per, ramp).value
+        p_co = 0.0 if not np.isfinite(p_co) else p_co
+        return (_reconcile(data, sc, per, ramp, attrition, backfill_lag)
+                + float(own["rre_hires"].sum()) * p_co)
+
+    return dataset_memo(data, _MEMO, key, build)
+
+
+def _reconcile(data, sc, per, ramp, attrition, lag) -> float:
+    """The existing seats' reconciled capacity (USD, no hires; see
+    :func:`reconciled_capacity`), memoised."""
+    return dataset_memo(data, _MEMO, ("reconciled seats", sc, per, ramp, attrition, lag),
+                        lambda: _reconcile_seats(data, sc, per, ramp, attrition, lag))
+
+
+def _reconcile_seats(data, sc, per, ramp, attrition, lag) -> float:
+    own, prod, _, _ = _own(data, sc, per, ramp, attrition, lag, [], None)
+    parent = _parent(data, sc)
+    if parent is None:  # the company (or a territory without a region): its own measure
+        p = prod.value
+        return float(own["rre"].sum()) * (0.0 if math.isnan(p) else p)
+    cap_parent = _reconcile(data, parent, per, ramp, attrition, lag)
+    p_own, p_prod, _, _ = _own(data, parent, per, ramp, attrition, lag, [], None)
+    fb = p_prod.value
+    raws, rre_children, me = [], 0.0, 0.0
+    for child in _children(data, parent, []):
+        m, pr, _, _ = _own(data, child, per, ramp, attrition, lag, [], None)
+        r = _raw(m, pr.value, fb)
+        raws.append(r)
+        rre_children += float(m["rre"].sum())
+        if child == sc:
+            me = r
+    rest = max(0.0, float(p_own["rre"].sum()) - rre_children)  # seats in no child
+    denom = sum(raws) + rest * (fb if np.isfinite(fb) and fb > 0 else 0.0)
+    return cap_parent * me / denom if denom > 0 else 0.0
+
+
 def capacity_plan(data: Dataset, scope: Scope | str | None = None,
                   period: Period | str | None = None, *, ramp: RampCurve | None = None,
                   attrition: float = DEFAULT_ATTRITION, backfill_lag: int = DEFAULT_BACKFILL_LAG,
@@ -501,6 +630,12 @@ def capacity_plan(data: Dataset, scope: Scope | str | None = None,
     ``productivity_usd`` overrides the measured productivity; ``hire_month`` is when extra
     hires to close the gap would start (default: first plan month after ``as_of``).
 
+    Hires without a territory are placed in territories by the quotas step's rule
+    (:func:`placed_hires`), so a region's and a territory's capacity include the
+    to-be-hired seats that carry quota there. Regions and territories are reconciled to
+    their parent (:func:`reconciled_capacity`): regions sum to the company, territories to
+    their region; their ``productivity`` is then the effective one (capacity / RRE-months).
+
     The decision-independent work (the scope's reps, their day shares and tenures, the
     productivity window's bookings, the target) is memoised on ``data``
     (:func:`dataset_memo`), so a change of ramp, attrition, lag or hires only redoes the
@@ -508,14 +643,30 @@ def capacity_plan(data: Dataset, scope: Scope | str | None = None,
     sc, per = resolve(data, scope, period)
     ramp = RampCurve.parse(ramp)
     attrition, backfill_lag = _check_rates(attrition, backfill_lag)
+    all_hires = [Hire.parse(x) for x in hires]
+    if sc.level in ("region", "territory") and roles is None:
+        all_hires = placed_hires(data, per, all_hires)
+    monthly, prod, n_reps, hires = _own(data, sc, per, ramp, attrition, backfill_lag,
+                                        all_hires, roles)
     b = dataset_memo(data, _MEMO, ("plan", sc, per, _roles_key(roles)),
                      lambda: _plan_basis(data, sc, per, roles))
-    hires = [h for h in (Hire.parse(x) for x in hires) if h.in_scope(sc, b["territory_region"])]
-    monthly = _rre_frame(b["seats"], ramp, attrition, backfill_lag, hires)
-    prod = productivity(data, sc, per, ramp, roles)
     p = prod.value if productivity_usd is None else float(productivity_usd)
     notes = [prod.note] if prod.note and productivity_usd is None else []
-    if not b["reps"] and not hires:
+    basis = prod.basis
+    if productivity_usd is None and roles is None and sc.level in ("region", "territory"):
+        rre_m = float(monthly["rre"].sum())
+        cap_r = reconciled_capacity(data, sc, per, ramp, attrition, backfill_lag, all_hires)
+        if rre_m > 0:
+            eff = cap_r / rre_m
+            if np.isfinite(p) and p > 0 and abs(eff / p - 1) > 1e-9:
+                whole = "company" if sc.level == "region" else "region"
+                notes.append(f"productivity {p:,.0f} USD/RRE-month measured, {eff:,.0f} "
+                             f"effective: existing seats reconciled so the {sc.level}s sum to "
+                             f"the {whole}"
+                             + (", hires at the company's productivity" if hires else ""))
+            p = eff
+            basis = f"{prod.basis}, reconciled to the {'company' if sc.level == 'region' else 'region'}"
+    if not n_reps and not hires:
         notes.insert(0, f"no reps in {sc.label} for {per.label}")
     pz = 0.0 if math.isnan(p) else p
     monthly["capacity"] = monthly["rre"] * pz
@@ -532,7 +683,7 @@ def capacity_plan(data: Dataset, scope: Scope | str | None = None,
         need = hn
     settings = {"ramp": [list(s) for s in ramp.steps], "attrition": attrition,
                 "backfill_lag": backfill_lag, "hires": [h.__dict__ for h in hires],
-                "productivity_basis": prod.basis}
+                "productivity_basis": basis}
     return CapacityPlan(sc, per, monthly, p, float(monthly["rre"].sum()), cap, tgt, gap, need,
                         settings, "; ".join(n for n in notes if n))
 

@@ -30,12 +30,11 @@ from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import day_after, last_full_year, same_dates_last_year
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.core.seats import DEFAULT_ATTRITION, DEFAULT_GROWTH, observed_attrition
-from salesplan_nb.data.dataset import Dataset
+from salesplan_nb.data.dataset import Dataset, resolve
 from salesplan_nb.steps.forecast import (
     _errors,
     history_end,
     monthly_bookings,
-    parse_period,
     parse_scope,
 )
 from salesplan_nb.steps.monitor import variance_explained
@@ -49,6 +48,13 @@ BINS = (0, 0.5, 0.8, 1.0, 1.2, np.inf)
 BIN_LABELS = ("<50%", "50-80%", "80-100%", "100-120%", ">=120%")
 
 
+def parse_period(data: Dataset, period: Period | str | int) -> Period:
+    """The period rule of every step (:func:`salesplan_nb.data.dataset.resolve`:
+    :meth:`Period.parse` with the data's ``fiscal_year_start``, so ``FY2027`` with a July
+    start is 2026-07-01..2027-06-30); a bad period is a :class:`ConfigError`."""
+    return resolve(data, None, period)[1]
+
+
 def _won(deals: pd.DataFrame) -> pd.DataFrame:
     return deals[(deals["status"] == "won") & deals["close_date"].notna()]
 
@@ -58,7 +64,7 @@ def rep_quotas(data: Dataset, period: Period | str,
                quotas: pd.DataFrame | None = None) -> tuple[pd.Series, str]:
     """Quota (USD) per rep_id for ``period`` and its source (see module doc). ``quotas``: a
     frame ``rep_id, quota`` or a ``quotas.QuotaPlan``."""
-    period = parse_period(period)
+    period = parse_period(data, period)
     if quotas is not None and hasattr(quotas, "level") and hasattr(quotas, "table"):
         reps_q = quotas.level("rep")  # a quotas.QuotaPlan (engineer E)
         q = reps_q.groupby(reps_q["unit_id"].astype(str))["quota"].sum().astype(float)
@@ -74,17 +80,11 @@ def rep_quotas(data: Dataset, period: Period | str,
     given = _rep_targets_any_grain(data, period)
     if given is not None:
         return given, f"rep targets {period.label}"
-    t = data.targets
-    t = t[(t["period"].astype(str) == period.label) &
-          (t["metric"].fillna("bookings") == "bookings")]
     reps = data.reps.assign(rep_id=data.reps["rep_id"].astype(str))
-    for level in ("rep", "territory", "region", "company"):
-        rows = t[t["scope_level"] == level]
-        if rows.empty:
+    for level in ("territory", "region", "company"):
+        amt = _level_targets(data, level, period)
+        if amt is None:
             continue
-        amt = rows.groupby(rows["scope_id"].fillna("").astype(str))["amount"].sum()
-        if level == "rep":
-            return amt.astype(float), f"rep targets {period.label}"
         parent = (pd.Series("", index=reps["rep_id"]) if level == "company"
                   else reps.set_index("rep_id")[level].fillna("").astype(str))
         w = py.reindex(parent.index).fillna(0.0)
@@ -94,6 +94,20 @@ def rep_quotas(data: Dataset, period: Period | str,
         return q[q > 0].astype(float), (f"{level} targets {period.label} split by prior-year "
                                         "bookings share")
     return pd.Series(dtype=float), NO_QUOTAS
+
+
+def _level_targets(data: Dataset, level: str, period: Period) -> pd.Series | None:
+    """Bookings targets per ``scope_id`` of ``level`` for ``period`` (company: id ``""``),
+    at any grain and fiscal year (:func:`salesplan_nb.steps.kpis.target_for`, the one
+    period rule), or ``None`` when the data gives none for the period."""
+    from salesplan_nb.steps.kpis import target_for
+
+    t = data.targets
+    ids = t.loc[(t["scope_level"] == level).fillna(False), "scope_id"]
+    ids = [None] if level == "company" else ids.dropna().astype(str).unique()
+    got = {"" if i is None else i: target_for(data, Scope(level, i), period) for i in ids}
+    got = {k: float(v) for k, v in got.items() if v is not None}
+    return pd.Series(got, dtype=float) if got else None
 
 
 def _rep_targets_any_grain(data: Dataset, period: Period) -> pd.Series | None:
@@ -128,7 +142,7 @@ def attainment_distribution(data: Dataset, scope: Scope | str = "company",
                             period: Period | str = "2025",
                             quotas: pd.DataFrame | None = None) -> Attainment:
     """End-of-period quota attainment per rep in ``scope`` (see module doc)."""
-    scope, period = parse_scope(scope), parse_period(period)
+    scope, period = parse_scope(scope), parse_period(data, period)
     q, src = rep_quotas(data, period, quotas)
     d = scope.filter(data.deals)
     won = _won(d[period.contains(d["close_date"]) & (d["close_date"] <= data.as_of)])
@@ -319,7 +333,7 @@ def suggest_lessons(data: Dataset, period: Period | str, scope: Scope | str = "c
                     plan: float | None = None) -> list[dict]:
     """Data-driven lesson candidates (text, driver, adjustment, evidence) from the variance
     explained and the attainment spread; the analyst accepts them with :func:`add_lesson`."""
-    scope, period = parse_scope(scope), parse_period(period)
+    scope, period = parse_scope(scope), parse_period(data, period)
     v = variance_explained(data, scope, period, plan)
     drv = v.drivers.set_index("driver")
     out = []
@@ -356,7 +370,7 @@ def next_plan_defaults(data: Dataset, period: Period | str, scope: Scope | str =
     ``forecast_bias`` (the chosen forecast's backtest bias, row ``forecast`` of
     ``forecast_errors`` - else ``blend`` - when given, else 0). Each lesson
     with a ``driver`` multiplies that value by ``1 + adjustment`` (noted in ``basis``)."""
-    scope, period = parse_scope(scope), parse_period(period)
+    scope, period = parse_scope(scope), parse_period(data, period)
     d = scope.filter(data.deals)
     cur = d[period.contains(d["close_date"]) & (d["close_date"] <= data.as_of)]
     prev = d[period.prior_year().contains(d["close_date"])]

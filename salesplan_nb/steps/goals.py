@@ -436,50 +436,85 @@ def remove_goal(ws, goal: Goal | str) -> None:
     ws.remove_item(SECTION, goal.id if isinstance(goal, Goal) else goal)
 
 
+def plan_kpi_targets(ws, scope: Scope | str | None = None,
+                     period: Period | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """The plan period's KPI targets of ``scope``: the KPI step's recorded targets, with a
+    SMART goal of the same scope and metric taking precedence (the goal is the decision of
+    record; one number per KPI in the plan). A goal counts when it has no deadline or its
+    deadline falls in ``period`` (when given). Returns ``(targets, source)`` with source
+    ``"goal"`` or ``"kpi step"`` per KPI."""
+    key = str(Scope.parse(scope)) if scope is not None else "company"
+    targets = {k: float(v) for k, v in kpis.load_kpi_targets(ws, key).items()}
+    source = dict.fromkeys(targets, "kpi step")
+    for g in load_goals(ws):
+        if g.scope != key or g.metric not in kpis.REGISTRY \
+                or not isinstance(g.target, int | float):
+            continue
+        if period is not None and g.deadline:
+            if not period.start <= pd.Timestamp(g.deadline) < period.end:
+                continue
+        targets[g.metric] = float(g.target)
+        source[g.metric] = "goal"
+    return targets, source
+
+
 # ---- the demo's default decision ------------------------------------------------------------
 KEY_ACCOUNTS = 3  # accounts with their own bookings goal in the demo
 
 
 def demo_decision(ws, by: str = "demo") -> str:
-    """Step 2 in ``salesplan demo``: company, region and key-account goals (+15% bookings on
-    the last 12 months, win rate +2 points, new logos +10%), checked and saved."""
+    """Step 2 in ``salesplan demo``: company, region and key-account goals, checked and saved.
+
+    Bookings: +15% on the run-rate of the last 12 months (the latest evidence); win rate +2
+    points and new logos +10% on the plan's baseline year. Every goal stores the value of its
+    metric in the plan's one baseline period (the year the document reports as baseline) and
+    its name states the growth on that baseline, so a reader never sees "+15%" beside a 22.8%
+    implied growth."""
     data, period = ws.data, ws.period
     ttm = trailing_12_months(data.as_of, "last 12 months")
+    base_period = baseline_period(period, data.as_of)
     deadline = (period.end - pd.Timedelta(days=1)).date().isoformat()
     growth = 1.15  # ~10%/year over the 1.5 years from the middle of the last 12 months
 
-    def goal(metric: str, target_of, scope: str, objective: str, owner: str, name: str):
-        base = kpis.kpi_value(data, metric, scope, ttm)
-        return Goal(metric, float(target_of(base)), scope, baseline=float(base),
-                    deadline=deadline, owner=owner, objective=objective, name=name)
+    def goal(metric: str, target: float, scope: str, objective: str, owner: str, name: str):
+        base = float(kpis.kpi_value(data, metric, scope, base_period))
+        g = Goal(metric, float(target), scope, baseline=base, deadline=deadline, owner=owner,
+                 objective=objective)
+        if not g.implied_growth == g.implied_growth:  # no baseline: name the target instead
+            name = name.replace("{growth:+.0%} on {base}", f"{target:,.0f}")
+        name = name.format(growth=g.implied_growth, base=base_period.label)
+        g.name = name[:1].upper() + name[1:]
+        return g
 
-    def grow(b: float) -> float:
-        return round(b * growth, -3)
+    def bookings(scope: str, objective: str, owner: str, who: str) -> Goal:
+        run_rate = float(kpis.kpi_value(data, "bookings", scope, ttm))
+        return goal("bookings", round(run_rate * growth, -3), scope, objective, owner,
+                    f"{who}bookings {{growth:+.0%}} on {{base}}")
 
+    base_of = {m: float(kpis.kpi_value(data, m, "company", base_period))
+               for m in ("win_rate", "new_logos")}
     chosen = [
-        goal("bookings", grow, "company", "Grow revenue", "VP Sales",
-             f"Bookings +{growth - 1:.0%} in {period.label}"),
-        goal("win_rate", lambda b: round(b + 0.02, 3), "company", "Sell more efficiently",
-             "Sales Ops", "Win rate +2 points"),
-        goal("new_logos", lambda b: round(b * 1.10), "company", "Expand the customer base",
-             "VP Sales", "New logos +10%"),
+        bookings("company", "Grow revenue", "VP Sales", ""),
+        goal("win_rate", round(base_of["win_rate"] + 0.02, 3), "company",
+             "Sell more efficiently", "Sales Ops", "Win rate +2 points on {base}"),
+        goal("new_logos", round(base_of["new_logos"] * 1.10), "company",
+             "Expand the customer base", "VP Sales", "New logos {growth:+.0%} on {base}"),
     ]
     for region in sorted(data.accounts["region"].dropna().unique()):
-        chosen.append(goal("bookings", grow, f"region:{region}", "Grow revenue",
-                           f"{region} director", f"{region} bookings +{growth - 1:.0%}"))
+        chosen.append(bookings(f"region:{region}", "Grow revenue", f"{region} director",
+                               f"{region} "))
     # key accounts: the KEY_ACCOUNTS accounts with the most bookings in the last 12 months
     deals = data.deals
     won = deals[(deals["status"] == "won") & ttm.contains(deals["close_date"])]
     top = won.groupby("account_id")["amount"].sum().nlargest(KEY_ACCOUNTS)
     for account_id in top.index:
-        chosen.append(goal("bookings", grow, f"account:{account_id}", "Grow key accounts",
-                           "Key account manager", f"Key account {account_id} bookings "
-                           f"+{growth - 1:.0%}"))
+        chosen.append(bookings(f"account:{account_id}", "Grow key accounts",
+                               "Key account manager", f"Key account {account_id} "))
     save_goals(ws, chosen, by=by)
     table = check_goals(chosen, data, period,
                         objectives=["Grow revenue", "Sell more efficiently",
                                     "Expand the customer base", "Grow key accounts"])
     ws.save_output("goals", "smart_check", table)
     counts = table["overall"].value_counts().to_dict()
-    return (f"{len(chosen)} goals (baseline = last 12 months), SMART overall: "
+    return (f"{len(chosen)} goals (baseline {base_period.label}), SMART overall: "
             + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))

@@ -251,6 +251,17 @@ def open_pipeline(ctx: Context) -> tuple[float, str]:
     return float(amt.fillna(0).sum()), note
 
 
+def coverage_ratio(open_pipeline, target, booked=0.0):
+    """Pipeline coverage, the one definition (KPI ``pipeline_coverage``, scenarios): open
+    pipeline expected to close in the period (USD) / the target still to book (target -
+    bookings to date, USD); NaN where nothing remains to book. Works on numbers and arrays."""
+    remaining = np.asarray(target, dtype=float) - np.asarray(booked, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(remaining > 0, np.asarray(open_pipeline, dtype=float)
+                       / np.where(remaining > 0, remaining, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
 def _coverage(ctx: Context) -> float:
     if not ctx.data.has_pipeline:
         raise NotAvailable(NO_PIPELINE)
@@ -268,7 +279,7 @@ def _coverage(ctx: Context) -> float:
     pipe, note = open_pipeline(ctx)
     if note:
         ctx.notes.append(note)
-    return pipe / remaining
+    return coverage_ratio(pipe, target, ctx.bookings)
 
 
 def _needed_coverage(ctx: Context) -> float | None:

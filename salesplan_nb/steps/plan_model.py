@@ -16,13 +16,18 @@ territory, rep) and the plan period it computes, in USD for the period unless st
 - ``reps_expected_at_100``: share (0..1) of seats expected to reach 100% of quota from their
   planned productivity with its spread (:func:`salesplan_nb.steps.quotas.fairness`);
   ``flag`` a sentence when outside the healthy 50-75% band;
-- ``base_scenario`` / ``plan_scenario``: the workspace's scenario model (same quotas, seats,
-  ramp and attrition as the plan): bookings with no change, and with the hiring plan and the
-  tactics; ``p_reach_target``: Monte Carlo P(plan-scenario bookings >= target);
+- ``base_scenario``: the workspace's scenario model (same quotas, seats, ramp and attrition
+  as the plan) calibrated to the forecast: bookings with no change = ``forecast``;
+- ``plan_scenario``: the quota plan's seats (existing reps and to-be-hired seats, the seats
+  behind ``quota_total``) at their planned productivity (the quotas step's planned bookings,
+  the basis of ``reps_expected_at_100``) with the tactics' expected effects; ``plan_scenario
+  / quota_total`` is the plan's expected attainment; ``p_reach_target``: Monte Carlo
+  P(plan-scenario bookings >= target), tactic effects uncertain;
 - ``bridge``: last year's bookings -> forecast -> hires -> tactics -> target, a list of
   ``{step, amount}`` that sums to the target exactly (to the cent): ``last year's bookings``
-  (the baseline), ``forecast change`` (forecast - baseline), ``hires`` (plan scenario with
-  the hires only - base scenario), ``tactics`` (plan scenario - hires-only scenario) and
+  (the baseline), ``forecast change`` (forecast - baseline), ``hires`` (hires-only scenario
+  - no-change scenario), ``tactics`` (plan scenario - hires only), both at the plan's
+  planned productivity, and
   ``not yet covered`` (target - forecast - hires - tactics: the gap no decision closes yet);
 - ``gaps``: target vs capacity, vs the quota total and vs the forecast, each with its amount
   (target - figure), reason and the decision that closes it; ``biggest_gap`` names the
@@ -155,7 +160,7 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
         r = forecast.forecast(data, sc, per)  # the one default forecast (its chosen method)
         forecast_total = float(r.total["point"]) if len(r.table) else None
     seats = sc.level in SEAT_LEVELS
-    cap = cap0 = quota_total = over = tbh = share = None
+    cap = cap0 = quota_total = over = tbh = share = planned = None
     flag = ""
     if seats:
         cs = capacity.load_capacity_settings(ws)
@@ -176,6 +181,7 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
             fair = quotas.fairness(quota_plan, "rep")
             share = fair.share_100_normal
             flag = fair.flag
+            planned = scenarios.planned_bookings(quota_plan)
     base_s = plan_s = p_reach = None
     hires_eff = tactics_eff = 0.0
     if seats:
@@ -187,15 +193,21 @@ def plan_figures(ws, scope: Scope | str = "company", period: Period | str | None
         plan_sc = scenarios.plan_scenario(model, ws)
         hires_only = scenarios.Scenario(
             "hires", [c for c in plan_sc.changes if c.driver == "headcount"])
-        tot = {}
-        for name, s in (("base", scenarios.Scenario("base")), ("hires", hires_only),
-                        ("plan", plan_sc)):
-            res = model.recompute(s)
-            tot[name] = float(res.total(sc, "bookings"))
-        base_s, plan_s = tot["base"], tot["plan"]
+        # base = the forecast (no change)
+        fmodel = model if forecast_total is None else model.calibrated(sc, forecast_total)
+        base_s = float(fmodel.recompute().total(sc, "bookings"))
+        # plan = the quota plan's seats (existing + to-be-hired) at their planned
+        # productivity (quotas' planned bookings) + the tactics; hires and tactics on it
+        pmodel = fmodel if planned is None else scenarios.at_planned_productivity(
+            model, sc, planned, plan_sc)
+        if planned is None:
+            notes.append("plan scenario on the forecast basis (no planned productivity)")
+        tot = {name: float(pmodel.recompute(s).total(sc, "bookings")) for name, s in
+               (("base", scenarios.Scenario("base")), ("hires", hires_only), ("plan", plan_sc))}
         hires_eff, tactics_eff = tot["hires"] - tot["base"], tot["plan"] - tot["hires"]
+        plan_s = tot["plan"]
         if target:
-            mc = scenarios.monte_carlo(model, plan_sc, sc, target=target, n=n_draws)
+            mc = scenarios.monte_carlo(pmodel, plan_sc, sc, target=target, n=n_draws)
             p_reach = float(mc.probability)
     figs = {"capacity": cap, "quota_total": quota_total, "forecast": forecast_total}
     gaps = _gaps(target, figs)

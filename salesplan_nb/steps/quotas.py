@@ -177,13 +177,69 @@ def _won_trailing(data: Dataset) -> pd.DataFrame:
     return d[[*cols, "region", "territory"]]
 
 
-def _dataset_bases(data: Dataset) -> tuple[dict[str, pd.Series], dict[str, pd.Series], float,
-                                          pd.DataFrame]:
+def books_key(data: Dataset, moves) -> tuple:
+    """Accepted territory moves (``[{account_id, from, to, level?}]``, the territories step's
+    ``accepted_moves``) as a canonical, hashable ``((account_id, level, to), ...)``; ``level``
+    (territory or rep) is read from the move, else from ``to`` (a territory id or a rep id).
+    A move to an unknown unit is a ConfigError naming it."""
+    out = {}
+    terrs = None
+    for m in moves or ():
+        acc, to, lvl = str(m.get("account_id")), str(m.get("to")), m.get("level")
+        if lvl is None:
+            if terrs is None:
+                terrs = set(data.territories["territory_id"].dropna().astype(str)) | set(
+                    data.accounts["territory"].dropna().astype(str))
+                rep_ids = set(data.reps["rep_id"].astype(str))
+            lvl = "territory" if to in terrs else "rep" if to in rep_ids else None
+        if lvl not in ("territory", "rep"):
+            raise ConfigError(f"plan.yaml decisions.territories.accepted_moves: account {acc} "
+                              f"moves to {to!r}, not a territory or rep of the data; accept "
+                              "the moves again in the territories step")
+        out[acc] = (acc, lvl, to)
+    return tuple(sorted(out.values()))
+
+
+def _apply_books(data: Dataset, frame: pd.DataFrame, books: tuple, *, owner: bool
+                 ) -> pd.DataFrame:
+    """Accounts (``owner=True``) or trailing won deals (``owner=False``) on the books after
+    the moves: a territory move sets the account's (and its deals') territory and region to
+    the receiving territory's and clears the account's owner (a rep of the new territory
+    takes it); a rep move sets the account's owner. Deals keep their owner rep (a rep's own
+    record stays the rep's)."""
+    if not books:
+        return frame
+    t = data.territories.dropna(subset=["territory_id"])
+    reg = dict(zip(t["territory_id"].astype(str), t["region"]))
+    r = data.reps.dropna(subset=["territory"])
+    for k, v in zip(r["territory"].astype(str), r["region"]):
+        reg.setdefault(k, v)
+    terr = {a: to for a, lvl, to in books if lvl == "territory"}
+    rep = {a: to for a, lvl, to in books if lvl == "rep"}
+    frame = frame.copy()
+    ids = frame["account_id"].astype(str)
+    m = ids.isin(terr.keys()).to_numpy()
+    if m.any():
+        to = ids[m].map(terr)
+        frame.loc[m, "territory"] = to.to_numpy()
+        frame.loc[m, "region"] = to.map(reg).to_numpy()
+        if owner:
+            frame.loc[m, "owner_id"] = None
+    m = ids.isin(rep.keys()).to_numpy()
+    if owner and m.any():
+        frame.loc[m, "owner_id"] = ids[m].map(rep).to_numpy()
+    return frame
+
+
+def _dataset_bases(data: Dataset, books: tuple = ()) -> tuple[dict[str, pd.Series],
+                                                             dict[str, pd.Series], float,
+                                                             pd.DataFrame]:
     """Trailing-12-month won bookings and account potential (USD/year) summed by region /
-    territory / owner, the company's trailing bookings (USD) and :func:`_won_trailing`;
+    territory / owner, the company's trailing bookings (USD) and :func:`_won_trailing`, on
+    the books after the accepted moves ``books`` (:func:`books_key`, :func:`_apply_books`);
     memoised on the Dataset."""
     def build():
-        won = _won_trailing(data)
+        won = _apply_books(data, _won_trailing(data), books, owner=False)
         amt = won["amount"].fillna(0.0)
         hist = {lvl: amt.groupby(won[col]).sum() for lvl, col in
                 (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
@@ -191,20 +247,22 @@ def _dataset_bases(data: Dataset) -> tuple[dict[str, pd.Series], dict[str, pd.Se
         try:
             from salesplan_nb.steps.market import account_potential
 
-            acc = account_potential(data).table
+            acc = _apply_books(data, account_potential(data).table, books, owner=True)
         except Exception:  # noqa: BLE001 - potential unavailable: history-only plans still work
             acc = pd.DataFrame({"region": [], "territory": [], "owner_id": [], "potential": []})
         pot = {lvl: acc["potential"].groupby(acc[col]).sum() for lvl, col in
                (("region", "region"), ("territory", "territory"), ("rep", "owner_id"))}
         return hist, pot, company, won
 
-    return _memo(data, ("dataset bases",), build)
+    return _memo(data, ("dataset bases", books), build)
 
 
-def _bases(data: Dataset, reps: pd.DataFrame) -> dict[str, dict[str, pd.Series]]:
-    """History and potential per region / territory / rep (USD/year)."""
+def _bases(data: Dataset, reps: pd.DataFrame, books: tuple = ()
+           ) -> dict[str, dict[str, pd.Series]]:
+    """History and potential per region / territory / rep (USD/year), on the books after
+    the accepted moves ``books``."""
     win = history_window(data)
-    hist, pot, *_ = _dataset_bases(data)
+    hist, pot, *_ = _dataset_bases(data, books)
     # rep history: annualised over months employed in the window; short tenure -> peers' mean
     start = reps["hire_date"].where(reps["hire_date"] > win.start, win.start).fillna(win.start)
     end = reps["end_date"].where(reps["end_date"] < win.end, win.end).fillna(win.end)
@@ -509,16 +567,16 @@ def _planned(data: Dataset, reps: pd.DataFrame, period: Period, cap: tuple) -> n
 
 
 def _prepare(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
-             cap: tuple | None = None) -> _Prep:
+             cap: tuple | None = None, books: tuple = ()) -> _Prep:
     """The units, their parents, history / potential bases, ramp and root figures of
     ``scope`` in ``period``; memoised on the Dataset, so a change of over-assignment, weights,
     growth, target or overrides only redoes the split."""
-    return _memo(data, ("split", scope.level, scope.id, period, hires, cap),
-                 lambda: _build_prep(data, scope, period, hires, cap))
+    return _memo(data, ("split", scope.level, scope.id, period, hires, cap, books),
+                 lambda: _build_prep(data, scope, period, hires, cap, books))
 
 
 def _build_prep(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
-                cap: tuple | None = None) -> _Prep:
+                cap: tuple | None = None, books: tuple = ()) -> _Prep:
     reps = quota_reps(data, period)
     if hires:  # the capacity step's hires become to-be-hired seats with ramped quota
         reps = pd.concat([reps, tbh_seats(data, reps, hires, period)], ignore_index=True)
@@ -527,13 +585,13 @@ def _build_prep(data: Dataset, scope: Scope, period: Period, hires: tuple = (),
         reps = reps[reps[col] == scope.id].reset_index(drop=True)
     if scope.level == "account":
         reps = reps.iloc[0:0]
-    bases = _bases(data, reps)
+    bases = _bases(data, reps, books)
     root_level = scope.level
     # root history (USD/year): the scope's trailing-12-month bookings
     if scope.level == "company":
-        root_hist = _dataset_bases(data)[2]
+        root_hist = _dataset_bases(data, books)[2]
     elif scope.level == "account":
-        won = _dataset_bases(data)[3]
+        won = _dataset_bases(data, books)[3]
         m = (won["account_id"] == scope.id).fillna(False).astype(bool)
         root_hist = float(won.loc[m, "amount"].sum())
     else:
@@ -610,14 +668,16 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
            over_assignment: dict[str, float] | None = None,
            overrides: dict[str, float] | None = None,
            redistribute_ramp: bool = False, compound: bool = False,
-           hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
+           hires=(), capacity_settings: dict | None = None, books=()) -> QuotaPlan:
     """Split ``target`` (USD for the period; default: the targets table, else ``growth`` x
     trailing-12-month bookings) of ``scope`` down to its regions, territories and reps.
 
     ``over_assignment``: the total over-assignment of each level vs the target (fractions,
     default region 5%, territory 10%, rep 15%; ``compound=True``: per-level factors that
     multiply). ``hires`` (capacity's hiring plan, :class:`salesplan_nb.steps.capacity.Hire`
-    or dicts) add to-be-hired seats with ramped quota (:func:`tbh_seats`).
+    or dicts) add to-be-hired seats with ramped quota (:func:`tbh_seats`). ``books``: the
+    territories step's accepted moves (``[{account_id, from, to, level}]``): the history and
+    potential bases are those of the books after the moves (:func:`_apply_books`).
     ``capacity_settings``
     (``ramp``, ``attrition``, ``backfill_lag``: capacity's settings) adds each seat's planned
     bookings (its productivity x expected RRE-months) for :func:`fairness`. See the module
@@ -641,7 +701,7 @@ def quotas(data: Dataset, scope: Scope | str | None = None, period: Period | str
         cap = (RampCurve.parse(cs.get("ramp")),
                float(cs.get("attrition", DEFAULT_ATTRITION)),
                int(cs.get("backfill_lag", DEFAULT_BACKFILL_LAG)))
-    prep = _prepare(data, scope, period, _hire_key(hires), cap)
+    prep = _prepare(data, scope, period, _hire_key(hires), cap, books_key(data, books))
     if prep.empty_note is not None:
         return QuotaPlan(_empty_table(), 0.0, dec, str(scope), period.label,
                          notes=[prep.empty_note])
@@ -1084,24 +1144,31 @@ def subtree(plan: QuotaPlan, level: str, unit_id: str,
 
 
 def quotas_from(data: Dataset, decisions: QuotaDecisions, scope=None, period=None, *,
-                hires=(), capacity_settings: dict | None = None) -> QuotaPlan:
+                hires=(), capacity_settings: dict | None = None, books=()) -> QuotaPlan:
     """Re-run :func:`quotas` with saved decisions (a batch run reproduces the widget's);
     ``hires`` / ``capacity_settings`` as in :func:`quotas`."""
     d = asdict(decisions)
-    return quotas(data, scope, period, **d, hires=hires, capacity_settings=capacity_settings)
+    return quotas(data, scope, period, **d, hires=hires, capacity_settings=capacity_settings,
+                  books=books)
 
 
 def quotas_from_workspace(ws, scope=None, period=None, target: float | None = None
                           ) -> QuotaPlan:
     """The workspace's quota plan: its saved decisions (``target`` overrides the saved
-    target), the capacity step's hiring plan as to-be-hired seats and its capacity settings
-    for the seats' planned bookings."""
+    target), the capacity step's hiring plan as to-be-hired seats, its capacity settings
+    for the seats' planned bookings and the territory books after the accepted moves."""
     cs = capacity.load_capacity_settings(ws)
     dec = load_quotas(ws)
     if target is not None:
         dec = dataclasses.replace(dec, target=float(target))
     return quotas_from(ws.data, dec, scope, period or ws.period,
-                       hires=cs.pop("hires"), capacity_settings=cs)
+                       hires=cs.pop("hires"), capacity_settings=cs, books=accepted_books(ws))
+
+
+def accepted_books(ws) -> list[dict]:
+    """The territories step's accepted moves (plan.yaml ``decisions.territories.
+    accepted_moves``): the books every quota split of the workspace uses."""
+    return list(ws.get("territories", "accepted_moves", None) or [])
 
 
 def chart_quotas(plan: QuotaPlan, level: str | None = None) -> alt.Chart:

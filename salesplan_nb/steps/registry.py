@@ -24,7 +24,7 @@ or a function returning one of those::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,9 @@ class Step:
     - ``demo``: ``"module:function"`` reference of the demo's default decision,
       ``function(ws) -> str`` (records decisions as ``by="demo"``, returns a one-line summary);
     - ``order``: position in the process (default: ``number``); a plug-in step placed after
-      step 10 uses e.g. ``10.5``.
+      step 10 uses e.g. ``10.5``;
+    - ``reads``: keys of the steps whose decisions this step reads (a newer decision there, or
+      in what those read, makes this one outdated: :mod:`salesplan_nb.steps.status`).
     """
 
     key: str
@@ -63,6 +65,7 @@ class Step:
     widgets: tuple[str, ...] = ()
     demo: str | None = None
     order: float | None = None
+    reads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.number is not None and not 1 <= self.number <= METHOD_STEPS:
@@ -275,6 +278,19 @@ _SECTIONS = [
     PlanSection("reviews_lessons", "Reviews & lessons", _R + "monitoring:reviews_lessons",
                 {"annual": 95, "territory": 95, "long-term": 95}),
 ]
+
+# the steps whose decisions each step reads (docs/steps.md, "What each step reads")
+_READS = {
+    "goals": ("market",), "kpis": ("goals",), "swot": ("market",), "capacity": ("goals",),
+    "segments": ("market",), "stakeholders": (), "strategy": ("goals", "swot", "segments"),
+    "quotas": ("goals", "capacity", "territories"), "territories": ("market", "capacity"),
+    "resources": ("goals", "strategy"), "forecast": ("market",),
+    "scenarios": ("quotas", "capacity", "strategy", "forecast"),
+    "plan_document": ("goals", "strategy", "quotas", "resources", "scenarios", "stakeholders"),
+    "rollout": ("quotas", "territories", "strategy"), "monitor": ("goals", "quotas", "forecast"),
+    "evaluate": ("monitor", "strategy", "forecast"),
+}
+_DECLARED = [replace(s, reads=_READS.get(s.key, s.reads)) for s in _DECLARED]
 
 for _step in _DECLARED:
     STEPS.register(_step.key, _step)

@@ -1,22 +1,32 @@
-"""Step 11 - resources: allocate a budget across investments (headcount, programs, tools) with
-diminishing returns, to maximise the total return.
+"""Step 11 - resources: allocate a budget across channels (the tactics' categories, tools,
+programs) with diminishing returns, on top of the committed tactic spend, beside the capacity
+plan's headcount.
 
-Response curves (spend ``s`` and return in USD per period):
+Response curves (spend ``s`` and return in USD per plan period):
 
-* ``exp``   - ``return = a x (1 - exp(-s / b))``; marginal ``(a / b) x exp(-s / b)``; ``a`` is
-  the saturation level (USD), ``b`` the spend (USD) that reaches 63% of it;
-* ``power`` - ``return = a x s^k`` with ``0 < k < 1``; marginal ``a k s^(k-1)``.
+* ``exp``    - ``return = a x (1 - exp(-s / b))``; marginal ``(a / b) x exp(-s / b)``; ``a`` is
+  the saturation level (USD), ``b`` the spend (USD) that reaches 63% of it. A channel's curve
+  is set from one known point and an elasticity (:func:`saturating`): at the committed spend
+  ``s0`` it returns ``R0`` (the bookings its recorded tactics add in the scenario model) with
+  elasticity ``e = d ln R / d ln s`` (the scenarios' spend elasticity, 0.3, a stated prior:
+  the data hold no spend history); ``x = s0 / b`` solves ``x / (e^x - 1) = e``, ``b = s0 /
+  x``, ``a = R0 / (1 - e^-x)``;
+* ``power``  - ``return = a x s^k`` with ``0 < k < 1``; marginal ``a k s^(k-1)``;
+* ``linear`` - ``return = a + k x (s - current)``: a line through the plan point (headcount:
+  ``a`` = the capacity plan's capacity, ``k`` = what one more rep returns per USD of cost).
 
-Curves are configured, or fitted from history with ``scipy.optimize.curve_fit``
-(:func:`fit_curve`, the fit and its R^2 stated in ``Investment.fit``).
+Curves are configured, set from a point and an elasticity, or fitted from history points with
+``scipy.optimize.curve_fit`` (:func:`fit_curve`, the fit and its R^2 stated in
+``Investment.fit``).
 
 The optimum equalises marginal returns (KKT): every item strictly between its bounds has the
 same marginal return ``lambda``; items at their minimum have marginal <= lambda, at their
 maximum >= lambda. :func:`allocate` finds ``lambda`` by bisection on
 ``sum_i clip(marginal_i^-1(lambda), min_i, max_i) = budget`` (``method="kkt"``), or by greedy
-increments (``"greedy"``: ``steps`` equal increments, each to the item with the highest marginal
-return) or ``scipy.optimize.minimize`` (``"slsqp"``); :func:`kkt_check` verifies the result.
-Marginal ROI = extra return per extra USD at the allocated spend.
+increments (``"greedy"``) or ``scipy.optimize.minimize`` (``"slsqp"``); :func:`kkt_check`
+verifies the result. A channel never gets less than its committed tactic spend (its
+``min_spend``); headcount is the capacity plan's (fixed: ``min = max``), its marginal return
+("one more rep returns $X") is reported, never optimised.
 """
 
 from __future__ import annotations
@@ -29,12 +39,11 @@ import numpy as np
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.periods import day_after
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
-from salesplan_nb.steps.quotas import history_window, quota_reps, round_groups
+from salesplan_nb.steps.quotas import round_groups
 
-CURVES = ("exp", "power")
+CURVES = ("exp", "power", "linear")
 KINDS = ("headcount", "program", "tool", "other")
 
 
@@ -57,7 +66,12 @@ class Investment:
         if self.curve not in CURVES:
             raise ConfigError(f"investment {self.name!r}: curve {self.curve!r} is not one of "
                               f"{', '.join(CURVES)}")
-        if not (np.isfinite(self.a) and self.a > 0):
+        if self.curve == "linear":
+            if not (np.isfinite(self.a) and self.a >= 0 and np.isfinite(self.k)
+                    and self.k >= 0):
+                raise ConfigError(f"investment {self.name!r}: a linear line needs a >= 0 (USD "
+                                  "at the current spend) and k >= 0 (USD per USD)")
+        elif not (np.isfinite(self.a) and self.a > 0):
             raise ConfigError(f"investment {self.name!r}: a = {self.a!r} must be > 0 (USD)")
         if self.curve == "exp" and not (np.isfinite(self.b) and self.b > 0):
             raise ConfigError(f"investment {self.name!r}: exp curve needs b > 0 (USD of spend)")
@@ -70,12 +84,16 @@ class Investment:
 
     def value(self, s):
         s = np.maximum(np.asarray(s, dtype=float), 0.0)
+        if self.curve == "linear":
+            return np.maximum(self.a + self.k * (s - self.current), 0.0)
         if self.curve == "exp":
             return self.a * -np.expm1(-s / self.b)
         return self.a * s ** self.k
 
     def marginal(self, s):
         s = np.maximum(np.asarray(s, dtype=float), 0.0)
+        if self.curve == "linear":
+            return np.full(s.shape, float(self.k)) if s.ndim else float(self.k)
         if self.curve == "exp":
             return self.a / self.b * np.exp(-s / self.b)
         with np.errstate(divide="ignore"):
@@ -83,7 +101,9 @@ class Investment:
 
     def spend_at(self, lam: float) -> float:
         """Spend where the marginal return equals ``lam`` (clipped to the bounds)."""
-        if self.curve == "exp":
+        if self.curve == "linear":
+            s = self.max_spend if self.k > lam else self.min_spend
+        elif self.curve == "exp":
             s = self.b * np.log(self.a / (self.b * lam)) if lam < self.a / self.b else 0.0
         else:
             s = (lam / (self.a * self.k)) ** (1.0 / (self.k - 1.0))
@@ -119,7 +139,7 @@ def as_investments(items) -> list[Investment]:
 class Allocation:
     """``table`` per item: ``name, kind, curve, current, spend, change`` (USD),
     ``return_current, return`` (USD), ``marginal_roi`` (USD return per extra USD at the
-    allocated spend), ``avg_roi`` (return / spend), ``bound`` (min/max/interior)."""
+    allocated spend), ``avg_roi`` (return / spend), ``bound`` (min/max/interior/fixed)."""
 
     table: pd.DataFrame
     budget: float
@@ -241,15 +261,18 @@ def allocate(budget: float, investments, *, method: str = "kkt", steps: int = 20
                          np.array([int(round(budget * 100))]))
     s = cents / 100.0
     cur = np.array([i.current for i in inv], dtype=float)
-    if current_at_budget and cur.sum() > 0 and abs(cur.sum() - budget) > 0.005:
-        notes.append(f"current split ({cur.sum():,.0f} USD) scaled to the budget "
-                     f"({budget:,.0f} USD) for the comparison")
-        cur = cur * budget / cur.sum()
+    fixed = np.array([i.min_spend == i.max_spend for i in inv])
+    flex = cur[~fixed].sum()
+    room = budget - cur[fixed].sum()
+    if current_at_budget and flex > 0 and abs(flex - room) > 0.005 and room > 0:
+        notes.append(f"current split ({flex:,.0f} USD of flexible lines) scaled to the "
+                     f"budget left for them ({room:,.0f} USD) for the comparison")
+        cur = np.where(fixed, cur, cur * room / flex)
     ret = np.array([float(i.value(v)) for i, v in zip(inv, s)])
     ret_cur = np.array([float(i.value(v)) for i, v in zip(inv, cur)])
     mr = np.array([float(i.marginal(v)) for i, v in zip(inv, s)])
-    bound = ["min" if v <= i.min_spend + 0.01 else "max" if v >= i.max_spend - 0.01
-             else "interior" for i, v in zip(inv, s)]
+    bound = ["fixed" if i.min_spend == i.max_spend else "min" if v <= i.min_spend + 0.01
+             else "max" if v >= i.max_spend - 0.01 else "interior" for i, v in zip(inv, s)]
     if not np.isfinite(lam):
         inter = [m for m, b in zip(mr, bound) if b == "interior"]
         lam = float(np.median(inter)) if inter else float("nan")
@@ -319,63 +342,127 @@ def fit_curve(spend, returns, curve: str = "exp", name: str = "fitted", **fields
                       **fields)
 
 
-def headcount_history(data: Dataset, scope: Scope | str | None = None) -> pd.DataFrame:
-    """Per unit below ``scope`` (territories under company/region; regions' own territories):
-    quota-carrying reps active at ``as_of`` and trailing-12-month bookings (USD).
-    Columns ``unit, reps, bookings``."""
-    scope = Scope.parse(scope)
-    now = Period(data.as_of, day_after(data.as_of), "as of")
-    reps = quota_reps(data, now)
-    if scope.level == "region":
-        reps = reps[reps["region"] == scope.id]
-    elif scope.level != "company":
-        return pd.DataFrame({"unit": pd.Series(dtype="string"), "reps": pd.Series(dtype=int),
-                             "bookings": pd.Series(dtype=float)})
-    win = history_window(data)
-    d = data.deals
-    won = d[(d["status"] == "won") & win.contains(d["close_date"])]
-    b = won["amount"].groupby(won["territory"]).sum()
-    n = reps.groupby("territory").size()
-    return pd.DataFrame({"unit": n.index.astype("string"), "reps": n.to_numpy(),
-                         "bookings": n.index.map(b).astype(float).fillna(0.0)})
+def saturating(name: str, spend: float, ret: float, elasticity: float, **fields
+               ) -> Investment:
+    """An ``exp`` curve through ``(spend, ret)`` (USD, USD) with elasticity ``elasticity``
+    (``d ln return / d ln spend``, 0 < e < 1) there: ``x = spend / b`` solves ``x / (e^x - 1)
+    = e``, ``b = spend / x``, ``a = ret / (1 - e^-x)`` (see the module doc)."""
+    if not 0 < elasticity < 1:
+        raise ConfigError(f"channel {name!r}: elasticity {elasticity!r} must be in (0, 1) "
+                          "(diminishing returns)")
+    if not (spend > 0 and ret > 0):
+        raise ConfigError(f"channel {name!r}: a saturating curve needs a spend and a return "
+                          f"> 0 (got {spend!r}, {ret!r})")
+    lo, hi = 1e-9, 60.0  # x / (e^x - 1) falls from 1 (x -> 0) to ~0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid / np.expm1(mid) > elasticity:
+            lo = mid
+        else:
+            hi = mid
+    x = (lo + hi) / 2
+    b = spend / x
+    a = ret / -np.expm1(-x)
+    fields.setdefault("fit", f"return = {a:,.0f} x (1 - exp(-spend / {b:,.0f})): {ret:,.0f} USD"
+                      f" at {spend:,.0f} USD with elasticity {elasticity:.2f} there")
+    return Investment(name=name, a=float(a), b=float(b), curve="exp", **fields)
 
 
-def headcount_investment(data: Dataset, scope: Scope | str | None = None, *,
-                         cost_per_rep: float, curve: str = "exp",
-                         max_reps: float | None = None) -> Investment:
-    """Fit the headcount response across the units of ``scope``: ``spend = reps x
-    cost_per_rep`` (USD/year, fully loaded) vs trailing-12-month bookings per territory, then
-    scale to the scope: ``a`` x number of units (the curve of an average territory times the
-    territories, spend spread evenly). ``current`` = the scope's reps x cost."""
+def committed_spend(tactics, period: Period | str) -> dict[str, float]:
+    """Committed spend per channel (the tactic's category), USD in ``period``: each recorded
+    tactic's budget x the share of its months that fall in the period."""
+    from salesplan_nb.steps import strategy
+
+    per = Period.parse(period)
+    months = set(per.months())
+    out: dict[str, float] = {}
+    if hasattr(tactics, "items") and not isinstance(tactics, dict | list | tuple):
+        tactics = strategy.load_tactics(tactics)
+    for t in tactics or []:
+        t = t if isinstance(t, strategy.Tactic) else strategy.Tactic.from_dict(dict(t))
+        tm = t.months()
+        share = sum(m in months for m in tm) / len(tm) if len(tm) else 0.0
+        if t.budget > 0 and share > 0:
+            out[t.category] = out.get(t.category, 0.0) + t.budget * share
+    return out
+
+
+def channel_investments(ws, model=None, scope: Scope | str = "company",
+                        elasticity: float | None = None) -> list[Investment]:
+    """One saturating channel per tactic category with committed spend (:func:`saturating`):
+    ``current = min_spend`` = the committed spend, the return there = the bookings that
+    category's tactics add in ``scope`` (scenario model of the workspace: plan with vs without
+    them, USD), elasticity ``elasticity`` (default: the scenario model's spend elasticity, a
+    stated prior). A channel whose tactics add nothing measurable is a fixed line at its
+    committed spend."""
+    from salesplan_nb.steps import scenarios, strategy
+
+    tactics = strategy.load_tactics(ws)
+    committed = committed_spend(tactics, ws.period)
+    if not committed:
+        return []
+    model = model or scenarios.from_workspace(ws, ws.period)
+    e = model.assumptions.spend_elasticity if elasticity is None else float(elasticity)
+    sc = Scope.parse(scope)
+    if sc.level not in ("company", "region", "territory", "rep"):
+        sc = Scope.parse("company")  # the scenario model has no account level
+    base = model.recompute().total(sc, "bookings")
+    out = []
+    for cat, spend in sorted(committed.items()):
+        mine = [t for t in tactics if t.category == cat]
+        ch = scenarios.tactic_changes(mine, ws.period, ws.data)
+        ret = model.recompute(scenarios.Scenario(cat, ch)).total(sc, "bookings") - base
+        fields = {"kind": "program", "current": spend, "min_spend": spend}
+        if ret > 0:
+            out.append(saturating(cat, spend, ret, e, **fields))
+        else:
+            out.append(Investment(cat, a=0.0, k=0.0, curve="linear", **fields,
+                                  max_spend=spend, fit="committed; no modelled return"))
+    return out
+
+
+def headcount_line(data: Dataset, scope: Scope | str | None = None,
+                   period: Period | str | None = None, *, cost_per_rep: float,
+                   capacity_settings: dict | None = None) -> Investment:
+    """Headcount as the capacity plan has it (fixed, never optimised): spend = mean monthly
+    headcount (existing seats with attrition and backfill + the hiring plan) x
+    ``cost_per_rep`` (USD/year, fully loaded) x months / 12; return = the plan's capacity (USD);
+    marginal ``k`` = what one more rep hired in the first plan month returns (capacity's
+    ``hire_yield`` RRE-months x productivity, USD) / its cost in the period (``cost_per_rep``
+    x months / 12): "one more rep returns $X"."""
+    from salesplan_nb.steps import capacity
+
     if not (isinstance(cost_per_rep, int | float) and cost_per_rep > 0):
         raise ConfigError("cost_per_rep must be a positive USD amount per rep per year")
-    h = headcount_history(data, scope)
-    if len(h) < 3:
-        raise ConfigError(f"fitting headcount needs 3+ territories in {Scope.parse(scope).label}"
-                          f" (have {len(h)}); configure the headcount curve instead")
-    one = fit_curve(h["reps"] * cost_per_rep, h["bookings"], curve, name="headcount")
-    m = len(h)
-    # sum of m identical territories each spending s/m: exp -> a' = m a, b' = m b;
-    # power -> a' = m^(1-k) a
-    if curve == "exp":
-        inv = Investment("headcount", a=one.a * m, b=one.b * m, curve="exp", kind="headcount")
-    else:
-        inv = Investment("headcount", a=one.a * m ** (1 - one.k), k=one.k, curve="power",
-                         kind="headcount")
-    inv.current = float(h["reps"].sum() * cost_per_rep)
-    inv.max_spend = float(max_reps * cost_per_rep) if max_reps else float("inf")
-    inv.fit = (f"per territory: {one.fit}; scaled to {m} territories (spend = reps x "
-               f"{cost_per_rep:,.0f} USD)")
+    cs = dict(capacity_settings or {})
+    plan = capacity.capacity_plan(data, scope, period, **cs)
+    per = plan.period
+    n = per.n_months
+    seats = float(plan.monthly["headcount"].mean()) if len(plan.monthly) else 0.0
+    spend = seats * cost_per_rep * n / 12
+    first = str(plan.monthly["month"].iloc[0]) if len(plan.monthly) else str(per.months()[0])
+    kw = {k: cs[k] for k in ("ramp", "attrition", "backfill_lag") if k in cs}
+    one = capacity.hire_yield(per, first, **kw) * (plan.productivity if np.isfinite(
+        plan.productivity) else 0.0)
+    cost_one = cost_per_rep * n / 12
+    inv = Investment("headcount", a=max(plan.capacity, 0.0), k=one / cost_one, curve="linear",
+                     kind="headcount", current=spend, min_spend=spend, max_spend=spend)
+    inv.fit = (f"the capacity plan: {seats:.1f} seats on average (hiring plan included) x "
+               f"{cost_per_rep:,.0f} USD/year = {spend:,.0f} USD for {plan.capacity:,.0f} USD "
+               f"of capacity; one more rep from {first} returns {one:,.0f} USD for "
+               f"{cost_one:,.0f} USD (the plan's headcount is the capacity step's)")
     return inv
 
 
 def plan_resources(data: Dataset, scope: Scope | str | None = None,
                    period: Period | str | None = None, *, budget: float,
                    investments=(), cost_per_rep: float | None = None,
-                   method: str = "kkt") -> Allocation:
+                   method: str = "kkt", capacity_settings: dict | None = None,
+                   committed: dict[str, float] | None = None) -> Allocation:
     """Allocate ``budget`` for ``scope`` across ``investments`` plus, when ``cost_per_rep`` is
-    given and the scope has 3+ territories, headcount fitted from the data. A scope without
-    deals gives an empty labelled allocation."""
+    given, the capacity plan's headcount (:func:`headcount_line`, fixed). ``committed``
+    (channel -> USD): an investment of that name never gets less. A scope without deals gives
+    an empty labelled allocation."""
     try:
         sc = Scope.parse(scope)
         per = Period.year(data.as_of.year + 1) if period is None else Period.parse(period)
@@ -387,15 +474,55 @@ def plan_resources(data: Dataset, scope: Scope | str | None = None,
                        [f"no deals in {sc.label} for {per.label}"])
         return a
     inv = as_investments(investments)
+    for i in inv:
+        c = float((committed or {}).get(i.name, 0.0))
+        if c > i.min_spend:
+            i.min_spend = c
+            i.max_spend = max(i.max_spend, c)
     if cost_per_rep is not None and not any(i.kind == "headcount" for i in inv):
-        try:
-            inv.append(headcount_investment(data, sc, cost_per_rep=cost_per_rep))
-            notes.append(inv[-1].fit)
-        except ConfigError as exc:
-            notes.append(f"headcount not fitted: {exc}")
+        inv.append(headcount_line(data, sc, per, cost_per_rep=cost_per_rep,
+                                  capacity_settings=capacity_settings))
+        notes.append(inv[-1].fit)
     out = allocate(budget, inv, method=method)
     out.notes = notes + out.notes
     return out
+
+
+def workspace_investments(ws, *, cost_per_rep: float | None = None, investments=(),
+                          scope: Scope | str | None = None, model=None) -> list[Investment]:
+    """The workspace's lines: its tactics' channels (:func:`channel_investments`, never below
+    the committed spend) plus ``investments`` (e.g. tools; a name already a channel keeps
+    the given curve, with the committed spend as its floor), and the capacity plan's headcount
+    (:func:`headcount_line`, fixed) when ``cost_per_rep`` is given."""
+    from salesplan_nb.steps import capacity
+
+    extra = as_investments(investments)
+    committed = committed_spend(ws, ws.period)
+    for i in extra:
+        c = committed.get(i.name, 0.0)
+        if c > i.min_spend:
+            i.min_spend, i.max_spend = c, max(i.max_spend, c)
+    chans = [c for c in channel_investments(ws, model, scope or "company")
+             if c.name not in {i.name for i in extra}]
+    inv = [*chans, *extra]
+    seats = Scope.parse(scope).level in ("company", "region", "territory", "rep")
+    if cost_per_rep is not None and seats and not any(i.kind == "headcount" for i in inv):
+        inv.append(headcount_line(ws.data, scope, ws.period, cost_per_rep=cost_per_rep,
+                                  capacity_settings=capacity.load_capacity_settings(ws)))
+    return inv
+
+
+def from_workspace(ws, *, budget: float, cost_per_rep: float | None = None,
+                   investments=(), scope: Scope | str | None = None,
+                   method: str = "kkt", model=None) -> tuple[Allocation, list[Investment]]:
+    """Allocate ``budget`` over :func:`workspace_investments`; returns the allocation and
+    the lines (to save with :func:`save_resources`)."""
+    inv = workspace_investments(ws, cost_per_rep=cost_per_rep, investments=investments,
+                                scope=scope, model=model)
+    alloc = plan_resources(ws.data, scope, ws.period, budget=budget, investments=inv,
+                           method=method)
+    alloc.notes = [i.fit for i in inv if i.kind == "headcount"] + alloc.notes
+    return alloc, inv
 
 
 # ---- workspace -------------------------------------------------------------------------------
@@ -432,24 +559,19 @@ def chart_allocation(alloc: Allocation) -> alt.Chart:
 
 # ---- the demo's default decision ------------------------------------------------------------
 COST_PER_REP = 180_000  # USD per rep per year, fully loaded (the demo's figure)
+TOOLS = Investment("sales tools and enablement", a=2_000_000, b=300_000, kind="tool",
+                   current=150_000, fit="configured (the demo's figure)")
 
 
 def demo_decision(ws, by: str = "demo") -> str:
-    """Step 11 in ``salesplan demo``: a budget 10% above today's spend split across demand
-    generation, tools and headcount."""
-    data = ws.data
-    programs = [
-        Investment("demand generation", a=6_000_000, b=800_000, kind="program",
-                   current=400_000),
-        Investment("sales tools and enablement", a=2_000_000, b=300_000, kind="tool",
-                   current=150_000),
-    ]
-    headcount = headcount_investment(data, cost_per_rep=COST_PER_REP)
-    investments = [*programs, headcount]
-    budget = round(sum(i.current for i in investments) * 1.10, -3)  # 10% more than today
-    alloc = plan_resources(data, period=ws.period, budget=budget, investments=investments)
-    save_resources(ws, alloc, investments, by=by)
+    """Step 11 in ``salesplan demo``: the capacity plan's headcount (fixed) and the tactics'
+    channels at their committed spend plus tools; the budget is 10% above that current
+    spend, the extra allocated where the next dollar returns most."""
+    inv = workspace_investments(ws, cost_per_rep=COST_PER_REP, investments=[TOOLS])
+    budget = round(sum(max(i.min_spend, i.current) for i in inv) * 1.10, -3)
+    alloc = plan_resources(ws.data, None, ws.period, budget=budget, investments=inv)
+    save_resources(ws, alloc, inv, by=by)
     ws.save_output("resources", "allocation", alloc.table)
     split = ", ".join(f"{r.name} ${r.spend:,.0f}" for r in alloc.table.itertuples())
-    return (f"budget ${budget:,.0f} (+10%): {split}; return ${alloc.total_return:,.0f} "
-            f"(+${alloc.uplift:,.0f} vs the current split), marginal ROI {alloc.lam:.2f}")
+    return (f"budget ${budget:,.0f} (current + 10%): {split}; return ${alloc.total_return:,.0f}"
+            f", marginal ROI {alloc.lam:.2f}")

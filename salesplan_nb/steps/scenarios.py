@@ -39,6 +39,7 @@ A change may be limited to a scope (region / territory / rep) and to months (``s
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -61,13 +62,18 @@ from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps import quotas as quota_step
 from salesplan_nb.steps import strategy
 from salesplan_nb.steps.forecast import history_end, parse_period, parse_scope
+from salesplan_nb.steps.kpis import coverage_ratio  # the KPI step's definition
 
 DRIVERS = ("pipeline", "win_rate", "deal_size", "cycle", "headcount", "ramp", "attrition",
            "price", "spend")
-METRICS = ("bookings", "won_deals", "pipeline_created", "pipeline_value", "capacity", "quota",
-           "attainment", "coverage", "win_rate", "deal_size")
+METRICS = ("bookings", "won_deals", "pipeline_created", "pipeline_value", "open_pipeline",
+           "capacity", "quota", "attainment", "coverage", "win_rate", "deal_size")
 DAYS_PER_MONTH = 365.25 / 12
 Z90 = 1.2815515655446004  # standard normal 90th percentile
+#: pipeline ceiling (x the base scenario's pipeline) when the data has no account potential
+PIPELINE_CEILING = 2.0
+#: a tactic's effect in Monte Carlo: triangular(1 - spread, 1, 1 + spread) x the recorded effect
+TACTIC_SPREAD = 0.5
 
 
 @dataclass
@@ -82,7 +88,10 @@ class Assumptions:
     ``((up_to_month, share), ...)`` (None: :data:`salesplan_nb.core.seats.DEFAULT_RAMP`).
     ``attrition``: annual rate (None: the plan default
     :data:`salesplan_nb.core.seats.DEFAULT_ATTRITION`; the rate observed in the data is
-    noted)."""
+    noted). ``pipeline_ceiling``: the most pipeline a territory can create, as a multiple of
+    its base pipeline (None: its accounts' potential / its base bookings, else
+    :data:`PIPELINE_CEILING`). ``tactic_spread``: a tactic's realised effect is triangular
+    between ``(1 - spread)`` and ``(1 + spread)`` x its recorded effect in Monte Carlo."""
 
     price_elasticity: float = -0.5
     spend_elasticity: float = 0.3
@@ -90,6 +99,8 @@ class Assumptions:
     growth: float = DEFAULT_GROWTH
     ramp: tuple | None = None
     attrition: float | None = None
+    pipeline_ceiling: float | None = None
+    tactic_spread: float = TACTIC_SPREAD
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,18 @@ def _backfill_months(assumptions: Assumptions) -> tuple[int, str]:
     return DEFAULT_BACKFILL_LAG, "default"
 
 
+def _group_sum(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    """Sum the seat axis of ``x`` (seats x ... , or k x seats x ...) into ``n`` groups by
+    ``idx`` (seat -> group) with one ``np.bincount`` (O(size), no dense one-hot product)."""
+    if x.ndim == 3:  # k x R x H -> k x n x H
+        k, r, h = x.shape
+        flat = _group_sum(x.transpose(1, 0, 2).reshape(r, k * h), idx, n)
+        return flat.reshape(n, k, h).transpose(1, 0, 2)
+    r, w = x.shape
+    keys = (idx[:, None] * w + np.arange(w)[None, :]).ravel()
+    return np.bincount(keys, weights=x.ravel(), minlength=n * w).reshape(n, w)
+
+
 def _shrink(num: np.ndarray, den: np.ndarray, prior: np.ndarray, k: float) -> np.ndarray:
     """(num + k x prior) / (den + k): a rate pulled toward ``prior`` when ``den`` is small."""
     return (num + k * prior) / (den + k)
@@ -195,9 +218,10 @@ class ScenarioResult:
         if metric == "attainment":
             q = get("quota")
             return get("bookings") / q if q else float("nan")
-        if metric == "coverage":
-            q = get("quota")
-            return get("pipeline_value") / q if q else float("nan")
+        if metric == "coverage":  # at the period start (the KPI step's definition)
+            return float(self.series(scope, "coverage").iloc[0])
+        if metric == "open_pipeline":  # at the period start
+            return float(self.series(scope, "open_pipeline").iloc[0])
         if metric == "win_rate":
             return float(self.series(scope, "win_rate").mean())
         if metric == "deal_size":
@@ -423,6 +447,15 @@ class ScenarioModel:
         self.amount_cv = float(won_amounts.std() / won_amounts.mean()) \
             if len(won_amounts) > 1 and won_amounts.mean() > 0 else 1.0
 
+        # ---- calibration and the pipeline ceiling ------------------------------------------
+        self.calib = np.ones(R)  # per-seat productivity factor (see :meth:`calibrated`)
+        self.calibration: dict[str, float] = {}
+        d0, hc0 = self._driver_arrays(Scenario("base"))
+        lin0 = self._pipeline_linear(self._capacity(d0, hc0)[0])
+        self._x0 = np.maximum(self.A_terr @ lin0, 0.0)  # territory x month: base decided deals
+        self.ceiling, ceil_note = self._ceiling(data, a, lin0)
+        self.notes.append(ceil_note)
+
         # ---- quotas -----------------------------------------------------------------------
         hist_book = np.bincount(ridx[in12c & won], weights=amount[in12c & won], minlength=R)
         # annualised: the window may cover fewer than 12 months of data
@@ -430,6 +463,62 @@ class ScenarioModel:
         base = self.recompute(Scenario("base"), _quota=np.zeros((R, H)))
         rb = base.levels["rep"][1]["bookings"]
         self.quota = self._quotas(data, quotas, rb)
+
+    def _ceiling(self, data: Dataset, a: Assumptions, lin0: np.ndarray
+                 ) -> tuple[np.ndarray, str]:
+        """Per territory: the most pipeline it can create, as a multiple (>= 1) of its base
+        pipeline. Bookings cannot exceed what the territory's accounts can buy, so the
+        multiple is ``potential_t / base bookings_t`` (its accounts' potential in USD/year,
+        market step, over the base scenario's annualised bookings), at least 1; without
+        potential: :data:`PIPELINE_CEILING` (stated)."""
+        T = len(self.terr_ids)
+        if a.pipeline_ceiling is not None:
+            c = float(a.pipeline_ceiling)
+            if not c >= 1:
+                raise ConfigError(f"pipeline_ceiling={c}: use a multiple >= 1 of the base "
+                                  "pipeline")
+            return np.full(T, c), f"pipeline ceiling {c:g}x the base pipeline (given)"
+        try:
+            from salesplan_nb.steps.market import account_potential
+
+            acc = account_potential(data).table
+            pot = acc["potential"].groupby(acc["territory"].astype(str)).sum()
+        except Exception:  # noqa: BLE001 - no potential: the stated ceiling
+            pot = pd.Series(dtype=float)
+        n = min(12, self.J)
+        book_t = self.A_terr @ (lin0[:, -n:].sum(axis=1) * 12 / max(n, 1)
+                                * self.base_win * self.base_size)  # USD / year
+        p = pd.Series(self.terr_ids).map(pot).to_numpy(dtype=float)
+        ok = np.isfinite(p) & (p > 0) & (book_t > 0)
+        c = np.full(T, PIPELINE_CEILING)
+        c[ok] = np.maximum(p[ok] / book_t[ok], 1.0)
+        if ok.any():
+            return c, (f"pipeline ceiling per territory = its accounts' potential / its base "
+                       f"bookings: {c[ok].min():.2f}x-{c[ok].max():.2f}x the base pipeline"
+                       + (f"; {int((~ok).sum())} territories without potential at "
+                          f"{PIPELINE_CEILING:g}x" if (~ok).any() else ""))
+        return c, (f"pipeline ceiling {PIPELINE_CEILING:g}x the base pipeline (no account "
+                   "potential in the data)")
+
+    def calibrated(self, scope: Scope | str, total: float,
+                   scenario: Scenario | None = None) -> ScenarioModel:
+        """A copy whose ``scenario`` (default: base) books ``total`` USD in ``scope``: the
+        productivity of the scope's seats x ``total / modelled total`` (bookings are linear in
+        it, so the match is exact). The plan model calibrates the base to the forecast step's
+        default forecast, so "no change" = the forecast. The factor is in ``calibration``."""
+        sc = parse_scope(scope)
+        now = self.recompute(scenario or Scenario("base")).total(sc, "bookings")
+        out = copy.copy(self)
+        out.calib = self.calib.copy()
+        out.calibration = dict(self.calibration)
+        if not (now > 0 and np.isfinite(total) and total >= 0):
+            return out
+        k = float(total) / now
+        out.calib[self._rep_mask(str(sc))] *= k
+        out.calibration[str(sc)] = k
+        out.notes = [*self.notes, f"{sc.label}: productivity x {k:.3f} so that the "
+                     f"{(scenario or Scenario('base')).name} scenario books {total:,.0f} USD"]
+        return out
 
     # ------------------------------------------------------------------ quotas
     def set_quotas(self, data: Dataset, quotas) -> None:
@@ -557,13 +646,10 @@ class ScenarioModel:
         return out, hc
 
     # ------------------------------------------------------------------ recompute
-    def recompute(self, scenario: Scenario | None = None, _quota=None) -> ScenarioResult:
-        """Every metric for every scope and month under ``scenario`` (numpy only)."""
-        scenario = scenario or Scenario("base")
-        a = self.assumptions
-        J, p0 = self.J, self.plan0
-        d, headcount = self._driver_arrays(scenario)
-        # capacity (future months); attrition clock and ramp speed per rep
+    def _capacity(self, d: dict[str, np.ndarray], headcount: list
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Capacity RRE (seat x timeline month), ramp speed and attrition per seat."""
+        J = self.J
         ramp_speed = d["ramp"][:, -1]
         attr = np.clip(self.base_attrition * d["attrition"][:, -1], 0, 1)
         fut = self.fut_mask
@@ -591,10 +677,46 @@ class ScenarioModel:
                 cap[rm] += v * curve[rm]
             else:
                 cap[np.ix_(rm, mm)] *= 1 + v
-        # pipeline created
+        return cap, ramp_speed, attr
+
+    def _pipeline_linear(self, cap: np.ndarray) -> np.ndarray:
+        """Decided deals created by capacity alone (seat x timeline month), before the
+        ceiling: ``productivity x season_create x RRE``."""
+        return self.base_prod[:, None] * self.season[self._tl_moy][None, :] * cap
+
+    def _saturate(self, lin: np.ndarray) -> np.ndarray:
+        """Per-seat factor (<= 1) bringing each territory's pipeline under its ceiling: a
+        territory's capacity pipeline ``x`` (decided deals per month) beyond the base's
+        ``x0`` saturates toward ``C = ceiling x x0``:
+        ``f(x) = x`` for ``x <= x0``, else ``x0 + (C - x0) (1 - exp(-(x - x0) / (C - x0)))``
+        (slope 1 at ``x0``, never above ``C``)."""
+        X = _group_sum(lin, self.rep_terr, len(self.terr_ids))  # T x J
+        x0 = self._x0
+        head = (self.ceiling[:, None] - 1.0) * x0
+        over = X > x0 + 1e-12
+        if not over.any():
+            return np.ones_like(lin)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            sat = np.where(head > 0, x0 + head * -np.expm1(-(X - x0) / np.where(
+                head > 0, head, 1.0)), x0)
+            ratio = np.where(over & (X > 0), sat / X, 1.0)
+        return ratio[self.rep_terr]
+
+    # ------------------------------------------------------------------ recompute
+    def recompute(self, scenario: Scenario | None = None, _quota=None) -> ScenarioResult:
+        """Every metric for every scope and month under ``scenario`` (numpy only)."""
+        scenario = scenario or Scenario("base")
+        a = self.assumptions
+        J, p0 = self.J, self.plan0
+        d, headcount = self._driver_arrays(scenario)
+        cap = self._capacity(d, headcount)[0]
+        # pipeline created: capacity-driven pipeline under the territory's ceiling, then the
+        # pipeline / spend drivers (yield per account) and the calibration factor
+        lin = self._pipeline_linear(cap)
+        if headcount or any(c.driver in ("ramp", "attrition") for c in scenario.changes):
+            lin = lin * self._saturate(lin)
         spend = d["spend"] ** a.spend_elasticity
-        N = self.base_prod[:, None] * self.season[self._tl_moy][None, :] * cap \
-            * d["pipeline"] * spend
+        N = lin * self.calib[:, None] * d["pipeline"] * spend
         # lagged closes: the deals created in month j decide L(j) months later (fractional:
         # split between two months), L from the cycle when they were created. Each cohort is
         # decided exactly once: a longer cycle moves deals past the period end (never counts
@@ -610,6 +732,19 @@ class ScenarioModel:
         dec += np.bincount((rows + i0 + 1).ravel(), weights=(f * N).ravel(),
                            minlength=self.R * width)
         Nsrc = dec.reshape(self.R, width)[:, p0:J]
+        # open pipeline at the start of each plan month expected to close by the period end
+        # (the KPI step's coverage numerator): cohorts created before the month, decided in
+        # [month, end], valued at their deal size when created
+        V = N * self.base_size[:, None] * d["deal_size"] * d["price"]
+        H = J - p0
+        in0 = i0 <= J - 1
+        in1 = i0 + 1 <= J - 1
+        openp = np.zeros((self.R, H))
+        for m in range(H):
+            c = p0 + m
+            w = (1 - f[:, :c]) * ((i0[:, :c] >= c) & in0[:, :c]) \
+                + f[:, :c] * ((i0[:, :c] + 1 >= c) & in1[:, :c])
+            openp[:, m] = (V[:, :c] * w).sum(axis=1)
         price = d["price"][:, p0:]
         win = np.clip(self.base_win[:, None] * d["win_rate"][:, p0:]
                       * (1 + a.price_elasticity * (price - 1)), 0, 1)
@@ -620,12 +755,13 @@ class ScenarioModel:
         value = created * self.base_size[:, None] * d["deal_size"][:, p0:] * price
         quota = self.quota if _quota is None else _quota
         add = {"bookings": book, "won_deals": won, "pipeline_created": created,
-               "pipeline_value": value, "capacity": cap[:, p0:], "quota": quota,
-               "closed": Nsrc}
+               "pipeline_value": value, "open_pipeline": openp, "capacity": cap[:, p0:],
+               "quota": quota, "closed": Nsrc}
         stack = np.stack([add[k] for k in add], axis=0)  # k x R x H
         levels = {"rep": (self.rep_ids, stack)}
-        levels["territory"] = (self.terr_ids, np.einsum("tr,krh->kth", self.A_terr, stack))
-        levels["region"] = (self.reg_ids, np.einsum("gr,krh->kgh", self.A_reg, stack))
+        levels["territory"] = (self.terr_ids, _group_sum(stack, self.rep_terr,
+                                                         len(self.terr_ids)))
+        levels["region"] = (self.reg_ids, _group_sum(stack, self.rep_reg, len(self.reg_ids)))
         levels["company"] = ([None], stack.sum(axis=1, keepdims=True))
         out = {}
         keys = list(add)
@@ -634,8 +770,9 @@ class ScenarioModel:
             mt = dict(zip(keys, s))
             with np.errstate(divide="ignore", invalid="ignore"):
                 mt["attainment"] = np.where(mt["quota"] > 0, mt["bookings"] / mt["quota"], np.nan)
-                mt["coverage"] = np.where(mt["quota"] > 0, mt["pipeline_value"] / mt["quota"],
-                                          np.nan)
+                booked = np.cumsum(mt["bookings"], axis=-1) - mt["bookings"]
+                mt["coverage"] = coverage_ratio(mt["open_pipeline"],
+                                                mt["quota"].sum(axis=-1, keepdims=True), booked)
                 mt["win_rate"] = np.where(mt["closed"] > 0, mt["won_deals"] / mt["closed"], np.nan)
                 mt["deal_size"] = np.where(mt["won_deals"] > 0, mt["bookings"] / mt["won_deals"],
                                            np.nan)
@@ -722,11 +859,24 @@ class MonteCarloResult:
     sd: dict
     totals: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     note: str = ""
+    tactics: dict = field(default_factory=dict)  # group -> bookings it adds (USD, recorded)
+    tactic_spread: float = 0.0
+
+
+def tactic_groups(scenario: Scenario) -> dict[str, list[int]]:
+    """Indexes of the scenario's tactic changes by tactic (``source`` ``tactic:<names>``;
+    tactics sharing one change - same driver, scope and month - share one group)."""
+    out: dict[str, list[int]] = {}
+    for i, c in enumerate(scenario.changes):
+        if str(c.source).startswith("tactic:"):
+            out.setdefault(c.source[len("tactic:"):] or "(unnamed)", []).append(i)
+    return out
 
 
 def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
                 scope: Scope | str = "company", target: float | None = None, n: int = 5000,
-                seed: int = 0, sd: dict | None = None) -> MonteCarloResult:
+                seed: int = 0, sd: dict | None = None,
+                tactic_spread: float | None = None) -> MonteCarloResult:
     """Monte Carlo of period bookings for ``scope`` (seeded: same seed -> identical result).
 
     Each draw ``s``: ``total_s = sum_m b[m] x e_m x P x W x S`` with ``b`` the scenario's
@@ -734,12 +884,30 @@ def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
     ``sqrt((1 + cv^2) / won_deals[m])``, cv = won-amount coefficient of variation) and ``P, W,
     S`` the pipeline, win-rate and deal-size drift multipliers (relative sd measured on the last
     8 quarters, overridable with ``sd={"pipeline": .., "win_rate": .., "deal_size": ..}``), all
-    mean-1 lognormal. ``target`` defaults to the scope's quota for the period."""
+    mean-1 lognormal. ``target`` defaults to the scope's quota for the period.
+
+    Tactics are uncertain: each tactic group ``g`` (:func:`tactic_groups`) realises ``u_g``
+    times its recorded effect, ``u_g ~ triangular(1 - spread, 1, 1 + spread)`` (``spread`` =
+    ``tactic_spread``, default the model's ``Assumptions.tactic_spread``, 0.5), so monthly
+    bookings are ``b[m] + sum_g (u_g - 1) x delta_g[m]`` with ``delta_g`` the bookings the
+    group adds (scenario - scenario without it; first order in the effects)."""
     if n < 1:
         raise ConfigError(f"n={n}: run at least one draw")
     scope = parse_scope(scope)
-    res = model.recompute(scenario or Scenario("base"))
+    scenario = scenario or Scenario("base")
+    res = model.recompute(scenario)
     b = res.series(scope, "bookings").to_numpy()
+    spread = model.assumptions.tactic_spread if tactic_spread is None else float(tactic_spread)
+    if not 0 <= spread <= 1:
+        raise ConfigError(f"tactic_spread={spread}: use a fraction 0..1 (0.5 = each tactic "
+                          "delivers 50%-150% of its recorded effect)")
+    groups = tactic_groups(scenario) if spread > 0 else {}
+    deltas = []
+    for idx in groups.values():
+        drop = set(idx)
+        without = Scenario(scenario.name, [c for i, c in enumerate(scenario.changes)
+                                           if i not in drop])
+        deltas.append(b - model.recompute(without).series(scope, "bookings").to_numpy())
     w = res.series(scope, "won_deals").to_numpy()
     tgt = float(res.series(scope, "quota").sum()) if target is None else float(target)
     sds = {**model.drift_sd, **(sd or {})}
@@ -752,10 +920,15 @@ def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
     for k in ("pipeline", "win_rate", "deal_size"):
         s = float(sds[k])
         drift *= np.exp(s * rng.standard_normal(n) - s * s / 2)
-    totals = (e * b[None, :]).sum(axis=1) * drift
-    note = ""
+    bb = np.repeat(b[None, :], n, axis=0)
+    if deltas:
+        u = rng.triangular(1 - spread, 1, 1 + spread, size=(n, len(deltas)))
+        bb = bb + (u - 1) @ np.vstack(deltas)
+    totals = (e * bb).sum(axis=1) * drift
+    note = f"{len(deltas)} tactic(s) at {spread:.0%} spread" if deltas else ""
     if b.sum() == 0:
         note = f"no bookings expected for {scope.label}"
+    tactics = {k: float(d.sum()) for k, d in zip(groups, deltas)}
     prob = float((totals >= tgt).mean()) if tgt > 0 else float("nan")
     if tgt <= 0:
         note = (note + "; " if note else "") + f"no target for {scope.label}"
@@ -763,7 +936,7 @@ def monte_carlo(model: ScenarioModel, scenario: Scenario | None = None,
                             *(float(x) for x in np.percentile(totals, [10, 50, 90])),
                             n=n, seed=seed, sd={k: float(sds[k]) for k in
                                                 ("pipeline", "win_rate", "deal_size")},
-                            totals=totals, note=note)
+                            totals=totals, note=note, tactics=tactics, tactic_spread=spread)
 
 
 # ---------------------------------------------------------------------- workspace
@@ -882,6 +1055,44 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
     return model
 
 
+def forecast_total(data: Dataset, scope: Scope | str, period: Period | str) -> float | None:
+    """The forecast step's default forecast of ``scope`` for ``period`` (USD; the plan
+    document's and the API's number), None without one."""
+    from salesplan_nb.steps import forecast as forecast_step
+
+    r = forecast_step.forecast(data, scope, period)
+    return float(r.total["point"]) if len(r.table) else None
+
+
+def calibrate_to_forecast(model: ScenarioModel, scope: Scope | str = "company",
+                          total: float | None = None, data: Dataset | None = None
+                          ) -> ScenarioModel:
+    """``model`` with its base = the forecast of ``scope`` (``total``, else computed by
+    :func:`forecast_total` from ``data``); unchanged when there is no forecast."""
+    if total is None and data is not None:
+        total = forecast_total(data, scope, model.period)
+    return model if total is None else model.calibrated(scope, total)
+
+
+def at_planned_productivity(model: ScenarioModel, scope: Scope | str, planned: float,
+                            plan: Scenario) -> ScenarioModel:
+    """``model`` with the plan's seats at planned productivity: calibrated so the hires-only
+    part of ``plan`` (its headcount changes: existing + to-be-hired seats) books ``planned``
+    USD in ``scope`` (the quotas step's planned bookings of those seats); ``plan`` on it is
+    the plan scenario."""
+    hires = Scenario("hires", [c for c in plan.changes if c.driver == "headcount"])
+    return model.calibrated(scope, planned, hires)
+
+
+def planned_bookings(quota_plan) -> float | None:
+    """Sum of the quota plan's seats' planned bookings (USD; quotas.fairness ``planned``),
+    None when the plan has none."""
+    if quota_plan is None or isinstance(quota_plan, Exception) or quota_plan.table.empty:
+        return None
+    pl = quota_step.fairness(quota_plan, "rep").table["planned"].to_numpy(dtype=float)
+    return float(pl.sum()) if len(pl) and np.isfinite(pl).all() else None
+
+
 def plan_scenario(model: ScenarioModel, ws, name: str = "plan") -> Scenario:
     """The plan's own scenario: base + the hiring plan (capacity section ``hires``) + the
     tactics' expected effects (section ``tactics``)."""
@@ -937,8 +1148,10 @@ def chart_monte_carlo(mc: MonteCarloResult):
 
 __all__ = ["DRIVERS", "METRICS", "Assumptions", "Change", "Scenario", "ScenarioModel",
            "ScenarioResult", "MonteCarloResult", "build", "presets", "compare", "sensitivity",
-           "monte_carlo", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
-           "from_workspace", "plan_scenario", "chart_tornado",
+           "monte_carlo", "tactic_groups", "PIPELINE_CEILING", "TACTIC_SPREAD", "save_scenario", "load_scenarios", "tactic_changes", "hire_changes",
+           "from_workspace", "plan_scenario", "forecast_total", "calibrate_to_forecast",
+           "at_planned_productivity", "planned_bookings",
+           "chart_tornado",
            "chart_compare", "chart_monte_carlo"]
 
 
@@ -948,7 +1161,8 @@ def demo_decision(ws, by: str = "demo") -> str:
     (extra headcount from its month) + step 8's tactics."""
     period = ws.period
     # the workspace's model: the plan's quotas, seats, ramp and attrition (issue 10)
-    model = from_workspace(ws, period)
+    raw = from_workspace(ws, period)
+    model = calibrate_to_forecast(raw, "company", data=ws.data)  # base = the forecast
     chosen = dict(presets(model))
     # "plan": the base drivers plus step 5's hiring plan and step 8's tactics
     plan = plan_scenario(model, ws)
@@ -957,6 +1171,16 @@ def demo_decision(ws, by: str = "demo") -> str:
     for sc in chosen.values():
         save_scenario(ws, sc, by=by)
     table = compare(model, chosen)
+    planned = None
+    if plan.changes:
+        try:
+            planned = planned_bookings(quota_step.quotas_from_workspace(ws, None, period))
+        except SalesplanError:
+            planned = None
+    if planned is not None:  # the plan at planned productivity (the plan figures' value)
+        table["plan"] = compare(at_planned_productivity(raw, "company", planned, plan),
+                                [plan])["plan"]
+        table["plan vs base"] = table["plan"] - table["base"]
     ws.save_output("scenarios", "compare", table.reset_index())
     b = table.loc["bookings"]
     parts = [f"{name} ${b[name]:,.0f}" for name in chosen]

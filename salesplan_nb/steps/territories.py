@@ -1,13 +1,19 @@
 """Step 10 - territories: balance accounts across territories (or reps) by potential and
-workload, keep locked accounts, and move as few accounts as possible.
+workload **per seat**, within each region, keep locked accounts, and move as few accounts as
+possible; disruption is counted in dollars.
 
 * **potential** - USD/year per account (:func:`salesplan_nb.steps.market.account_potential`);
-* **workload** - ``"accounts"`` (1 per account) or ``"calls"`` (planned calls per year by
-  segment, :data:`CALLS_PER_YEAR`);
-* **tolerance** - every unit's potential within ``mean x (1 +- tolerance)``, mean = total
-  potential / number of units (e.g. 0.05 = +-5%); optional ``workload_tolerance`` likewise;
+* **workload** - ``"accounts"`` (1 per account), ``"calls"`` (planned calls per year by
+  segment, :data:`CALLS_PER_YEAR`) or ``"opportunities"`` (open opportunities);
+* **seats** - a territory's reps employed at ``as_of`` plus the hiring plan's to-be-hired
+  seats (:func:`territory_seats`); a rep unit is one seat;
+* **tolerance** - every unit's potential within ``target_u x (1 +- tolerance)``, ``target_u =
+  group potential x seats_u / group seats`` (the group's mean per seat x the unit's seats;
+  group = the unit's region, or the whole scope with ``cross_region=True``; e.g. 0.05 =
+  +-5%); optional ``workload_tolerance`` likewise;
 * **moves** - accounts whose unit differs from their current one; each costs ``move_cost``
-  (default 1 per account; an unassigned account costs nothing to place).
+  (default 1 per account; an unassigned account costs nothing to place); the disruption is
+  the moved potential (USD/year) and moved open pipeline (USD).
 
 Solver: a mixed-integer program solved by HiGHS (``highspy``): binary ``x[a,u]`` = account
 ``a`` in unit ``u``; minimise ``sum cost_a x[a,u]`` over ``u != current(a)`` subject to one unit
@@ -38,11 +44,12 @@ from salesplan_nb.core.periods import day_after
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.steps.market import account_potential
-from salesplan_nb.steps.quotas import quota_reps
+from salesplan_nb.steps.quotas import _hire_key, quota_reps, tbh_seats
 
 #: planned calls per account per year by segment (workload="calls"); Unknown as SMB
 CALLS_PER_YEAR = {"Enterprise": 24.0, "Mid-Market": 12.0, "SMB": 6.0}
 DEFAULT_TOLERANCE = 0.05
+WORKLOADS = ("accounts", "calls", "opportunities")
 MAX_MIP_VARIABLES = 120_000
 #: ``method="auto"`` skips HiGHS above this many movable accounts (the heuristic alone)
 HEURISTIC_ONLY_ABOVE = 250_000
@@ -61,9 +68,21 @@ class Solution:
     within_tolerance: bool
 
 
-def _band(p: np.ndarray, n_units: int, tol: float) -> tuple[float, float, float]:
-    mean = float(p.sum()) / n_units
-    return mean, mean * (1 - tol), mean * (1 + tol)
+def _shares(n_units: int, seats=None) -> np.ndarray:
+    """Each unit's share of the total (fractions summing to 1): ``seats_u / sum(seats)``, or
+    ``1 / n_units`` without seats (or when no unit has a seat)."""
+    if seats is None:
+        return np.full(n_units, 1.0 / n_units)
+    s = np.asarray(seats, dtype=float)
+    return s / s.sum() if s.sum() > 0 else np.full(n_units, 1.0 / n_units)
+
+
+def _band(p: np.ndarray, n_units: int, tol: float, seats=None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit target, lower and upper bound (USD): ``target_u = total x seats_u /
+    sum(seats)`` (equal shares without seats) and ``target_u x (1 -+ tol)``."""
+    tgt = float(np.sum(p)) * _shares(n_units, seats)
+    return tgt, tgt * (1 - tol), tgt * (1 + tol)
 
 
 def count_moves(assign: np.ndarray, current: np.ndarray) -> int:
@@ -71,32 +90,34 @@ def count_moves(assign: np.ndarray, current: np.ndarray) -> int:
     return int(((current >= 0) & (assign != current)).sum())
 
 
-def _within(assign, p, n_units, tol, w=None, wtol=None) -> bool:
-    _, lo, hi = _band(p, n_units, tol)
+def _within(assign, p, n_units, tol, w=None, wtol=None, seats=None) -> bool:
+    _, lo, hi = _band(p, n_units, tol, seats)
     load = np.bincount(assign, weights=p, minlength=n_units)
     ok = bool(((load >= lo - 1e-6) & (load <= hi + 1e-6)).all())
     if ok and w is not None and wtol is not None:
-        _, wlo, whi = _band(w, n_units, wtol)
+        _, wlo, whi = _band(w, n_units, wtol, seats)
         wl = np.bincount(assign, weights=w, minlength=n_units)
         ok = bool(((wl >= wlo - 1e-6) & (wl <= whi + 1e-6)).all())
     return ok
 
 
 def greedy(p: np.ndarray, current: np.ndarray, locked: np.ndarray, n_units: int,
-           tol: float, max_iter: int | None = None) -> np.ndarray:
-    """Heuristic rebalance (see the module docstring). ``current`` -1 = unassigned."""
+           tol: float, max_iter: int | None = None, seats=None) -> np.ndarray:
+    """Heuristic rebalance (see the module docstring). ``current`` -1 = unassigned;
+    ``seats`` per unit make the band per seat (default: equal units)."""
     p = np.asarray(p, dtype=float)
     assign = current.copy()
     load = np.bincount(assign[assign >= 0], weights=p[assign >= 0], minlength=n_units)
-    # place unassigned accounts, largest first, in the lightest unit
-    heap = [(load[u], u) for u in range(n_units)]
+    mean, lo, hi = _band(p, n_units, tol, seats)
+    scale = max(float(np.sum(p)) / n_units, 1e-12)
+    # place unassigned accounts, largest first, in the unit furthest below its target
+    heap = [((load[u] - mean[u]) / scale, u) for u in range(n_units)]
     heapq.heapify(heap)
     for a in np.flatnonzero(assign < 0)[np.argsort(-p[assign < 0], kind="stable")]:
-        lu, u = heapq.heappop(heap)
+        _, u = heapq.heappop(heap)
         assign[a] = u
-        load[u] = lu + p[a]
-        heapq.heappush(heap, (load[u], u))
-    mean, lo, hi = _band(p, n_units, tol)
+        load[u] += p[a]
+        heapq.heappush(heap, ((load[u] - mean[u]) / scale, u))
     movable = ~locked
     # per unit: sorted (potential, account) lists of movable accounts
     pots: list[list[float]] = [[] for _ in range(n_units)]
@@ -119,8 +140,8 @@ def greedy(p: np.ndarray, current: np.ndarray, locked: np.ndarray, n_units: int,
         load[dst] += p[a]
 
     def pick(src: int, dst: int) -> int | None:
-        d = min(load[src] - mean, mean - load[dst])
-        gap = load[src] - load[dst]
+        d = min(load[src] - mean[src], mean[dst] - load[dst])
+        gap = (load[src] - mean[src]) + (mean[dst] - load[dst])  # excess + deficit
         if d <= 0 or gap <= 0:
             return None
         lst = pots[src]
@@ -143,15 +164,16 @@ def greedy(p: np.ndarray, current: np.ndarray, locked: np.ndarray, n_units: int,
         if viol[t] <= 1e-9:
             break
         done = False
-        if load[t] > hi:
-            for r in np.argsort(load, kind="stable")[: max(8, n_units // 4)]:
+        dev = load - mean
+        if load[t] > hi[t]:
+            for r in np.argsort(dev, kind="stable")[: max(8, n_units // 4)]:
                 a = pick(t, int(r))
                 if a is not None:
                     move(a, t, int(r))
                     done = True
                     break
         else:
-            for s in np.argsort(-load, kind="stable")[: max(8, n_units // 4)]:
+            for s in np.argsort(-dev, kind="stable")[: max(8, n_units // 4)]:
                 a = pick(int(s), t)
                 if a is not None:
                     move(a, int(s), t)
@@ -162,24 +184,28 @@ def greedy(p: np.ndarray, current: np.ndarray, locked: np.ndarray, n_units: int,
     # local improvement: undo moves that the band no longer needs
     for a in np.flatnonzero((assign != current) & (current >= 0) & movable):
         src, dst = assign[a], current[a]
-        if load[src] - p[a] >= lo and load[dst] + p[a] <= hi:
+        if load[src] - p[a] >= lo[src] and load[dst] + p[a] <= hi[dst]:
             move(int(a), int(src), int(dst))
     return assign
 
 
-def naive(p: np.ndarray, locked: np.ndarray, current: np.ndarray, n_units: int) -> np.ndarray:
+def naive(p: np.ndarray, locked: np.ndarray, current: np.ndarray, n_units: int,
+          seats=None) -> np.ndarray:
     """Baseline: ignore current owners; sort accounts by potential (desc) and give each to the
-    currently lightest unit (locked accounts stay put first)."""
+    unit furthest below its target (lightest per seat; locked accounts stay put first)."""
     p = np.asarray(p, dtype=float)
     assign = np.where(locked, current, -1)
     load = np.bincount(assign[locked], weights=p[locked], minlength=n_units)
-    heap = [(load[u], u) for u in range(n_units)]
+    tgt = float(np.sum(p)) * _shares(n_units, seats)
+    scale = max(float(np.sum(p)) / n_units, 1e-12)
+    heap = [((load[u] - tgt[u]) / scale, u) for u in range(n_units)]
     heapq.heapify(heap)
     free = np.flatnonzero(~locked)
     for a in free[np.argsort(-p[free], kind="stable")]:
-        lu, u = heapq.heappop(heap)
+        _, u = heapq.heappop(heap)
         assign[a] = u
-        heapq.heappush(heap, (lu + p[a], u))
+        load[u] += p[a]
+        heapq.heappush(heap, ((load[u] - tgt[u]) / scale, u))
     return assign
 
 
@@ -202,7 +228,7 @@ def _quiet_highs(highspy):
 
 
 def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max_vars,
-         mip_gap=0.01):
+         mip_gap=0.01, seats=None):
     """Solve with HiGHS; returns (assign or None, status text)."""
     import highspy
 
@@ -222,7 +248,7 @@ def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max
     vi = np.flatnonzero(var)
     fixed = ~var
     fixed_load = np.bincount(start[fixed], weights=p[fixed], minlength=n_units)
-    _, lo, hi = _band(p, n_units, tol)
+    _, lo, hi = _band(p, n_units, tol, seats)
     nv = len(vi)
     if nv == 0:
         return None, "no movable accounts"
@@ -238,7 +264,7 @@ def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max
     rhi = [np.ones(nv), hi - fixed_load]
     if wtol is not None:
         fixed_w = np.bincount(start[fixed], weights=w[fixed], minlength=n_units)
-        _, wlo, whi = _band(w, n_units, wtol)
+        _, wlo, whi = _band(w, n_units, wtol, seats)
         rows.append(nv + n_units + cols_u)
         vals.append(w[a_idx])
         rlo.append(wlo - fixed_w)
@@ -293,9 +319,10 @@ def _mip(p, w, current, locked, n_units, tol, wtol, cost, start, time_limit, max
 def solve(p, current, locked, n_units: int, *, tolerance: float = DEFAULT_TOLERANCE,
           workload=None, workload_tolerance: float | None = None, move_cost=None,
           method: str = "auto", time_limit: float = 20.0,
-          max_mip_variables: int = MAX_MIP_VARIABLES) -> Solution:
+          max_mip_variables: int = MAX_MIP_VARIABLES, seats=None) -> Solution:
     """Rebalance arrays: ``p`` potential, ``current`` unit index (-1 unassigned), ``locked``.
-    ``method``: ``auto`` (HiGHS, heuristic fallback), ``mip`` or ``heuristic``."""
+    ``method``: ``auto`` (HiGHS, heuristic fallback), ``mip`` or ``heuristic``. ``seats`` per
+    unit (reps): each unit's band is around ``total x seats_u / sum(seats)`` (per seat)."""
     t0 = time.perf_counter()
     p = np.asarray(p, dtype=float)
     current = np.asarray(current, dtype=np.int64)
@@ -304,43 +331,61 @@ def solve(p, current, locked, n_units: int, *, tolerance: float = DEFAULT_TOLERA
     cost = np.ones(len(p)) if move_cost is None else np.asarray(move_cost, dtype=float)
     if method not in ("auto", "mip", "heuristic"):
         raise ConfigError(f"unknown method {method!r}; use auto, mip or heuristic")
-    start = greedy(p, current, locked, n_units, tolerance)
-    h_ok = _within(start, p, n_units, tolerance, w, workload_tolerance)
+    start = greedy(p, current, locked, n_units, tolerance, seats=seats)
+    h_ok = _within(start, p, n_units, tolerance, w, workload_tolerance, seats)
     used, status, assign = "heuristic", "within tolerance" if h_ok else "tolerance not met", start
     if method == "auto" and (~locked).sum() > HEURISTIC_ONLY_ABOVE:
         status += f"; heuristic only above {HEURISTIC_ONLY_ABOVE:,} movable accounts"
     elif method in ("auto", "mip") and n_units > 1:
         left = max(1.0, time_limit - (time.perf_counter() - t0))
         m_assign, m_status = _mip(p, w, current, locked, n_units, tolerance, workload_tolerance,
-                                  cost, start, left, max_mip_variables)
+                                  cost, start, left, max_mip_variables, seats=seats)
         if m_assign is not None and _within(m_assign, p, n_units, tolerance, w,
-                                            workload_tolerance):
+                                            workload_tolerance, seats):
             used, status, assign = "highs", m_status, m_assign
         else:
             status = f"HiGHS: {m_status}; heuristic used ({status})"
     return Solution(assign, used, status, time.perf_counter() - t0, count_moves(assign, current),
-                    _within(assign, p, n_units, tolerance, w, workload_tolerance))
+                    _within(assign, p, n_units, tolerance, w, workload_tolerance, seats))
 
 
-def balance_stats(assign, p, w, n_units: int) -> dict[str, float]:
-    """min / max / CV (population sd / mean) of potential and workload per unit, as ratios to
-    the mean unit."""
+def balance_stats(assign, p, w, n_units: int, seats=None, group=None) -> dict[str, float]:
+    """min / max / CV (population sd / mean) of potential and workload per unit - per seat
+    when ``seats`` are given - as ratios to the mean of the unit's ``group`` (e.g. its region;
+    one group by default): ``(load_u / seats_u) / (sum of the group's load / its seats)``.
+    Units without a seat are left out of the ratios."""
+    s = np.ones(n_units) if seats is None else np.asarray(seats, dtype=float)
+    g = np.zeros(n_units, dtype=np.int64) if group is None else np.asarray(group)
     out = {}
     for name, x in (("potential", p), ("workload", w)):
-        load = np.bincount(assign, weights=x, minlength=n_units)
-        m = load.mean() if n_units else np.nan
-        out[f"{name}_min_vs_mean"] = float(load.min() / m) if m else np.nan
-        out[f"{name}_max_vs_mean"] = float(load.max() / m) if m else np.nan
-        out[f"{name}_cv"] = float(load.std() / m) if m else np.nan
+        load = np.bincount(assign, weights=x, minlength=n_units).astype(float)
+        r = per_seat_vs_mean(load, s, g)
+        ok = np.isfinite(r)
+        out[f"{name}_min_vs_mean"] = float(r[ok].min()) if ok.any() else np.nan
+        out[f"{name}_max_vs_mean"] = float(r[ok].max()) if ok.any() else np.nan
+        out[f"{name}_cv"] = float(r[ok].std() / r[ok].mean()) if ok.any() and r[ok].mean() \
+            else np.nan
     return out
+
+
+def per_seat_vs_mean(load: np.ndarray, seats: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``(load_u / seats_u) / (group load / group seats)`` per unit; NaN without a seat."""
+    load, seats = np.asarray(load, float), np.asarray(seats, float)
+    gl = pd.Series(load).groupby(group).transform("sum").to_numpy()
+    gs = pd.Series(seats).groupby(group).transform("sum").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (load / seats) / (gl / gs)
+    return np.where((seats > 0) & (gl > 0), r, np.nan)
 
 
 # ---- the Dataset level -----------------------------------------------------------------------
 @dataclass
 class TerritoryPlan:
-    """``assignment`` per account (``account_id, name, segment, potential, workload, current,
-    proposed, locked, moved``), ``balance`` per unit (``unit, accounts, potential, workload,
-    potential_vs_mean, workload_vs_mean``) and ``summary`` figures."""
+    """``assignment`` per account (``account_id, name, segment, potential, open_pipeline,
+    workload, current, proposed, locked, moved``), ``balance`` per unit (``unit, group,
+    seats, accounts, potential, workload, potential_per_seat, potential_vs_mean,
+    workload_vs_mean, potential_before_vs_mean``; ``*_vs_mean`` per seat vs the group's mean)
+    and ``summary`` figures."""
 
     assignment: pd.DataFrame
     balance: pd.DataFrame
@@ -356,22 +401,33 @@ class TerritoryPlan:
 
     @property
     def moves(self) -> pd.DataFrame:
+        """The moved accounts (one proposal each) with their potential and open pipeline
+        (USD): the disruption in dollars."""
         return self.assignment[self.assignment["moved"]].reset_index(drop=True)
+
+
+def open_pipeline(data: Dataset) -> pd.Series:
+    """Open pipeline per account (USD): sum of ``amount`` of its ``open`` opportunities."""
+    o = data.opportunities
+    op = o[(o["status"] == "open").fillna(False)]
+    return op["amount"].astype(float).fillna(0.0).groupby(op["account_id"].astype(str)).sum()
 
 
 def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
                    workload: str = "accounts",
                    calls: dict[str, float] | None = None) -> tuple[pd.DataFrame, list[str], str]:
-    """Accounts of ``scope`` with ``potential`` (USD/year), ``workload`` and ``current`` unit;
-    returns ``(frame, units, unit_level)``. Units are territories for company and region
-    scopes, the territory's quota-carrying reps for a territory scope, the rep (or the account's
-    owner) for rep and account scopes."""
+    """Accounts of ``scope`` with ``potential`` (USD/year), ``open_pipeline`` (USD),
+    ``workload``, ``region`` and ``current`` unit; returns ``(frame, units, unit_level)``.
+    Units are territories for company and region scopes, the territory's quota-carrying reps
+    for a territory scope, the rep (or the account's owner) for rep and account scopes.
+    ``workload``: ``accounts`` (1 each), ``calls`` (:data:`CALLS_PER_YEAR`) or
+    ``opportunities`` (open opportunities of the account)."""
     try:
         scope = Scope.parse(scope)
     except ValueError as exc:
         raise ConfigError(f"bad scope {scope!r}: {exc}") from None
-    if workload not in ("accounts", "calls"):
-        raise ConfigError(f"workload {workload!r}: use 'accounts' or 'calls'")
+    if workload not in WORKLOADS:
+        raise ConfigError(f"workload {workload!r}: use one of {', '.join(WORKLOADS)}")
     acc = account_potential(data).table
     if scope.level == "company":
         sel, level = acc, "territory"
@@ -399,15 +455,23 @@ def accounts_frame(data: Dataset, scope: Scope | str | None = None, *,
         units = set(sel["owner_id"].dropna()) | ({scope.id} if scope.level == "rep" else set())
     units_l = sorted(str(u) for u in units)
     seg = sel["segment"].fillna("Unknown")
+    pipe = sel["account_id"].astype(str).map(open_pipeline(data)).astype(float).fillna(0.0)
     if workload == "calls":
         table = {**CALLS_PER_YEAR, **(calls or {})}
         wl = seg.map(table).astype(float).fillna(table.get("SMB", 6.0))
+    elif workload == "opportunities":
+        o = data.opportunities
+        n_open = o.loc[(o["status"] == "open").fillna(False), "account_id"].astype(str)\
+            .value_counts()
+        wl = sel["account_id"].astype(str).map(n_open).astype(float).fillna(0.0)
     else:
         wl = pd.Series(1.0, index=sel.index)
     cur = sel[col].where(sel[col].isin(units_l))
     out = pd.DataFrame({"account_id": sel["account_id"].astype("string"),
                         "name": sel["name"].astype("string"), "segment": seg.astype("string"),
+                        "region": sel["region"].astype("string"),
                         "potential": sel["potential"].astype(float).to_numpy(),
+                        "open_pipeline": pipe.to_numpy(dtype=float),
                         "workload": wl.to_numpy(dtype=float),
                         "current": cur.astype("string")})
     return out, units_l, level
@@ -418,15 +482,51 @@ def _now_period(data: Dataset) -> Period:
     return Period(data.as_of, day_after(data.as_of), "as of")
 
 
+def territory_seats(data: Dataset, hires=(), period: Period | str | None = None) -> pd.Series:
+    """Seats per territory (reps): the quota-carrying reps employed at ``as_of``
+    (:func:`salesplan_nb.steps.quotas.quota_reps`) plus the to-be-hired seats of the hiring
+    plan ``hires`` starting in ``period`` (default: the year after ``as_of``), placed by the
+    quotas step's rule (:func:`salesplan_nb.steps.quotas.tbh_seats`: the territory with the
+    most potential per seat on today's books)."""
+    reps = quota_reps(data, _now_period(data))
+    if hires:
+        per = Period.parse(period) if period is not None else \
+            Period.parse(str(pd.Timestamp(data.as_of).year + 1))
+        tbh = tbh_seats(data, quota_reps(data, per), _hire_key(hires), per)
+        reps = pd.concat([reps[["rep_id", "territory"]], tbh[["rep_id", "territory"]]])
+    return reps.groupby("territory").size().astype(float)
+
+
+def _unit_regions(data: Dataset, acc: pd.DataFrame, unit_ids: list[str]) -> list[str]:
+    """Region of each territory unit: the territories table, else its accounts' most common."""
+    t = data.territories.dropna(subset=["territory_id"])
+    reg = dict(zip(t["territory_id"].astype(str), t["region"].astype("string")))
+    mode = acc.dropna(subset=["current", "region"]).groupby("current")["region"].agg(
+        lambda s: s.mode().iloc[0])
+    out = []
+    for u in unit_ids:
+        r = reg.get(u)
+        out.append(str(r) if r is not None and not pd.isna(r) else str(mode.get(u, "")))
+    return out
+
+
 def rebalance(data: Dataset, scope: Scope | str | None = None, *,
               tolerance: float = DEFAULT_TOLERANCE, locked: list[str] | tuple = (),
               workload: str = "accounts", workload_tolerance: float | None = None,
               move_cost: float | dict[str, float] = 1.0, method: str = "auto",
               time_limit: float = 20.0, units: list[str] | None = None,
-              baseline: bool = False) -> TerritoryPlan:
+              baseline: bool = False, per_seat: bool = True, hires=(),
+              period: Period | str | None = None, seats: dict[str, float] | None = None,
+              cross_region: bool = False) -> TerritoryPlan:
     """Balance the accounts of ``scope`` across its units (see :func:`accounts_frame`):
-    potential within ``+-tolerance`` of the mean, ``locked`` account ids never move, fewest
-    (cost-weighted) moves. ``baseline=True`` runs the naive from-scratch greedy instead."""
+    potential **per seat** within ``+-tolerance`` of the mean per seat (``per_seat``; the
+    seats of a territory are :func:`territory_seats` with the hiring plan ``hires``, or
+    ``seats``; a rep is one seat), workload per seat likewise with ``workload_tolerance``,
+    ``locked`` account ids never move, fewest (cost-weighted) moves. Territories are balanced
+    **within their region** (each region its own mean per seat; accounts never change
+    region) unless ``cross_region=True``. ``baseline=True`` runs the naive from-scratch greedy
+    instead. The summary states the disruption in dollars: ``moved_potential`` (USD/year)
+    and ``moved_pipeline`` (open pipeline, USD), beside the account count ``moves``."""
     if not (isinstance(tolerance, int | float) and 0 <= tolerance < 1):
         raise ConfigError(f"tolerance {tolerance!r}: use a fraction such as 0.05 (+-5%)")
     if workload_tolerance is not None and not (0 <= workload_tolerance < 5):
@@ -434,7 +534,8 @@ def rebalance(data: Dataset, scope: Scope | str | None = None, *,
     acc, unit_ids, level = accounts_frame(data, scope, workload=workload)
     if units is not None:
         unit_ids = sorted(set(units) | set(acc["current"].dropna()))
-    scope_s = str(Scope.parse(scope))
+    sc = Scope.parse(scope)
+    scope_s = str(sc)
     locked_set = {str(a) for a in locked}
     missing = locked_set - set(acc["account_id"])
     notes: list[str] = []
@@ -450,8 +551,33 @@ def rebalance(data: Dataset, scope: Scope | str | None = None, *,
         cost = acc["account_id"].map(move_cost).astype(float).fillna(1.0).to_numpy()
     else:
         cost = np.full(len(acc), float(move_cost))
+    # seats per unit and the balancing groups (regions)
+    if per_seat and level == "territory":
+        got = pd.Series(seats, dtype=float) if seats is not None else \
+            territory_seats(data, hires, period)
+        seat_v = np.array([float(got.get(u, 0.0)) for u in unit_ids])
+        if n_units and seat_v.sum() <= 0:
+            notes.append("no seats in the scope's territories: balanced per territory")
+            seat_v = np.ones(n_units)
+    else:
+        seat_v = np.ones(n_units)
+    basis = "per seat" if per_seat and level == "territory" else f"per {level}"
+    if level == "territory" and sc.level == "company" and not cross_region:
+        regions = _unit_regions(data, acc, unit_ids)
+    else:
+        regions = [""] * n_units
+    reg_code = pd.Index(sorted(set(regions)))
+    group = reg_code.get_indexer(regions) if n_units else np.zeros(0, dtype=np.int64)
+    # an account's group: its current unit's, else (unassigned) its own region's
+    acc_reg = acc["region"].fillna("").astype(str).to_numpy()
+    a_group = np.where(cur >= 0, group[np.clip(cur, 0, None)] if n_units else -1,
+                       reg_code.get_indexer(acc_reg) if len(reg_code) > 1 else 0)
+    if (a_group < 0).any():  # unassigned, in no region of the units: the first group
+        notes.append(f"{int((a_group < 0).sum())} unassigned account(s) outside the units' "
+                     f"regions placed in {reg_code[0] or 'the scope'}")
+        a_group = np.where(a_group < 0, 0, a_group)
     if n_units == 0 or acc.empty:
-        notes.append(f"no accounts to balance in {Scope.parse(scope).label}")
+        notes.append(f"no accounts to balance in {sc.label}")
         sol = Solution(np.zeros(len(acc), dtype=np.int64), "none", "nothing to balance", 0.0, 0,
                        True)
         assign = cur
@@ -459,38 +585,116 @@ def rebalance(data: Dataset, scope: Scope | str | None = None, *,
         notes.append("one unit: nothing to balance")
         assign = np.zeros(len(acc), dtype=np.int64)
         sol = Solution(assign, "none", "one unit", 0.0, count_moves(assign, cur), True)
-    elif baseline:
-        t0 = time.perf_counter()
-        assign = naive(p, is_locked, cur, n_units)
-        sol = Solution(assign, "naive", "greedy from scratch", time.perf_counter() - t0,
-                       count_moves(assign, cur), _within(assign, p, n_units, tolerance))
     else:
-        sol = solve(p, cur, is_locked, n_units, tolerance=tolerance, workload=w,
-                    workload_tolerance=workload_tolerance, move_cost=cost, method=method,
-                    time_limit=time_limit)
-        assign = sol.assign
-        if p.max(initial=0) > p.sum() / n_units * (1 + tolerance):
-            notes.append("an account's potential alone exceeds the band: tolerance infeasible")
+        assign = cur.copy()
+        parts, t0 = [], time.perf_counter()
+        for gi in range(len(reg_code)):
+            uix = np.flatnonzero(group == gi)
+            aix = np.flatnonzero(a_group == gi)
+            if len(uix) == 0 or len(aix) == 0:
+                continue
+            local = pd.Index(uix).get_indexer(cur[aix]).astype(np.int64)  # -1 stays -1
+            s_l = seat_v[uix]
+            if len(uix) == 1:
+                a_l = np.zeros(len(aix), dtype=np.int64)
+                part = Solution(a_l, "none", "one unit", 0.0, count_moves(a_l, local), True)
+            elif baseline:
+                a_l = naive(p[aix], is_locked[aix], local, len(uix), seats=s_l)
+                part = Solution(a_l, "naive", "greedy from scratch", 0.0,
+                                count_moves(a_l, local),
+                                _within(a_l, p[aix], len(uix), tolerance, seats=s_l))
+            else:
+                part = solve(p[aix], local, is_locked[aix], len(uix), tolerance=tolerance,
+                             workload=w[aix], workload_tolerance=workload_tolerance,
+                             move_cost=cost[aix], method=method,
+                             time_limit=time_limit / max(1, len(reg_code)), seats=s_l)
+                tgt = p[aix].sum() * _shares(len(uix), s_l)
+                if p[aix].max(initial=0) > tgt.max(initial=0) * (1 + tolerance):
+                    notes.append(("" if len(reg_code) == 1 else f"{reg_code[gi]}: ")
+                                 + "an account's potential alone exceeds the band: "
+                                 "tolerance infeasible")
+            assign[aix] = uix[part.assign]
+            parts.append((reg_code[gi], part))
+        ok = all(pt.within_tolerance for _, pt in parts)
+        methods = sorted({pt.method for _, pt in parts})
+        status = "; ".join((f"{g}: " if g else "") + pt.status for g, pt in parts)
+        sol = Solution(assign, "+".join(methods) or "none", status,
+                       time.perf_counter() - t0, count_moves(assign, cur), ok)
     if not sol.within_tolerance:
         notes.append(f"tolerance +-{tolerance:.0%} not met ({sol.status})")
     proposed = np.asarray(unit_ids, dtype=object)[assign] if n_units else np.array([], object)
+    moved = (cur >= 0) & (assign != cur)
     a = acc.assign(proposed=pd.array(proposed, dtype="string"),
-                   locked=is_locked, moved=(cur >= 0) & (assign != cur))
+                   locked=is_locked, moved=moved)
     if n_units:
         pl = np.bincount(assign, weights=p, minlength=n_units)
         wl = np.bincount(assign, weights=w, minlength=n_units)
         cnt = np.bincount(assign, minlength=n_units)
+        ok_cur = cur >= 0
+        pl0 = np.bincount(cur[ok_cur], weights=p[ok_cur], minlength=n_units)
     else:
-        pl = wl = cnt = np.zeros(0)
-    bal = pd.DataFrame({"unit": pd.array(unit_ids, dtype="string"), "accounts": cnt.astype(int),
-                        "potential": pl, "workload": wl,
-                        "potential_vs_mean": pl / pl.mean() if n_units and pl.mean() else np.nan,
-                        "workload_vs_mean": wl / wl.mean() if n_units and wl.mean() else np.nan})
+        pl = wl = cnt = pl0 = np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pps = np.where(seat_v > 0, pl / seat_v, np.nan)
+    bal = pd.DataFrame({"unit": pd.array(unit_ids, dtype="string"),
+                        "group": pd.array(regions, dtype="string"), "seats": seat_v,
+                        "accounts": cnt.astype(int), "potential": pl, "workload": wl,
+                        "potential_per_seat": pps,
+                        "potential_vs_mean": per_seat_vs_mean(pl, seat_v, group),
+                        "workload_vs_mean": per_seat_vs_mean(wl, seat_v, group),
+                        "potential_before_vs_mean": per_seat_vs_mean(pl0, seat_v, group)})
+    tot_p, tot_pipe = float(p.sum()), float(acc["open_pipeline"].sum())
+    mp = float(p[moved].sum())
+    mpipe = float(acc["open_pipeline"].to_numpy()[moved].sum())
+    before = balance_stats(np.where(cur >= 0, cur, 0)[cur >= 0], p[cur >= 0], w[cur >= 0],
+                           n_units, seat_v, group) if n_units and (cur >= 0).any() else {}
     summary = {"method": sol.method, "status": sol.status, "moves": sol.moves,
+               "moved_potential": mp, "moved_pipeline": mpipe,
+               "moved_potential_share": mp / tot_p if tot_p else 0.0,
+               "moved_pipeline_share": mpipe / tot_pipe if tot_pipe else 0.0,
                "seconds": round(sol.seconds, 3), "within_tolerance": sol.within_tolerance,
-               "units": n_units, "accounts": len(acc), "locked": int(is_locked.sum()),
-               **(balance_stats(assign, p, w, n_units) if n_units else {})}
+               "basis": basis, "within": "all units" if len(reg_code) <= 1 else "region",
+               "units": n_units, "seats": float(seat_v.sum()), "accounts": len(acc),
+               "locked": int(is_locked.sum()),
+               **(balance_stats(assign, p, w, n_units, seat_v, group) if n_units else {}),
+               **{f"before_{k}": v for k, v in before.items()}}
     return TerritoryPlan(a, bal, summary, level, scope_s, tolerance, notes)
+
+
+def summary_text(plan: TerritoryPlan) -> str:
+    """One sentence: the per-seat spread before / after and the disruption in dollars."""
+    s = plan.summary
+    what = "seat" if s.get("basis") == "per seat" else plan.unit_level
+    mean = "the region's mean" if s.get("within") == "region" else "the mean"
+    spread = ""
+    if "potential_min_vs_mean" in s and "before_potential_min_vs_mean" in s:
+        spread = (f"potential per {what} {s['before_potential_min_vs_mean']:.2f}x-"
+                  f"{s['before_potential_max_vs_mean']:.2f}x of {mean} before, "
+                  f"{s['potential_min_vs_mean']:.2f}x-{s['potential_max_vs_mean']:.2f}x after "
+                  f"(+-{plan.tolerance:.0%} asked; workload {s['workload_min_vs_mean']:.2f}x-"
+                  f"{s['workload_max_vs_mean']:.2f}x); ")
+    return (f"{s.get('units', 0)} {plan.unit_level} units, {spread}{s.get('moves', 0)} accounts "
+            f"move: ${s.get('moved_potential', 0.0):,.0f} potential "
+            f"({s.get('moved_potential_share', 0.0):.1%}) and ${s.get('moved_pipeline', 0.0):,.0f}"
+            f" open pipeline ({s.get('moved_pipeline_share', 0.0):.1%})"
+            + (f"; {plan.note}" if plan.note else ""))
+
+
+def disruption(plan: TerritoryPlan) -> pd.DataFrame:
+    """Disruption in dollars per proposal (from -> to unit): accounts, moved potential
+    (USD/year) and moved open pipeline (USD), with a ``total`` row."""
+    mv = plan.moves
+    cols = ["from", "to", "accounts", "potential", "open_pipeline"]
+    if mv.empty:
+        return pd.DataFrame(columns=cols)
+    g = (mv.groupby(["current", "proposed"], sort=True)
+         .agg(accounts=("account_id", "size"), potential=("potential", "sum"),
+              open_pipeline=("open_pipeline", "sum")).reset_index()
+         .rename(columns={"current": "from", "proposed": "to"}))
+    total = pd.DataFrame([{"from": "total", "to": "", "accounts": int(g["accounts"].sum()),
+                           "potential": float(g["potential"].sum()),
+                           "open_pipeline": float(g["open_pipeline"].sum())}])
+    return pd.concat([g, total], ignore_index=True)[cols]
 
 
 def compare(data: Dataset, scope: Scope | str | None = None, **options) -> pd.DataFrame:
@@ -498,14 +702,10 @@ def compare(data: Dataset, scope: Scope | str | None = None, **options) -> pd.Da
     with moves, seconds, within-tolerance and the balance figures."""
     plan = rebalance(data, scope, **options)
     base = rebalance(data, scope, **{**options, "baseline": True})
-    acc, unit_ids, _ = accounts_frame(data, scope, workload=options.get("workload", "accounts"))
     rows = [{"plan": "optimised", **plan.summary}, {"plan": "naive baseline", **base.summary}]
-    code = pd.Index(unit_ids)
-    cur = code.get_indexer(acc["current"].fillna("\x00").to_numpy())
-    if len(unit_ids) and (cur >= 0).all():
-        rows.append({"plan": "current", "moves": 0,
-                     **balance_stats(cur, acc["potential"].to_numpy(float),
-                                     acc["workload"].to_numpy(float), len(unit_ids))})
+    before = {k[len("before_"):]: v for k, v in plan.summary.items() if k.startswith("before_")}
+    if before:
+        rows.append({"plan": "current", "moves": 0, **before})
     return pd.DataFrame(rows)
 
 
@@ -516,12 +716,19 @@ SECTION = "territories"
 def save_territories(ws, plan: TerritoryPlan | None = None, *, locked=None,
                      tolerance: float | None = None, by: str | None = None) -> None:
     """Record locks, tolerance and (with ``plan``) the accepted moves ``[{account_id, from,
-    to}]`` in the workspace section ``territories``."""
+    to, level, potential, open_pipeline}]`` (``level``: territory or rep; USD) in the
+    workspace section ``territories``. Moves recorded earlier for accounts outside ``plan``
+    (another region's, say) are kept; the quotas step reads the books after these moves."""
     values: dict = {}
     if plan is not None:
         mv = plan.moves
-        values["accepted_moves"] = [{"account_id": str(r.account_id), "from": str(r.current),
-                                     "to": str(r.proposed)} for r in mv.itertuples()]
+        mine = set(plan.assignment["account_id"].astype(str))
+        kept = [m for m in load_territories(ws)["accepted_moves"]
+                if str(m.get("account_id")) not in mine]
+        values["accepted_moves"] = kept + [
+            {"account_id": str(r.account_id), "from": str(r.current), "to": str(r.proposed),
+             "level": plan.unit_level, "potential": round(float(r.potential), 2),
+             "open_pipeline": round(float(r.open_pipeline), 2)} for r in mv.itertuples()]
         values["scope"] = plan.scope
         values["tolerance"] = plan.tolerance
         values["locked"] = sorted(plan.assignment.loc[plan.assignment["locked"], "account_id"]
@@ -544,11 +751,14 @@ def load_territories(ws) -> dict:
 
 
 def chart_balance(plan: TerritoryPlan) -> alt.Chart:
-    """Potential per unit vs the mean, with the tolerance band."""
+    """Potential per seat of each unit vs its group's (region's) mean per seat, with the
+    tolerance band."""
     b = plan.balance
     bars = alt.Chart(b).mark_bar().encode(
-        x=alt.X("unit:N", sort="-y"), y=alt.Y("potential_vs_mean:Q", title="potential / mean"),
-        tooltip=["unit", "accounts", alt.Tooltip("potential:Q", format=",.0f"),
+        x=alt.X("unit:N", sort="-y"),
+        y=alt.Y("potential_vs_mean:Q", title="potential per seat / mean"),
+        tooltip=["unit", "group", "seats", "accounts",
+                 alt.Tooltip("potential:Q", format=",.0f"),
                  alt.Tooltip("potential_vs_mean:Q", format=".1%")])
     band = alt.Chart(pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]}))
     return bars + band.mark_rule(color="red").encode(y="lo:Q") + \
@@ -557,24 +767,30 @@ def chart_balance(plan: TerritoryPlan) -> alt.Chart:
 
 # ---- the demo's default decision ------------------------------------------------------------
 def demo_decision(ws, by: str = "demo") -> str:
-    """Step 10 in ``salesplan demo``: balance within each region to +-10% of mean potential;
-    accounts with open deals stay with their territory."""
+    """Step 10 in ``salesplan demo``: balance each region's territories to +-10% of the
+    region's mean potential per seat (seats = reps employed at ``as_of`` plus the hiring
+    plan's to-be-hired seats) and accounts per seat to +-25%; accounts with open deals stay
+    with their territory; moves never cross a region."""
+    from salesplan_nb.steps.capacity import load_capacity_settings
+
     data = ws.data
     opp = data.opportunities
     locked = sorted(set(opp.loc[opp["status"] == "open", "account_id"].dropna()))
-    tolerance = 0.10
-    moves, frames, ok = [], [], 0
-    regions = sorted(data.territories["region"].dropna().unique())
-    for region in regions:
-        plan = rebalance(data, f"region:{region}", tolerance=tolerance, locked=locked,
-                         time_limit=10)
-        frames.append(plan.balance.assign(region=region))
-        ok += bool(plan.summary.get("within_tolerance"))
-        moves += [{"account_id": str(r.account_id), "from": str(r.current),
-                   "to": str(r.proposed)} for r in plan.moves.itertuples()]
-    ws.record_many(SECTION, {"locked": locked, "tolerance": tolerance, "accepted_moves": moves,
-                             "scope": "company", "balanced_within": "region"}, by=by)
-    ws.save_output("territories", "balance", pd.concat(frames, ignore_index=True))
-    return (f"balanced within each region to +-{tolerance:.0%} of mean potential "
-            f"({ok}/{len(regions)} regions within tolerance), {len(locked)} accounts with "
-            f"open deals locked, {len(moves)} accounts moved")
+    tolerance, wtol = 0.10, 0.25
+    hires = load_capacity_settings(ws).get("hires") or []
+    plan = rebalance(data, "company", tolerance=tolerance, workload_tolerance=wtol,
+                     locked=locked, hires=hires, period=ws.period, time_limit=40)
+    save_territories(ws, plan, by=by)
+    ws.record_many(SECTION, {"balanced_within": "region", "workload_tolerance": wtol}, by=by)
+    ws.save_output("territories", "balance", plan.balance)
+    s = plan.summary
+    return (f"balanced within each region to +-{tolerance:.0%} of the region's mean potential "
+            f"per seat and +-{wtol:.0%} accounts per seat ({s['seats']:.0f} seats incl. "
+            f"{len(hires) and sum(float(h['count'] if isinstance(h, dict) else h.count) for h in hires):.0f} "
+            f"to be hired; {'within' if s['within_tolerance'] else 'NOT within'} tolerance): "
+            f"potential per seat {s['before_potential_min_vs_mean']:.2f}x-"
+            f"{s['before_potential_max_vs_mean']:.2f}x of the region mean before, "
+            f"{s['potential_min_vs_mean']:.2f}x-{s['potential_max_vs_mean']:.2f}x after; "
+            f"{len(locked)} accounts with open deals locked; {s['moves']} accounts moved "
+            f"(${s['moved_potential']:,.0f} potential, ${s['moved_pipeline']:,.0f} open "
+            "pipeline)")

@@ -107,22 +107,14 @@ class CapacitySliders(StepWidget):
                            + (f" ({plan.note})" if plan.note else ""))
 
     def chart(self, plan):
-        chart = self.capacity.chart_capacity(plan)
-        if self.interactive:  # the base of fast_spec
-            self._spec = chart.to_dict(validate=False)
-        return chart
+        return keep_spec(self, self.capacity.chart_capacity(plan))
 
     def fast_spec(self, plan) -> dict | None:
         """The shown spec with its ``rre`` / ``usd`` datasets and title swapped (~1 ms
         instead of ~50 ms of Altair chart construction)."""
-        spec = getattr(self, "_spec", None)
-        if spec is None or not _showing(self):
-            return None
-        data = {k: self.capacity.vega_records(v)
-                for k, v in self.capacity.capacity_frames(plan).items()}
-        self._spec = spec = {**spec, "title": self.capacity.capacity_title(plan),
-                             "datasets": {**spec["datasets"], **data}}
-        return spec
+        return swap_spec(self, {k: self.capacity.vega_records(v)
+                                for k, v in self.capacity.capacity_frames(plan).items()},
+                         self.capacity.capacity_title(plan))
 
     def table(self, plan) -> pd.DataFrame:
         return plan.summary()
@@ -131,6 +123,32 @@ class CapacitySliders(StepWidget):
 def _showing(widget: StepWidget) -> bool:
     """True when the widget's live chart is on screen (a fast-path spec update shows)."""
     return widget.chart_view is not None and widget.chart_box.children == (widget.chart_view,)
+
+
+def keep_spec(widget: StepWidget, chart, tag=None):
+    """Remember ``chart``'s Vega-Lite spec (live widgets only) as the base of
+    :func:`swap_spec`, with ``tag`` (what must stay the same for a swap, e.g. the level);
+    ``None`` forgets it. Returns ``chart``."""
+    widget._spec = chart.to_dict(validate=False) if chart is not None and widget.interactive \
+        else None
+    widget._spec_tag = tag
+    return chart
+
+
+def swap_spec(widget: StepWidget, datasets: dict[str, list], title: str | None = None,
+              tag=None) -> dict | None:
+    """The widget's fast path: the shown spec with its named ``datasets`` (and ``title``)
+    swapped, ~1 ms instead of tens of ms of Altair chart construction; remembered for the next
+    swap. ``None`` (build the chart) when no spec is kept, the chart is not on screen or
+    ``tag`` differs from the kept one."""
+    spec = getattr(widget, "_spec", None)
+    if spec is None or not _showing(widget) or getattr(widget, "_spec_tag", None) != tag:
+        return None
+    spec = {**spec, "datasets": {**spec["datasets"], **datasets}}
+    if title is not None:
+        spec["title"] = title
+    widget._spec = spec
+    return spec
 
 
 def _weight_sliders(W, names, values: dict, maximum: float, step: float, fmt: str) -> dict:
@@ -231,25 +249,17 @@ class IcpSegments(StepWidget):
         if "fit" in data:
             charts.append(self.segments.chart_fit(result["fit"], top=self.FIT_TOP,
                                                   dataset="fit"))
-        if not charts:
-            self._spec = None
-            return None
-        chart = alt.hconcat(*charts).properties(datasets=data)
-        if self.interactive:  # the base of fast_spec
-            self._spec = chart.to_dict(validate=False)
-        return chart
+        return keep_spec(self, alt.hconcat(*charts).properties(datasets=data)
+                         if charts else None)
 
     def fast_spec(self, result: dict) -> dict | None:
         """The shown spec with the ``segments`` / ``fit`` datasets swapped, while the same
         charts are shown (~2 ms instead of ~40 ms of Altair)."""
         spec = getattr(self, "_spec", None)
-        if spec is None or not _showing(self):
-            return None
         data = self._datasets(result)
-        if set(data) != set(spec["datasets"]) & {"segments", "fit"}:
+        if spec is None or set(data) != set(spec["datasets"]) & {"segments", "fit"}:
             return None  # a chart appears or disappears: build it
-        self._spec = spec = {**spec, "datasets": {**spec["datasets"], **data}}
-        return spec
+        return swap_spec(self, data)
 
     def table(self, result: dict) -> pd.DataFrame:
         r = result["ranking"]

@@ -12,6 +12,7 @@ from salesplan_nb.core.errors import ConfigError, SalesplanError
 from salesplan_nb.steps import capacity, quotas, resources, territories
 from salesplan_nb.steps.capacity import vega_records
 from salesplan_nb.ui import StepWidget, account_territory
+from salesplan_nb.ui.plan import keep_spec, swap_spec
 
 __all__ = ["QuotaAllocator", "TerritoryBalancer", "BudgetAllocator", "chart_fairness"]
 
@@ -45,12 +46,7 @@ def chart_fairness(fair, title: str) -> alt.Chart:
     rules = alt.Chart(pd.DataFrame({"y": [1.0, 0.8]})).mark_rule(strokeDash=[4, 4]).encode(
         y="y:Q")
     return (bars + rules).properties(title=title, width=480, height=220,
-                                     datasets={"units": _records(t)})
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-             for k, v in r.items()} for r in df.to_dict("records")]
+                                     datasets={"units": vega_records(t)})
 
 
 class QuotaAllocator(StepWidget):
@@ -176,7 +172,8 @@ class QuotaAllocator(StepWidget):
         # with the hiring plan's to-be-hired seats and planned productivity, as the document
         cs = capacity.load_capacity_settings(self.ws)
         company = self.quotas.quotas_from(self.ws.data, dec, None, self.period,
-                                          hires=cs.pop("hires"), capacity_settings=cs)
+                                          hires=cs.pop("hires"), capacity_settings=cs,
+                                          books=self.quotas.accepted_books(self.ws))
         plan, only, own, lvl = company, None, None, self.scope.level
         if lvl != "company":
             sub = self.quotas.subtree(company, lvl, self.scope.id)
@@ -227,20 +224,13 @@ class QuotaAllocator(StepWidget):
                 "to reach 100%")
 
     def chart(self, result: dict) -> alt.Chart:
-        chart = chart_fairness(result["fair"], self._title(result))
-        self._spec = (result["level"], chart.to_dict(validate=False))
-        return chart
+        return keep_spec(self, chart_fairness(result["fair"], self._title(result)),
+                         tag=result["level"])
 
     def fast_spec(self, result: dict) -> dict | None:
         """The last spec with the units and title swapped (same level), ~1 ms."""
-        level, spec = getattr(self, "_spec", (None, None))
-        if spec is None or level != result["level"]:
-            return None
-        spec = {**spec, "title": self._title(result),
-                "datasets": {**spec["datasets"],
-                             "units": _records(fairness_frame(result["fair"]))}}
-        self._spec = (level, spec)
-        return spec
+        return swap_spec(self, {"units": vega_records(fairness_frame(result["fair"]))},
+                         self._title(result), tag=result["level"])
 
     def table(self, result: dict) -> pd.DataFrame:
         t = result["plan"].level(result["level"])
@@ -250,9 +240,12 @@ class QuotaAllocator(StepWidget):
 
 
 class TerritoryBalancer(StepWidget):
-    """Balance accounts across the scope's units: tolerance slider, lock / unlock accounts,
-    "Run" re-balances, "Accept moves" records them (:func:`territories.save_territories`).
-    The balance chart (potential per unit vs the mean, tolerance band) shows the result."""
+    """Balance accounts across the scope's units per seat (reps employed now plus the hiring
+    plan's to-be-hired seats): tolerance slider, lock / unlock accounts, "Accept moves"
+    records them (:func:`territories.save_territories`; the quotas step then splits on the
+    books after the moves). Moves stay within each region unless "Allow cross-region moves"
+    is ticked. The chart shows potential per seat vs the region's mean (tolerance band); the
+    summary the per-seat spread before / after and the disruption in dollars."""
 
     section = "territories"
     title = "Territory balancer"
@@ -268,6 +261,8 @@ class TerritoryBalancer(StepWidget):
         self.bind("tolerance", W.FloatSlider(value=saved["tolerance"], min=0.01, max=0.5,
                                              step=0.01, description="Tolerance +-",
                                              readout_format=".0%", continuous_update=False))
+        self.bind("cross_region", W.Checkbox(value=False, description="Allow cross-region "
+                                             "moves", indent=False))
         self.account = W.Dropdown(options=[], description="Account")
         self.lock_button = W.Button(description="Lock")
         self.lock_button.on_click(lambda _b: self.lock(self.account.value, True))
@@ -301,8 +296,12 @@ class TerritoryBalancer(StepWidget):
 
     def compute(self):
         tol = float(self.saved("tolerance", self.territories.DEFAULT_TOLERANCE))
-        plan = self.territories.rebalance(self.ws.data, self.scope, tolerance=tol,
-                                          locked=self.locked(), time_limit=5.0)
+        wtol = self.saved("workload_tolerance")
+        hires = capacity.load_capacity_settings(self.ws).get("hires") or []
+        plan = self.territories.rebalance(
+            self.ws.data, self.scope, tolerance=tol, locked=self.locked(), time_limit=5.0,
+            workload_tolerance=None if wtol is None else float(wtol), hires=hires,
+            period=self.period, cross_region=bool(self.saved("cross_region", False)))
         if self.interactive and hasattr(self, "account"):
             a = plan.assignment.head(2000)
             options = tuple((f"{n} ({c})", str(i)) for n, c, i in
@@ -312,24 +311,16 @@ class TerritoryBalancer(StepWidget):
         return plan
 
     def summary(self, plan) -> str:
-        s = plan.summary
-        figures = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in list(s.items())[:6])
-        return html.escape(f"{plan.unit_level} balance: {figures}"
-                           + (f" ({plan.note})" if plan.note else ""))
+        return html.escape(self.territories.summary_text(plan))
 
     @staticmethod
     def _title(plan) -> str:
-        return f"Potential per {plan.unit_level} vs mean (+-{plan.tolerance:.0%})"
+        what = "seat" if plan.summary.get("basis") == "per seat" else plan.unit_level
+        return f"Potential per {what} vs mean (+-{plan.tolerance:.0%})"
 
     def chart(self, plan):
-        if not len(plan.balance):
-            self._spec = None
-            return None
-        chart = self.territories.chart_balance(plan).properties(title=self._title(plan))
-        if self.interactive:  # the base of fast_spec
-            self._spec = chart.to_dict(validate=False)
-        return chart
+        return keep_spec(self, self.territories.chart_balance(plan).properties(
+            title=self._title(plan)) if len(plan.balance) else None)
 
     def fast_spec(self, plan) -> dict | None:
         """The shown spec with the bars' data (``plan.balance``), the tolerance band's and the
@@ -337,8 +328,7 @@ class TerritoryBalancer(StepWidget):
         Altair gave them in the first spec."""
 
         spec = getattr(self, "_spec", None)
-        if spec is None or not len(plan.balance) or self.chart_view is None \
-                or self.chart_box.children != (self.chart_view,):
+        if spec is None or not len(plan.balance):
             return None
         try:
             bars, band = (spec["layer"][i]["data"]["name"] for i in (0, 1))
@@ -347,20 +337,19 @@ class TerritoryBalancer(StepWidget):
         if bars == band:
             return None
         tol = pd.DataFrame({"lo": [1 - plan.tolerance], "hi": [1 + plan.tolerance]})
-        self._spec = spec = {**spec, "title": self._title(plan), "datasets": {
-            **spec["datasets"], bars: vega_records(plan.balance), band: vega_records(tol)}}
-        return spec
+        return swap_spec(self, {bars: vega_records(plan.balance), band: vega_records(tol)},
+                         self._title(plan))
 
     def table(self, plan) -> pd.DataFrame:
         moves = plan.moves
-        return moves[["account_id", "name", "segment", "potential", "current", "proposed"]] \
-            if len(moves) else plan.balance
+        return moves[["account_id", "name", "segment", "potential", "open_pipeline", "current",
+                      "proposed"]] if len(moves) else plan.balance
 
 
 class BudgetAllocator(StepWidget):
-    """Budget (USD) and cost per rep; the allocation across the saved investments (plus
-    headcount fitted from the data) with marginal ROI; "Accept" records it
-    (:func:`resources.save_resources`)."""
+    """Budget (USD) and cost per rep; the allocation across the tactics' channels (never
+    below their committed spend), the saved investments and the capacity plan's headcount
+    (fixed), with marginal ROI; "Accept" records it (:func:`resources.save_resources`)."""
 
     section = "resources_ui"
     title = "Budget allocator"
@@ -380,18 +369,21 @@ class BudgetAllocator(StepWidget):
         return [self.accept_button]
 
     def investments(self) -> list:
-        return self.resources.load_resources(self.ws)["investments"]
+        """The saved lines but headcount (recomputed from the capacity plan)."""
+        return [i for i in self.resources.load_resources(self.ws)["investments"]
+                if i.kind != "headcount"]
 
     def accept(self) -> None:
-        self.resources.save_resources(self.ws, self.result, self.investments(), by=self.by)
+        inv = getattr(self, "_lines", None) or self.investments()
+        self.resources.save_resources(self.ws, self.result, inv, by=self.by)
         self.refresh()
 
     def compute(self):
         v = self.values()
-        return self.resources.plan_resources(self.ws.data, self.scope, self.period,
-                                             budget=float(v["budget"]),
-                                             investments=self.investments(),
-                                             cost_per_rep=float(v["cost_per_rep"]) or None)
+        alloc, self._lines = self.resources.from_workspace(
+            self.ws, budget=float(v["budget"]), cost_per_rep=float(v["cost_per_rep"]) or None,
+            investments=self.investments(), scope=self.scope)
+        return alloc
 
     def summary(self, alloc) -> str:
         return html.escape(f"budget {alloc.budget:,.0f} USD: return {alloc.total_return:,.0f} "

@@ -37,7 +37,10 @@ class ScenarioManager(StepWidget):
         self.account_note = ""
         if self.scope.level == "account":  # the model plans seats (reps), not accounts
             self.account_note, self.scope = account_territory(self.ws, self.scope)
-        self.model = scenarios.build(self.ws.data, self.period)
+        # the workspace's model (the plan's quotas, seats, ramp, attrition), its base = the
+        # scope's forecast (the plan document's number)
+        self.model = scenarios.calibrate_to_forecast(
+            scenarios.from_workspace(self.ws, self.period), self.scope, data=self.ws.data)
         self.scenarios = {**scenarios.presets(self.model), **scenarios.load_scenarios(self.ws)}
         selected = self.requested or self.saved("selected") or "base"
         if selected not in self.scenarios:

@@ -1,4 +1,5 @@
-"""The account plan's own sections: profile, history, whitespace, actions, risks."""
+"""The account plan's own sections: profile (with the buying committee), history,
+whitespace, actions, risks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.formats import cell, money, pct
+from salesplan_nb.data import contacts as contacts_rule
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import headline_of
@@ -37,7 +39,44 @@ def account_profile(ctx: PlanContext) -> Section:
               ("Parent", row["parent_id"])]
     s.add(Table(pd.DataFrame([(k, "" if v is None or v is pd.NA else str(v))
                               for k, v in fields], columns=["field", "value"])))
-    return s
+    return buying_committee(ctx, s)
+
+
+NO_CONTACTS_TABLE = ("Buying committee: the source has no contacts table; map one under "
+                     "tables.contacts in the mapping (name, title, role, account_id) to show "
+                     "who buys (docs/mapping.md, Contacts).")
+
+
+def committee_gaps(ctx: PlanContext) -> tuple[pd.DataFrame, list[str]] | None:
+    """``(committee, missing key roles)`` of the account
+    (:func:`salesplan_nb.data.contacts.committee`), or ``None`` when the source has no
+    contacts table."""
+    if not len(ctx.data.contacts):
+        return None
+    table = contacts_rule.committee(ctx.data.contacts, str(ctx.scope.id))
+    return table, contacts_rule.missing_key_roles(table)
+
+
+def buying_committee(ctx: PlanContext, s: Section) -> Section:
+    """The "Buying committee" table (name, title, role, deals, last activity; e-mail and
+    phone masked) with the key roles it lacks; one line when the source has no contacts."""
+    got = committee_gaps(ctx)
+    if got is None:
+        return s.add(NO_CONTACTS_TABLE)
+    table, missing = got
+    if not len(table):
+        return s.add(f"Buying committee: no contacts recorded for {ctx.unit_label}; add the "
+                     "people you sell to (and their role in the deal) in the CRM.")
+    gaps = "; ".join(f"no {r} identified" for r in missing)
+    s.add(f"Buying committee: {len(table)} contact(s)"
+          + (f"; {gaps}." if missing else "; economic buyer, decision maker and champion "
+             "identified."))
+    show = [c for c in table.columns if c in ("name", "title", "role")
+            or table[c].replace("", pd.NA).notna().any()]
+    return s.add(Table(table[show], {"last_activity": "date"},
+                       caption="Buying committee",
+                       labels={"deals": "Deals", "email": "E-mail (masked)",
+                               "phone": "Phone (masked)"}))
 
 
 def account_history(ctx: PlanContext) -> Section:
@@ -228,6 +267,15 @@ def account_risks(ctx: PlanContext) -> Section:
                           f"{row['territory']} bookings in {ctx.baseline.label}",
                           "multi-thread the account (more contacts) and grow other accounts "
                           "in the territory", sug))
+    got = committee_gaps(ctx)
+    if got is not None:
+        table, missing = got
+        if not len(table):
+            risks.append(("no buying committee", "no contacts recorded for the account",
+                          "map the buying committee with the account owner", sug))
+        for role in missing if len(table) else []:
+            risks.append((f"no {role} identified", f"{len(table)} contact(s) on file, none "
+                          f"with the role {role}", ROLE_MITIGATION[role], sug))
     for a in actions_step.load_actions(ctx.ws, ctx.scope.id):
         if a.status == "blocked":
             risks.append(("blocked action", f"{a.action} (owner {a.owner or 'unassigned'}"
@@ -242,3 +290,12 @@ def account_risks(ctx: PlanContext) -> Section:
     else:
         s.add("No risk signals in the data.")
     return s
+
+
+ROLE_MITIGATION = {
+    "economic buyer": "ask the champion who signs off the budget and meet them before the "
+                      "proposal",
+    "decision maker": "find out who makes the final call and get them into the evaluation",
+    "champion": "develop a champion: an insider who gains from the project and sells it "
+                "internally",
+}

@@ -52,7 +52,8 @@ def _fairness_text(f) -> str:
 
 def territory_moves(ctx: PlanContext) -> str:
     """The accepted territory moves (step 10, decisions.territories) that touch this unit:
-    accounts moving in and out (all moves for the company)."""
+    accounts moving in and out with the moved potential and open pipeline (USD; all moves
+    for the company). The quota split above is made on the books after these moves."""
     saved = ctx.ws.get("territories", default=None)
     if not saved:
         return ""
@@ -62,9 +63,19 @@ def territory_moves(ctx: PlanContext) -> str:
         return ("Territory balance (decisions.territories): no account moves accepted"
                 + (f" (balance tolerance {pct(float(tol), 0)}, {len(saved.get('locked') or [])}"
                    " accounts locked)" if tol is not None else "") + ".")
+
+    def dollars(ms: list) -> str:
+        known = [m for m in ms if m.get("potential") is not None]
+        if not known:
+            return ""
+        pot = sum(float(m["potential"]) for m in known)
+        pipe = sum(float(m.get("open_pipeline") or 0.0) for m in known)
+        return f" ({money(pot)} potential, {money(pipe)} open pipeline)"
+
     if ctx.scope.level == "company":
-        return (f"Territory balance: {len(moves)} account moves accepted "
-                "(decisions.territories); quotas follow the new territories.")
+        return (f"Territory balance: {len(moves)} account moves accepted{dollars(moves)} "
+                "(decisions.territories); the quotas above are split on the books after "
+                "the moves.")
     terr = ctx.data.territories
     if ctx.scope.level == "region":
         mine = set(terr.loc[terr["region"] == ctx.scope.id, "territory_id"].astype(str))
@@ -72,8 +83,10 @@ def territory_moves(ctx: PlanContext) -> str:
         mine = {str(ctx.scope.id)}
     else:
         return ""
-    n_in = sum(str(m.get("to")) in mine and str(m.get("from")) not in mine for m in moves)
-    n_out = sum(str(m.get("from")) in mine and str(m.get("to")) not in mine for m in moves)
+    m_in = [m for m in moves if str(m.get("to")) in mine and str(m.get("from")) not in mine]
+    m_out = [m for m in moves if str(m.get("from")) in mine and str(m.get("to")) not in mine]
     n_within = sum(str(m.get("from")) in mine and str(m.get("to")) in mine for m in moves)
-    return (f"Territory balance (accepted moves, decisions.territories): {n_in} accounts move "
-            f"in, {n_out} move out" + (f", {n_within} move within" if n_within else "") + ".")
+    return (f"Territory balance (accepted moves, decisions.territories): {len(m_in)} accounts "
+            f"move in{dollars(m_in)}, {len(m_out)} move out{dollars(m_out)}"
+            + (f", {n_within} move within" if n_within else "")
+            + "; the quotas above are split on the books after the moves.")

@@ -60,7 +60,15 @@ def resource_allocation(ctx: PlanContext) -> Section:
                          method=saved.get("method") or "kkt")
     t = alloc.table
     cols = [c for c in ["name", "kind", "current", "spend", "change", "return", "marginal_roi",
-                        "avg_roi"] if c in t.columns]
+                        "avg_roi", "bound"] if c in t.columns]
+    for i in saved["investments"]:
+        if i.kind == "headcount" and i.fit and i.fit != "configured":
+            s.add(f"Headcount: {i.fit}.")
+    if any("elasticity" in (i.fit or "") for i in saved["investments"]):
+        s.add("Channels follow saturating response curves (return = a (1 - exp(-spend / b)), "
+              "set at each channel's committed tactic spend and the bookings its tactics add, "
+              "with a stated spend elasticity); no channel gets less than its committed "
+              "spend (bound 'min').")
     share = company_share(ctx)
     money_cols = [c for c in ("current", "spend", "change", "return") if c in cols]
     if ctx.scope.level != "company":

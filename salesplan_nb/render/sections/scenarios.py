@@ -7,9 +7,12 @@ import pandas as pd
 
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.scope import Period
+from salesplan_nb.data import resultcache
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
+from salesplan_nb.render.figures import company_quota_plan, forecast_of, headline_of
 from salesplan_nb.render.sections.where import to_decide
+from salesplan_nb.steps import forecast as forecast_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
 
@@ -26,14 +29,35 @@ def scenarios_section(ctx: PlanContext) -> Section:
         s.add(Table(t, {"bookings": "money", "quota": "money", "attainment": "pct"}))
         return s
     model = sc.from_workspace(ctx.ws, ctx.period)
-    presets = sc.presets(model)
+    fc = forecast_of(ctx)
+    base_total = float(fc.total["point"]) if len(fc.table) else None
+    fig = headline_of(ctx).get("figures") or {}
+    qp = company_quota_plan(ctx) if ctx.scope.level == "company" else None
+    if fig.get("quota_total") is not None and qp is not None and not isinstance(
+            qp, Exception) and abs(model.recompute().total(ctx.scope, "quota")
+                                   - fig["quota_total"]) > 1.0:
+        model.set_quotas(ctx.data, qp)  # the plan's quota total (as the plan figures)
+    fmodel = sc.calibrate_to_forecast(model, ctx.scope, base_total)
+    presets = sc.presets(fmodel)
     saved = sc.load_scenarios(ctx.ws)
     if not saved:
         s.add(to_decide("scenarios to keep beside base / best / worst", "scenarios"))
-    df = sc.compare(model, {**presets, **saved}, scope=ctx.scope,
-                    metrics=("bookings", "quota", "attainment", "win_rate", "deal_size"))
+    metrics = ("bookings", "quota", "attainment", "coverage", "win_rate", "deal_size")
+    df = sc.compare(fmodel, {**presets, **saved}, scope=ctx.scope, metrics=metrics)
+    if "plan" in saved and fig.get("plan_scenario") is not None:
+        # the plan: the quota plan's seats at planned productivity + tactics (plan figures)
+        pm = model.calibrated(ctx.scope, float(fig["plan_scenario"]), saved["plan"])
+        df["plan"] = sc.compare(pm, [saved["plan"]], scope=ctx.scope, metrics=metrics)["plan"]
+    if base_total is not None:
+        s.add(f"Base = the forecast of {ctx.unit_label} ({money(base_total)}: no plan change);"
+              " best / worst and saved scenarios change drivers from it"
+              + ("; plan = the quota plan's seats at planned productivity with the hiring "
+                 "plan and the tactics" if "plan" in df.columns else "")
+              + ". Coverage = open pipeline expected to close in the period / quota still to "
+              "book, at the period start.")
     names = [c for c in df.columns if " vs " not in c]
-    fmt = {"attainment": pct, "win_rate": pct}  # the rest is USD
+    fmt = {"attainment": pct, "win_rate": pct,
+           "coverage": lambda v: f"{v:.2f}x"}  # the rest is USD
     shown = pd.DataFrame({n: [fmt.get(m, money)(float(v)) if pd.notna(v) else ""
                               for m, v in df[n].items()] for n in names},
                          index=df.index).reset_index()
@@ -48,12 +72,18 @@ def scenarios_section(ctx: PlanContext) -> Section:
 
 def scenarios_by_year(ctx: PlanContext) -> pd.DataFrame:
     """Per calendar year of the plan period and scenario: bookings, quota and attainment of
-    the scope, each year modelled on its own (scenarios.from_workspace for that year)."""
+    the scope, each year modelled on its own (scenarios.from_workspace for that year, its
+    base calibrated to that year's forecast)."""
     def build() -> pd.DataFrame:
         rows = []
         for y in range(ctx.period.start.year, ctx.period.end.year):
             per = Period.year(y)
-            model = scenarios_step.from_workspace(ctx.ws, per)
+            fc = resultcache.cached(  # the same cache entry as forecast_of for that year
+                ctx.ws, "forecast", lambda p=per: forecast_step.forecast(ctx.data, ctx.scope, p),
+                args=(ctx.scope, per.label, "default"))
+            model = scenarios_step.calibrate_to_forecast(  # base = that year's forecast
+                scenarios_step.from_workspace(ctx.ws, per), ctx.scope,
+                float(fc.total["point"]) if len(fc.table) else None)
             chosen = {**scenarios_step.presets(model), **scenarios_step.load_scenarios(ctx.ws)}
             df = scenarios_step.compare(model, chosen, scope=ctx.scope,
                                         metrics=("bookings", "quota", "attainment"))

@@ -53,6 +53,38 @@ export interface IStep {
   by: string | null;
   at: string | null;
   because: string | null;
+  reads?: string[];
+}
+
+/** The biggest gap of the plan model (GET /salesplan/figures): target minus ``figure``. */
+export interface IGap {
+  figure: string;
+  amount: number;
+  amount_text: string;
+  reason: string;
+  closes_it: string;
+  step: string | null;
+  title: string | null;
+  path: string | null;
+}
+
+/** GET /salesplan/figures: the plan model's headline figures and its biggest gap. */
+export interface IPlanFigures {
+  plan: string;
+  scope: string;
+  period: string;
+  target_source: string;
+  rows: { key: string; label: string; value: string }[];
+  gap: IGap | null;
+  notes: string[];
+  error: string | null;
+}
+
+/** What the panel shows of the plan figures: table rows, the gap line and its link. */
+export interface IFiguresView {
+  rows: [string, string][];
+  gap: { text: string; link: { label: string; path: string } | null } | null;
+  notes: string[];
 }
 
 export interface IRenderState {
@@ -121,7 +153,7 @@ export function planRequest(form: INewPlanForm): INewPlanRequest {
   };
 }
 
-/** "decided by ana, 2026-12-01 22:10" / "not yet" / "outdated: step 2 ... changed". */
+/** "decided by ana, 2026-12-01 22:10" / "not yet" / "outdated: capacity changed 2026-12-02 10:14". */
 export function statusText(step: IStep): string {
   const when = step.at ? step.at.replace('T', ' ').replace(/:\d\dZ$/, '') : '';
   if (step.status === 'decided') {
@@ -179,4 +211,30 @@ export function planOf(path: string, plans: string[]): string | null {
     }
   }
   return best;
+}
+
+/** "Biggest gap: target vs sum of quotas, -$2.32M: reason; closed by decision." (the plan
+ * document's executive summary says the same words). */
+export function gapText(gap: IGap): string {
+  return `Biggest gap: target vs ${gap.figure}, ${gap.amount_text}: ${gap.reason}; closed by ${gap.closes_it}.`;
+}
+
+/** The panel's view of the plan figures: rows, the gap line with a link that opens the step
+ * notebook whose decision closes it (none when no decision is needed or the notebook is not in
+ * the plan folder), and notes (an error is the only note then). */
+export function figuresView(f: IPlanFigures): IFiguresView {
+  if (f.error) {
+    return { rows: [], gap: null, notes: [`The plan figures are not available: ${f.error}`] };
+  }
+  const gap = f.gap
+    ? {
+        text: gapText(f.gap),
+        link: f.gap.path ? { label: `Open ${f.gap.title ?? f.gap.step ?? 'the step'}`, path: f.gap.path } : null
+      }
+    : null;
+  const notes = [...f.notes];
+  if (f.target_source) {
+    notes.unshift(`target: ${f.target_source}; ${f.scope}, ${f.period}`);
+  }
+  return { rows: f.rows.map(r => [r.label, r.value] as [string, string]), gap, notes };
 }

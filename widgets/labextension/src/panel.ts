@@ -2,7 +2,9 @@ import { Widget } from '@lumino/widgets';
 
 import { post, requestAPI } from './api';
 import {
+  figuresView,
   filesUrl,
+  IPlanFigures,
   IReport,
   IRenderState,
   IStep,
@@ -38,6 +40,10 @@ export class SalesPlanPanel extends Widget {
   private readonly planSelect = document.createElement('select');
   private readonly stepList = document.createElement('ol');
   private readonly headline = div('salesplan-headline');
+  private readonly figures = div('salesplan-figures');
+  private figuresKey = '';
+  private figuresSeq = 0;
+  private figuresBusy = false;
   private readonly validation = div('salesplan-validation');
   private readonly renderBox = div('salesplan-render');
   private readonly bySelect = document.createElement('select');
@@ -58,7 +64,8 @@ export class SalesPlanPanel extends Widget {
     this.planSelect.onchange = () => this.setPlan(this.planSelect.value || null);
     n.append(title, this.planSelect, this.head);
     this.stepList.className = 'salesplan-steps';
-    n.append(section('Steps'), this.stepList, section('Headline'), this.headline);
+    n.append(section('Steps'), this.stepList, section('Plan figures'), this.figures);
+    n.append(section('Headline'), this.headline);
 
     const validate = button('Validate data', 'salesplan-validate-button', () => void this.validate());
     n.append(section('Data'), validate, this.validation);
@@ -92,6 +99,8 @@ export class SalesPlanPanel extends Widget {
       this.renderBox.textContent = '';
       this.validation.textContent = '';
       this.headline.textContent = '';
+      this.figures.textContent = '';
+      this.figuresKey = '';
     }
     void this.refresh(true);
   }
@@ -121,6 +130,12 @@ export class SalesPlanPanel extends Widget {
     const s = await requestAPI<IPlanSummary>(`plan?path=${encodeURIComponent(this.plan)}`);
     this.head.textContent = `${s.name}: ${s.type} plan, ${s.period}, ${s.scope}`;
     this.showSteps(s.steps);
+    // the plan figures again when a decision was recorded (or on a full refresh)
+    const key = `${this.plan}|${s.steps.map(x => `${x.key}=${x.at ?? ''}`).join(',')}`;
+    if (key !== this.figuresKey || (withHeadline && !this.figuresBusy)) {
+      this.figuresKey = key;
+      void this.loadFigures(this.plan);
+    }
     if (withHeadline) {
       const h = await requestAPI<IHeadline>(`headline?path=${encodeURIComponent(this.plan)}`);
       this.headline.textContent = '';
@@ -133,6 +148,68 @@ export class SalesPlanPanel extends Widget {
       const note = div('salesplan-note');
       note.textContent = `data as of ${h.as_of}`;
       this.headline.append(t, note);
+    }
+  }
+
+  /** Fetch and show the plan model's figures and biggest gap (computing them takes seconds:
+   * an answer for an older request or another plan is dropped). */
+  private async loadFigures(plan: string): Promise<void> {
+    const seq = ++this.figuresSeq;
+    if (!this.figures.firstChild) {
+      this.figures.textContent = 'computing the plan figures...';
+    }
+    let f: IPlanFigures;
+    this.figuresBusy = true;
+    try {
+      f = await requestAPI<IPlanFigures>(`figures?path=${encodeURIComponent(plan)}`);
+    } catch (e) {
+      if (seq === this.figuresSeq) {
+        this.figures.textContent = `${e}`;
+      }
+      return;
+    } finally {
+      if (seq === this.figuresSeq) {
+        this.figuresBusy = false;
+      }
+    }
+    if (seq === this.figuresSeq && plan === this.plan) {
+      this.showFigures(f);
+    }
+  }
+
+  private showFigures(f: IPlanFigures): void {
+    const v = figuresView(f);
+    this.figures.textContent = '';
+    if (v.gap) {
+      const line = div('salesplan-gap');
+      const text = document.createElement('span');
+      text.className = 'salesplan-gap-text';
+      text.textContent = v.gap.text;
+      line.appendChild(text);
+      if (v.gap.link) {
+        const { label, path } = v.gap.link;
+        const a = document.createElement('a');
+        a.className = 'salesplan-gap-link';
+        a.textContent = label;
+        a.title = `open ${path}`;
+        a.onclick = () => this.openPath(path);
+        line.append(' ', a);
+      }
+      this.figures.appendChild(line);
+    }
+    if (v.rows.length) {
+      const t = document.createElement('table');
+      for (const [label, value] of v.rows) {
+        const tr = t.insertRow();
+        tr.insertCell().textContent = label;
+        tr.insertCell().textContent = value;
+      }
+      this.figures.appendChild(t);
+    }
+    for (const n of v.notes) {
+      const note = div('salesplan-note');
+      note.textContent = n;
+      this.figures.appendChild(note);
     }
   }
 

@@ -1,6 +1,9 @@
 import {
+  figuresView,
   filesUrl,
   formProblems,
+  gapText,
+  IPlanFigures,
   INewPlanForm,
   IRenderState,
   IStep,
@@ -74,7 +77,9 @@ describe('statusText', () => {
       'decided by ana, 2026-12-01 22:10'
     );
     expect(statusText(step())).toBe('not yet');
-    expect(statusText(step({ status: 'outdated', because: 'step 1 changed' }))).toBe('outdated: step 1 changed');
+    expect(
+      statusText(step({ status: 'outdated', by: 'bo', at: '2026-12-01T09:00:00Z', because: 'capacity changed 2026-12-02 10:14' }))
+    ).toBe('outdated: capacity changed 2026-12-02 10:14');
   });
   it('labels steps outside the method', () => {
     expect(stepLabel(step())).toBe('2');
@@ -127,5 +132,58 @@ describe('problemText and urls', () => {
   it('finds the deepest plan of a path', () => {
     expect(planOf('plans/a/01.ipynb', ['plans/a', 'plans/ab', '.'])).toBe('plans/a');
     expect(planOf('other/x.ipynb', ['plans/a'])).toBeNull();
+  });
+});
+
+describe('figuresView', () => {
+  const figures = (over: Partial<IPlanFigures> = {}): IPlanFigures => ({
+    plan: 'plans/x',
+    scope: 'company',
+    period: '2027',
+    target_source: 'quota plan',
+    rows: [
+      { key: 'target', label: 'Target (USD)', value: '15,486,376' },
+      { key: 'quota_total', label: 'Sum of quotas (USD)', value: '17,809,332' }
+    ],
+    gap: {
+      figure: 'sum of quotas',
+      amount: -2322956.37,
+      amount_text: '-$2.32M',
+      reason: 'quotas carry over-assignment above the target',
+      closes_it: 'the over-assignment and ramp decisions (quotas step)',
+      step: 'quotas',
+      title: 'Quotas',
+      path: 'plans/x/09_quotas.ipynb'
+    },
+    notes: [],
+    error: null,
+    ...over
+  });
+  it('shows the rows and the gap line with the step notebook to open', () => {
+    const v = figuresView(figures());
+    expect(v.rows).toEqual([
+      ['Target (USD)', '15,486,376'],
+      ['Sum of quotas (USD)', '17,809,332']
+    ]);
+    expect(v.gap?.text).toBe(
+      'Biggest gap: target vs sum of quotas, -$2.32M: quotas carry over-assignment above the ' +
+        'target; closed by the over-assignment and ramp decisions (quotas step).'
+    );
+    expect(v.gap?.link).toEqual({ label: 'Open Quotas', path: 'plans/x/09_quotas.ipynb' });
+    expect(v.notes).toEqual(['target: quota plan; company, 2027']);
+  });
+  it('has no link when no decision is needed, no gap without a target, the error alone', () => {
+    const f = figures();
+    const none = figuresView(figures({ gap: { ...f.gap!, closes_it: 'none needed', step: null, title: null, path: null } }));
+    expect(none.gap?.text).toMatch(/closed by none needed\.$/);
+    expect(none.gap?.link).toBeNull();
+    expect(figuresView(figures({ gap: null, target_source: '', notes: ['no target'] }))).toEqual({
+      rows: f.rows.map(r => [r.label, r.value]),
+      gap: null,
+      notes: ['no target']
+    });
+    const err = figuresView(figures({ error: 'the quota split fails' }));
+    expect(err).toEqual({ rows: [], gap: null, notes: ['The plan figures are not available: the quota split fails'] });
+    expect(gapText(f.gap!)).toContain('target vs sum of quotas, -$2.32M');
   });
 });
