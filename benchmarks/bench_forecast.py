@@ -8,7 +8,7 @@ bias and, for the chosen bias-corrected ``forecast``, the share of actuals insid
 intervals (all scored leave-one-origin-out), then the CPU time of ``forecast()`` for every
 region and territory of the demo company (16 scopes, plan period 2027).
 
-    .venv/bin/python benchmarks/bench_forecast.py [--maven PATH] [--origins 12] [--horizon 12]
+    .venv/bin/python benchmarks/bench_forecast.py [--maven PATH] [--horizon 12]
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
+
 from salesplan_nb import Scope
 from salesplan_nb.data.loaders import load
 from salesplan_nb.data.sample import generate
 from salesplan_nb.steps import forecast as F
+from salesplan_nb.steps import reconcile as R
 
 MAVEN = Path(os.environ.get("SALESPLAN_SHARED_DATA")
              or next((p / "shared" / "data" for p in Path(__file__).resolve().parents
@@ -30,53 +33,80 @@ MAVEN = Path(os.environ.get("SALESPLAN_SHARED_DATA")
              ) / "maven-crm"
 
 
-def report(name: str, data, scopes, origins: int, horizon: int) -> None:
+def report(name: str, data, horizon: int) -> None:
+    """Per node of the hierarchy (company, regions, territories when nested): each method's
+    backtest WAPE / bias beside seasonal naive, the chosen bias-corrected ``forecast`` with its
+    interval coverage, and the reconciled forecast; then the mean per level."""
     y = F.monthly_bookings(data)
     h = min(horizon, max(len(y) - 4, 1))
+    hf = F.hierarchy_forecast(data, None, horizon=h, backtest_horizon=h)
     print(f"\n## {name}: {len(y)} months of history to {F.history_end(data)}; "
-          f"{h} months ahead")
-    print(f"{'scope':<24}{'method':<10}{'WAPE':>8}{'bias':>8}{'vs naive':>9}{'cov80':>7}"
+          f"{h} months ahead; reconciliation: {hf.method} (lambda {hf.lam:.2f})")
+    print(f"{'scope':<24}{'method':<11}{'WAPE':>8}{'bias':>8}{'vs naive':>9}{'cov80':>7}"
           f"{'cov95':>7}{'n':>5}")
-    for sc in scopes:
-        bt = F.backtest(data, sc, n_origins=origins, horizon=h)
-        err = bt.errors.set_index("method")
-        base = err.loc["baseline", "wape"]
-        for m in (*F.METHODS, "forecast"):
-            e = err.loc[m]
-            cov = (f"{e['cover80']:>7.0%}{e['cover95']:>7.0%}" if m == "forecast"
+    summary = []
+    for node, base in zip(hf.hierarchy.nodes, hf.base, strict=True):
+        r = hf.result(node)
+        acc = r.accuracy().set_index("method")
+        show = acc.index if node.level != "territory" else ["baseline", "forecast",
+                                                            "reconciled"]
+        for m in show:
+            e = acc.loc[m]
+            cov = (f"{e['cover80']:>7.0%}{e['cover95']:>7.0%}" if m in ("forecast", "reconciled")
                    else f"{'':>7}{'':>7}")
-            print(f"{sc.label[:23]:<24}{m:<10}{e['wape']:>8.1%}{e['bias']:>+8.1%}"
-                  f"{e['wape'] / base:>9.2f}{cov}{int(e['n']):>5}")
-        print(f"{'':<24}selected: {bt.selected} x {bt.bias_factor:.3f}; {bt.note}")
+            print(f"{node.label[:23]:<24}{m:<11}{e['wape']:>8.1%}{e['bias']:>+8.1%}"
+                  f"{e['vs_baseline']:>9.2f}{cov}{int(e['n']):>5}")
+        if node.level != "territory":
+            print(f"{'':<24}selected: {base.selected} x {base.backtest.bias_factor:.3f}")
+        summary.append({"level": node.level, **{m: acc.loc[m, "wape"] for m in
+                                                 ("baseline", "forecast", "reconciled")},
+                        "cov80": acc.loc["reconciled", "cover80"],
+                        "cov95": acc.loc["reconciled", "cover95"]})
+    means = ", ".join(f"{m} {hf.scores[m].mean():.1%}" for m in ("base", *R.METHODS))
+    print(f"\nreconciliation backtest, mean WAPE over {len(hf.hierarchy.nodes)} nodes: {means}")
+    sm = pd.DataFrame(summary).groupby("level", sort=False).mean()
+    print(f"\n{'level (mean)':<14}{'naive':>8}{'forecast':>10}{'reconciled':>12}"
+          f"{'vs naive':>10}{'cov80':>7}{'cov95':>7}")
+    for lvl, e in sm.iterrows():
+        print(f"{lvl:<14}{e['baseline']:>8.1%}{e['forecast']:>10.1%}{e['reconciled']:>12.1%}"
+              f"{e['reconciled'] / e['baseline']:>10.2f}{e['cov80']:>7.0%}{e['cov95']:>7.0%}")
 
 
-def speed(data) -> None:
+def speed() -> None:
+    """CPU and wall time of the default forecast() of every demo region and territory from a
+    cold start (a fresh dataset: the first call computes and reconciles the whole hierarchy),
+    then of 2,000 account scopes: one forecast_many() call and single forecast() calls."""
+    data = generate(seed=42)
     scopes = ([Scope("region", r) for r in sorted(data.deals["region"].dropna().unique())]
               + [Scope("territory", t) for t in sorted(data.deals["territory"].dropna().unique())])
-    F.forecast(data, scopes[0], period="2027")  # imports and first-call costs
     t, c = time.perf_counter(), time.process_time()
     for sc in scopes:
         F.forecast(data, sc, period="2027")
-    print(f"\nforecast() for {len(scopes)} demo regions + territories (period 2027): "
-          f"{time.process_time() - c:.1f} s CPU, {time.perf_counter() - t:.1f} s wall")
+    print(f"\nforecast() for {len(scopes)} demo regions + territories (period 2027, cold, "
+          f"reconciled): {time.process_time() - c:.1f} s CPU, {time.perf_counter() - t:.1f} s "
+          "wall")
+    accs = [f"account:{a}" for a in data.accounts["account_id"][:2000]]
+    t, c = time.perf_counter(), time.process_time()
+    F.forecast_many(data, accs, "2027")
+    print(f"forecast_many() for {len(accs)} accounts after the company fit: "
+          f"{time.process_time() - c:.2f} s CPU, {time.perf_counter() - t:.2f} s wall")
+    t, c = time.perf_counter(), time.process_time()
+    for a in accs[:200]:
+        F.forecast(data, a, "2027")
+    print(f"forecast() of one account scope: {(time.process_time() - c) / 200 * 1000:.1f} ms "
+          f"CPU, {(time.perf_counter() - t) / 200 * 1000:.1f} ms wall (mean of 200)")
 
 
 def main() -> None:
     warnings.simplefilter("ignore")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--maven", default=str(MAVEN))
-    ap.add_argument("--origins", type=int, default=F.N_ORIGINS)
     ap.add_argument("--horizon", type=int, default=12)
     args = ap.parse_args()
     maven = load(args.maven, mapping="maven-crm")
-    regions = sorted(maven.deals["region"].dropna().unique())
-    report("Maven CRM", maven, [Scope(), *(Scope("region", r) for r in regions)],
-           args.origins, args.horizon)
-    sample = generate(seed=42)
-    regions = sorted(sample.deals["region"].dropna().unique())
-    report("Sample (seed 42, the demo company)", sample,
-           [Scope(), *(Scope("region", r) for r in regions)], args.origins, args.horizon)
-    speed(sample)
+    report("Maven CRM", maven, args.horizon)
+    report("Sample (seed 42, the demo company)", generate(seed=42), args.horizon)
+    speed()
 
 
 if __name__ == "__main__":

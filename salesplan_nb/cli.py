@@ -18,6 +18,7 @@ from salesplan_nb.core import secrets
 from salesplan_nb.core.errors import SalesplanError
 from salesplan_nb.data import loaders, sample, workspace
 from salesplan_nb.steps import registry as step_registry
+from salesplan_nb.steps import rollout
 
 COMMANDS = [
     loaders,    # salesplan validate
@@ -25,6 +26,7 @@ COMMANDS = [
     workspace,  # salesplan init
     runner,     # salesplan run
     demo,       # salesplan demo
+    rollout,    # salesplan accept
 ]
 
 

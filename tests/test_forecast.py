@@ -9,7 +9,9 @@ from helpers import busiest_scope
 
 from salesplan_nb import Dataset
 from salesplan_nb.core.errors import ConfigError
+from salesplan_nb.core.scope import Scope
 from salesplan_nb.steps import forecast as F
+from salesplan_nb.steps import reconcile as R
 
 LEVELS = ("company", "region", "territory", "rep", "account")
 
@@ -189,7 +191,7 @@ def test_zero_pipeline_gets_zero_weight(sample_data):
     for k in range(1, 7 + steps):
         assert F.blend_weights(r.backtest, k, pipeline=False)["pipeline"] == 0
     assert "weight 0" in r.methods["pipeline"]
-    assert (t["blend"] >= t[["baseline", "drift", "model"]].min(axis=1) - 1e-6).all()
+    assert (t["blend"] >= t[["baseline", "drift", "model", "pooled"]].min(axis=1) - 1e-6).all()
 
 
 def test_intervals_widen_with_horizon_and_report_coverage(sample_data):
@@ -209,7 +211,7 @@ def test_intervals_widen_with_horizon_and_report_coverage(sample_data):
 
 
 def test_selected_method_has_the_lowest_backtest_wape(sample_data):
-    r = F.forecast(sample_data, "region:EMEA", period="2027")
+    r = F.forecast(sample_data, "region:EMEA", period="2027", reconcile=False)
     e = r.backtest.errors.set_index("method")["wape"]
     assert r.selected in F.METHODS and e[r.selected] == e[list(F.METHODS)].min()
     want = r.table[r.selected] * r.backtest.bias_factor
@@ -225,6 +227,7 @@ def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
 
     ws = Workspace.create(tmp_path / "plan", data=sample_data)
     api = F.forecast(sample_data, period=ws.period)
+    assert api.reconciliation["method"] in R.METHODS  # the plan uses the reconciled figure
     ctx = report.context(ws.path)
     text = next(b for b in report.growth_forecast(ctx).blocks if isinstance(b, str))
     assert report.money(api.total["point"]) in text
@@ -232,3 +235,101 @@ def test_document_demo_and_api_use_the_same_forecast(sample_data, tmp_path):
     assert f"${api.total['point']:,.0f}" in summary
     saved = ws.load_output("forecast", "company")
     assert saved["forecast"].to_numpy() == pytest.approx(api.table["forecast"].to_numpy())
+
+
+def test_reconciled_territories_sum_to_region_and_regions_to_company(sample_data):
+    """Reconciled forecasts are coherent (within $1 per month and for the period) and, in the
+    backtest, not worse on average than the unreconciled ones."""
+    hf = F.hierarchy_forecast(sample_data, "2027")
+    assert hf is not None and hf.method in R.METHODS
+    h = hf.hierarchy
+    res = {n: F.forecast(sample_data, n, "2027") for n in h.nodes}
+    terr = sample_data.deals.dropna(subset=["territory"]).groupby("territory")["region"].first()
+    company = res[Scope()].table["forecast"].to_numpy()
+    regions = [n for n in h.nodes if n.level == "region"]
+    assert sum(res[r].table["forecast"].to_numpy() for r in regions) == \
+        pytest.approx(company, abs=1.0)
+    assert sum(res[r].total["point"] for r in regions) == \
+        pytest.approx(res[Scope()].total["point"], abs=1.0)
+    for r in regions:
+        ts = [n for n in h.nodes if n.level == "territory" and terr[n.id] == r.id]
+        assert ts
+        assert sum(res[t].table["forecast"].to_numpy() for t in ts) == \
+            pytest.approx(res[r].table["forecast"].to_numpy(), abs=1.0)
+    s = hf.scores
+    assert s[hf.method].mean() <= s["base"].mean()
+    r = res[Scope("region", "EMEA")]
+    assert r.reconciliation["method"] == hf.method
+    assert "reconciled" in set(r.accuracy()["method"])
+    assert (r.table["lo80"] <= r.table["forecast"] + 1e-6).all()
+    unrec = F.forecast(sample_data, "region:EMEA", "2027", reconcile=False)
+    assert unrec.table["forecast"].to_numpy() == pytest.approx(r.reconciliation["base"])
+
+
+def test_reconcile_math_bottom_up_wls_and_mint():
+    S = np.array([[1, 1], [1, 0], [0, 1]], float)
+    base = np.array([[10.0], [4.0], [5.0]])
+    bu = R.reconcile(base, S, R.projection(S, "bottom-up"))
+    assert bu[:, 0].tolist() == [9.0, 4.0, 5.0]
+    wls = R.reconcile(base, S, R.projection(S, "wls-structural"))
+    assert wls[0, 0] == pytest.approx(wls[1, 0] + wls[2, 0])
+    # W = diag(2, 1, 1): the gap 10 - 9 = 1 is split 1/2 to the total, 1/4 to each child
+    assert wls[:, 0].tolist() == pytest.approx([9.5, 4.25, 5.25])
+    E = np.random.default_rng(0).normal(size=(50, 3))
+    W, lam = R.shrink_cov(E)
+    assert 0 <= lam <= 1 and np.allclose(W, W.T) and (np.linalg.eigvalsh(W) > 0).all()
+
+
+def test_stage_probabilities_differ_by_stage_without_stage_history(sample_data):
+    """Closed deals carry no stage (Closed Won / Closed Lost): P(won) by stage comes from the
+    deal ages of each stage, so Prospecting and Negotiation no longer share one number."""
+    p = F.stage_probabilities(sample_data).set_index("stage")
+    assert (p["method"] == "stage by deal age").all()
+    assert abs(p.loc["Prospecting", "p_win"] - p.loc["Negotiation", "p_win"]) > 0.02
+    assert ((p["p_win"] > 0) & (p["p_win"] < 1)).all()
+
+
+def test_forecast_categories_from_source_else_derived():
+    closed = [{"stage": "Won" if i < 4 else "Lost", "status": "won" if i < 4 else "lost",
+               "created_date": "2024-01-01", "close_date": "2024-03-01",
+               "amount": 100.0 if i < 4 else 0.0} for i in range(8)]
+    opened = [{"stage": "Engaging", "status": "open", "created_date": "2024-06-20",
+               "close_date": None, "amount": 1000.0}]
+    d = _data(closed + opened, "2024-06-30")
+    c = F.forecast_categories(d)
+    # P(won) = 0.5 (see the age hand calculation above): best case, derived
+    assert c["category"].tolist() == ["best case"] and c["basis"].str.startswith("derived").all()
+    assert c["expected"].iloc[0] == pytest.approx(500.0)
+    d2 = _data([*closed, {**opened[0], "forecast_category": "Commit"}], "2024-06-30")
+    c2 = F.forecast_categories(d2)
+    assert c2["category"].tolist() == ["commit"] and (c2["basis"] == "source").all()
+
+
+def test_small_scopes_shrink_toward_the_company_in_one_call(sample_data):
+    accs = [f"account:{a}" for a in sample_data.accounts["account_id"][:40]]
+    many = F.forecast_many(sample_data, accs, "2027")
+    assert list(many.index) == accs and (many["total"] >= 0).all()
+    m = many["active_months"].to_numpy()
+    assert many["weight_own"].to_numpy() == pytest.approx(m / (m + F.SHRINK_MONTHS))
+    busy = many["total"].idxmax()
+    one = F.forecast(sample_data, busy, "2027")
+    assert one.total["point"] == pytest.approx(many.loc[busy, "total"])
+    assert "small scope" in one.methods["forecast"] and one.selected in F.METHODS
+    company = F.forecast(sample_data, "company", "2027")
+    every = F.forecast_many(sample_data, [f"account:{a}" for a in
+                                          sample_data.accounts["account_id"]], "2027")
+    # not reconciled to the company, but of its size (shrunk toward its forecast)
+    assert 0.7 < every["total"].sum() / company.total["point"] < 1.3
+
+
+def test_short_history_hierarchy_falls_back_to_bottom_up():
+    """Too short for a backtest: the company / region / territory forecasts are still coherent
+    (bottom-up) and say why."""
+    won = [{"stage": "Won", "status": "won", "created_date": "2024-01-01",
+            "close_date": f"2024-0{m}-10", "amount": 100.0 * m} for m in (1, 2, 3)]
+    d = _data(won, "2024-03-31")
+    r = F.forecast(d, horizon=3)
+    t = F.forecast(d, "territory:T1", horizon=3)
+    assert r.reconciliation["method"] == "bottom-up" and "no backtest" in \
+        r.reconciliation["why"]
+    assert r.table["forecast"].to_numpy() == pytest.approx(t.table["forecast"].to_numpy())

@@ -157,7 +157,7 @@ def test_every_decision_kind_reaches_the_plans_it_concerns(plans):
         if len(les):
             assert all(escape(t) in rl for t in les["text"])
         else:
-            assert "To decide: lessons learned" in rl and "12_evaluate.ipynb" in rl
+            assert "To decide: lessons learned" in rl and "15_evaluate.ipynb" in rl
         assert "Next-plan figures" in rl
         # scenarios: the saved ones beside base / best / worst
         sc = text(section(doc, "scenarios"))

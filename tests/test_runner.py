@@ -143,6 +143,28 @@ def test_resume_skips_up_to_date_units(plan, local_run):
     assert (s.skipped, s.ok) == (0, 1)
 
 
+def test_one_unit_exported_by_the_parent_is_the_same_page(plan, local_run):
+    """One unit: the worker executes, the parent exports (its exporter built meanwhile);
+    the page equals the one a worker exported in the batch, and a failure stays a failure."""
+    out, _ = local_run
+    out1 = plan["root"] / "out-one"
+    s = run(plan["plan"], "territory", out1, only=[XSS], notebook_dir=plan["nbdir"],
+            progress=False)
+    assert (s.ok, s.failed) == (1, 0)
+    stem = safe_name(f"territory:{XSS}")
+
+    def strip(text: str) -> str:
+        return re.sub(r"Rendered by salesplan-nb [^<]*", "", text)
+
+    (page,) = (out1 / "territory").glob(f"{stem}*.html")
+    assert strip(page.read_text()) == strip((out / "territory" / page.name).read_text())
+    s = run(plan["plan"], "territory", out1, only=[BAD], notebook_dir=plan["nbdir"],
+            progress=False)
+    assert (s.ok, s.failed) == (0, 1)
+    (rec,) = (out1 / "territory").glob(f"{safe_name(f'territory:{BAD}')}*.json")
+    assert "boom in" in json.loads(rec.read_text())["error"]["evalue"]
+
+
 def test_dask_executor_renders_the_same_files(plan, local_run):
     distributed = pytest.importorskip("distributed")
     out, _ = local_run

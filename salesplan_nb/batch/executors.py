@@ -61,6 +61,10 @@ class Executor:
         ``limit(job)``: seconds after which a job's worker may be stopped (None: no limit)."""
         raise NotImplementedError
 
+    def slots(self) -> int:
+        """How many jobs run at once (for splitting work into enough pieces)."""
+        return self.workers
+
     def close(self) -> None:
         self.started = False
 
@@ -342,7 +346,8 @@ class LocalExecutor(Executor):
 class DaskExecutor(Executor):
     """A ``dask.distributed`` cluster at ``scheduler`` (e.g. ``tcp://127.0.0.1:8786``).
 
-    ``warm()`` runs once on every worker (``Client.run``) before the first job, and jobs are
+    ``warm()`` runs once on every worker (a worker plugin: also on workers that join later)
+    before the first job, and jobs are
     submitted a few at a time per worker thread (bounded memory in the client for thousands
     of units). Each job is one task; a task whose worker dies is reported failed."""
 
@@ -366,10 +371,17 @@ class DaskExecutor(Executor):
         except OSError as exc:
             raise ConfigError(f"cannot reach the dask scheduler at {self.scheduler}: {exc}") \
                 from None
-        if warm is not None:
+        if warm is not None:  # every worker, and any that joins later, warms up once
             with contextlib.suppress(Exception):
-                self.client.run(warm)
+                from salesplan_nb.batch.daskplugin import WarmPlugin
+
+                self.client.register_plugin(WarmPlugin(warm), name="salesplan-warm")
         self.started = True
+
+    def slots(self) -> int:
+        if self.client is None:
+            return self.workers
+        return sum(self.client.nthreads().values()) or 1
 
     def map(self, fn, jobs, done, limit=None) -> None:
         from distributed import as_completed

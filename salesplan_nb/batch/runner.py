@@ -44,7 +44,7 @@ from salesplan_nb.batch import executors, lifetime, speedups
 from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.safenames import inside
-from salesplan_nb.core.scope import PLAN_TYPES, Period
+from salesplan_nb.core.scope import DOCUMENT_TYPES, Period
 from salesplan_nb.data.units import LEVELS, Unit, list_units
 from salesplan_nb.render.report import CHART_MIME, HEADLINE_MIME, SECTION_MIME, open_workspace
 from salesplan_nb.steps import registry as step_registry
@@ -66,12 +66,10 @@ ENGINES = ("inprocess", "kernel")
 
 
 def default_plan_type(level: str, ws_plan_type: str) -> str:
-    """territory -> territory plan, account -> account plan, else the workspace's annual or
-    long-term type."""
-    if level == "territory":
-        return "territory"
-    if level == "account":
-        return "account"
+    """territory -> territory plan, account -> account plan, rep -> rep plan (the quota
+    letter), else the workspace's annual or long-term type."""
+    if level in ("territory", "account", "rep"):
+        return level
     return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"
 
 
@@ -95,6 +93,7 @@ class Job:
     parameters: dict
     timeout: float | None = 600.0
     engine: str = "inprocess"
+    export: bool = True  # False: return the executed notebook, the caller exports it
 
 
 @dataclass
@@ -109,6 +108,7 @@ class Result:
     error: dict | None = None
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    nb: Any = None  # the executed notebook, kept only when the caller exports (Job.export)
 
 
 # ---- the warm kernel -------------------------------------------------------------------------
@@ -305,7 +305,14 @@ class Renderer:
     def __init__(self, engine: str = "inprocess"):
         self.engine = engine
         self.kernel = WarmKernel() if engine == "kernel" else None
-        self.exporter = PlanExporter()
+        self._exporter: PlanExporter | None = None
+
+    @property
+    def exporter(self) -> PlanExporter:
+        """The HTML exporter, built at first use (nbconvert and its templates)."""
+        if self._exporter is None:
+            self._exporter = PlanExporter()
+        return self._exporter
 
     def _execute(self, job: Job):
         if self.kernel is None:
@@ -346,15 +353,30 @@ class Renderer:
         if error:
             return Result(job.unit, "failed", None, ipynb, head, error,
                           time.perf_counter() - t0)
-        title = display.label(head.get("title") or f"{job.unit.level} {job.unit.label}",
+        r = Result(job.unit, "ok", None, ipynb, head, None)
+        if job.export:
+            self.export_result(r, nb)
+        else:
+            r.nb = nb
+        r.seconds = time.perf_counter() - t0
+        return r
+
+    def export_result(self, r: Result, nb=None) -> Result:
+        """``r.html`` from its executed notebook (``nb``, else ``r.ipynb``); an export error
+        turns ``r`` into a failed result."""
+        import nbformat
+
+        title = display.label(r.headline.get("title") or f"{r.unit.level} {r.unit.label}",
                               limit=2 * display.LABEL_MAX)
+        nb = nb if nb is not None else r.nb
+        r.nb = None
         try:
-            body = self.exporter.export(nb, title)
+            r.html = self.exporter.export(nb if nb is not None
+                                          else nbformat.reads(r.ipynb, as_version=4), title)
         except Exception as exc:  # noqa: BLE001
-            return Result(job.unit, "failed", None, ipynb, head,
-                          {"cell": "export", "ename": type(exc).__name__,
-                           "evalue": str(exc)[:500]}, time.perf_counter() - t0)
-        return Result(job.unit, "ok", body, ipynb, head, None, time.perf_counter() - t0)
+            r.status, r.html = "failed", None
+            r.error = {"cell": "export", "ename": type(exc).__name__, "evalue": str(exc)[:500]}
+        return r
 
     def close(self) -> None:
         if self.kernel is not None:
@@ -389,7 +411,7 @@ def render_job(job: Job) -> Result:
 
 
 def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | None = None,
-            engine: str = "inprocess") -> None:
+            engine: str = "inprocess", export: bool = True) -> None:
     """Prepare this process to render units of ``plan_dir``: import what every plan notebook
     needs, open the workspace (data snapshot, enriched deals), compute the plan-wide results
     (the company quota split for the period, from the workspace cache when data and decisions
@@ -412,8 +434,10 @@ def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | No
     with contextlib.suppress(Exception):  # a bad decision fails in the unit, with its message
         ctx = report.context(plan_dir, "company", None, period, plan_type or ws.plan_type)
         report.company_quota_plan(ctx)
-    vega_bundle()
-    _renderer(engine)  # a kernel (--engine kernel) starts in each worker, at its first unit
+    r = _renderer(engine)  # a kernel (--engine kernel) starts in each worker, at its first unit
+    if export:  # else the caller exports (one unit: the parent, while the worker executes)
+        vega_bundle()
+        r.exporter  # noqa: B018 - nbconvert and the templates, once for every fork
     if engine == "inprocess":
         from IPython.core.interactiveshell import InteractiveShell
 
@@ -631,8 +655,8 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         except ValueError as exc:
             raise ConfigError(f"--period {period!r}: {exc} (e.g. 2027, 2027-Q1, 2027..2029)") \
                 from None
-    if plan_type is not None and plan_type not in PLAN_TYPES:
-        raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(PLAN_TYPES)}")
+    if plan_type is not None and plan_type not in DOCUMENT_TYPES:
+        raise ConfigError(f"--plan-type {plan_type!r}: use one of {', '.join(DOCUMENT_TYPES)}")
     ws = open_workspace(plan_dir)
     units = list_units(ws.data, by, only=only, top=top)
     if not units:
@@ -661,9 +685,16 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
         jobs = todo
     bar = _progress(len(jobs), progress)
 
+    exporting: list[threading.Thread] = []
+    parent: dict[str, Renderer] = {}
+
     def done(job: Job, r: Result | BaseException) -> None:
         if not isinstance(r, Result):
             r = _failed(job, r)
+        if r.status == "ok" and r.html is None and not job.export:
+            for t in exporting:
+                t.join()
+            (parent.get("r") or _renderer(engine)).export_result(r)
         write_result(out, r, job)
         summary.peak_rss_mb = max(summary.peak_rss_mb, r.peak_rss_mb)
         if r.status == "ok":
@@ -686,7 +717,20 @@ def run(plan_dir: str | Path, by: str, out: str | Path, *, only: list[str] | Non
                                                           len(jobs)), scheduler=scheduler)
             own = True
         try:
-            pool.start(warm=_Warm(str(plan_dir), ptype, per, engine), on_exit=close_renderers)
+            # one unit on a fresh forked pool: the parent exports it, building its exporter
+            # while the worker executes the notebook (both cores busy)
+            solo = (own and len(jobs) == 1 and isinstance(pool, executors.LocalExecutor)
+                    and pool.ctx.get_start_method() == "fork")
+            for j in jobs:
+                j.export = not solo
+            pool.start(warm=_Warm(str(plan_dir), ptype, per, engine, not solo),
+                       on_exit=close_renderers)
+            if solo:
+                exporting.append(threading.Thread(target=_build_exporter,
+                                                  args=(engine, parent), daemon=True))
+                exporting[0].start()
+            if by == "account" and len(jobs) > 1:  # plan-wide: every account's forecast once
+                _precompute(str(plan_dir), by, [j.unit.id for j in jobs], per, pool, progress)
             pool.map(render_job, jobs, done, limit=limit)
         finally:
             if own:
@@ -705,9 +749,36 @@ class _Warm:
     plan_type: str
     period: str
     engine: str
+    export: bool = True
 
     def __call__(self) -> None:
-        warm_up(self.plan_dir, self.plan_type, self.period, self.engine)
+        warm_up(self.plan_dir, self.plan_type, self.period, self.engine, self.export)
+
+
+def _build_exporter(engine: str, into: dict) -> None:
+    """A renderer with its exporter ready (nbconvert imported, templates compiled, the Vega
+    bundle read) into ``into["r"]``; runs in a thread of the parent while a worker renders."""
+    import nbformat
+
+    with contextlib.suppress(Exception):  # a failure shows when the unit is exported
+        r = Renderer(engine)
+        vega_bundle()
+        r.exporter.export(nbformat.v4.new_notebook(), "")  # compiles the templates
+        into["r"] = r
+
+
+def _precompute(plan_dir: str, level: str, ids: list[str], period: str, pool,
+                progress: bool) -> None:
+    """The units' forecasts into the results cache before they render
+    (:mod:`salesplan_nb.batch.planwide`), with its own progress bar."""
+    from salesplan_nb.batch import planwide
+
+    bar = _progress(len(ids), progress, "forecasting", "unit")
+    try:
+        planwide.precompute_forecasts(plan_dir, level, ids, period, pool=pool,
+                                      progress=bar.update)
+    finally:
+        bar.close()
 
 
 def _code_cells(notebook: str) -> int:
@@ -716,12 +787,12 @@ def _code_cells(notebook: str) -> int:
     return max(1, sum(c.cell_type == "code" for c in nbformat.read(notebook, 4).cells) + 1)
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, desc: str = "rendering", unit: str = "plan"):
     """A progress bar with rate and ETA (``[elapsed<remaining, plans/s]``) on stderr."""
     from tqdm.auto import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread: workers may be forked while it runs
-    return tqdm(total=total, unit="plan", desc="rendering", disable=not enabled or total == 0,
+    return tqdm(total=total, unit=unit, desc=desc, disable=not enabled or total == 0,
                 file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
@@ -749,7 +820,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--by", required=True, choices=LEVELS, help="unit level")
     p.add_argument("--only", nargs="+", metavar="NAME", help="only these units (id or name)")
     p.add_argument("--top", type=int, help="only the N units with most trailing bookings")
-    p.add_argument("--plan-type", choices=PLAN_TYPES,
+    p.add_argument("--plan-type", choices=DOCUMENT_TYPES,
                    help="plan type (default: territory/account for those levels, else the "
                         "plan's own)")
     p.add_argument("--period", help="plan period (default: the plan's)")

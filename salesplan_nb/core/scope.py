@@ -18,6 +18,9 @@ SCOPE_LEVELS = ("company", "region", "territory", "rep", "account")
 #: plan types (PRODUCT.md): long-term 3-5 years company/region; annual next year
 #: company/region; territory a year per territory/region; account a year per key account
 PLAN_TYPES = ("annual", "long-term", "territory", "account")
+#: plan documents: the plan types plus ``rep`` - a rep's plan read as a quota letter (step 13),
+#: rendered per rep (``salesplan run --by rep``), never the type of a plan workspace
+DOCUMENT_TYPES = (*PLAN_TYPES, "rep")
 # column of Dataset.deals that identifies each scope level
 SCOPE_COLUMN = {"region": "region", "territory": "territory", "rep": "owner_id",
                 "account": "account_id"}

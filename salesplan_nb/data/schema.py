@@ -101,6 +101,7 @@ TABLES: dict[str, Table] = {
             C("region", STRING, help="the deal's own sales region (wins over the rep's)"),
             C("territory", STRING, help="the deal's own territory id (wins over the rep's)"),
             C("cost", MONEY, help="cost of the deal's lines, USD; enables gross margin"),
+            C("forecast_category", STRING, help="commit / best case / pipeline / omitted"),
         ),
         _t(
             "reps", "rep_id", True, "Sales people and managers.",

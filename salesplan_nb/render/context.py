@@ -14,8 +14,8 @@ import pandas as pd
 
 from salesplan_nb.core import display
 from salesplan_nb.core.errors import ConfigError
-from salesplan_nb.core.scope import Period, Scope
-from salesplan_nb.data.workspace import PLAN_TYPES, Workspace
+from salesplan_nb.core.scope import DOCUMENT_TYPES, Period, Scope
+from salesplan_nb.data.workspace import Workspace
 from salesplan_nb.steps import plan_model
 
 __all__ = ["PlanContext", "open_workspace", "unit_label", "context", "default_plan_type",
@@ -71,6 +71,8 @@ class PlanContext:
                 "account": "Account", "company": "Company"}.get(self.plan_type, "Sales")
         if self.scope.level == "company" and self.plan_type == "annual":
             kind = "Company annual"
+        if self.plan_type == "rep":  # step 13: the rep's plan reads as a quota letter
+            return f"Quota letter and rep plan {period_label(self.period)}: {self.unit_label}"
         return f"{kind} sales plan {period_label(self.period)}: {self.unit_label}"
 
     @property
@@ -154,8 +156,8 @@ def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None
     except ValueError as exc:
         raise ConfigError(f"period={period!r}: {exc}; e.g. 2027 or 2027-Q1") from None
     ptype = plan_type or ws.plan_type
-    if ptype not in PLAN_TYPES:
-        raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(PLAN_TYPES)}")
+    if ptype not in DOCUMENT_TYPES:
+        raise ConfigError(f"plan type {ptype!r} is not one of {', '.join(DOCUMENT_TYPES)}")
     # the plan model's baseline (a long-term plan's: the last complete calendar year)
     base = plan_model.plan_baseline(Period.parse(str(ws.data.as_of.year + 1))
                                     if ptype == "long-term" else per, ws.data.as_of)
@@ -163,8 +165,9 @@ def context(plan_dir: str | Path, scope_level: str = "company", unit: str | None
 
 
 def default_plan_type(scope_level: str, ws_plan_type: str) -> str:
-    """The plan type of a scope: territory -> territory plan, account -> account plan, else the
-    workspace's annual or long-term type (the batch runner's rule)."""
-    if scope_level in ("territory", "account"):
+    """The plan type of a scope: territory -> territory plan, account -> account plan, rep ->
+    rep plan (the quota letter), else the workspace's annual or long-term type (the batch
+    runner's rule)."""
+    if scope_level in ("territory", "account", "rep"):
         return scope_level
     return ws_plan_type if ws_plan_type in ("annual", "long-term") else "annual"

@@ -26,7 +26,8 @@ from salesplan_nb.steps import quotas as quotas_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
 __all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of",
-           "plan_figures", "forecast_of", "company_share", "fig", "FIGURE_KINDS"]
+           "plan_figures", "forecast_of", "cached_forecast", "company_share", "fig",
+           "FIGURE_KINDS"]
 
 #: the named plan figures a section may print (key in the run record's ``figures`` -> how it
 #: is shown in text); every section prints them through :func:`fig`, so the plan document
@@ -116,9 +117,16 @@ def _quota_plan(ctx: PlanContext):
 def forecast_of(ctx: PlanContext):
     """The scope's forecast for the plan period, computed once per context (the growth
     forecast section and the plan figures print the same number)."""
-    return ctx.once("forecast", lambda: resultcache.cached(
-        ctx.ws, "forecast", lambda: forecast_step.forecast(ctx.data, ctx.scope, ctx.period),
-        args=(ctx.scope, ctx.period.label, "default")))
+    return ctx.once("forecast", lambda: cached_forecast(ctx.ws, ctx.scope, ctx.period))
+
+
+def cached_forecast(ws, scope, period: Period, build=None):
+    """``forecast(scope, period)`` (default options) through the workspace's results cache;
+    ``build()`` computes it on a miss (default ``forecast_step.forecast``: a batch run passes
+    the result it computed for many scopes at once, so the units find it cached)."""
+    return resultcache.cached(
+        ws, "forecast", build or (lambda: forecast_step.forecast(ws.data, scope, period)),
+        args=(scope, period.label, "default"))
 
 
 _MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}

@@ -1,19 +1,26 @@
 """Forecasting: monthly bookings (USD) per scope, with backtested accuracy.
 
-Four forecasts of won bookings per calendar month, each USD per month:
+Forecasts of won bookings per calendar month, each USD per month:
 
 - **baseline** - seasonal naive: ``y[m] = y[m - 12]`` (same month last year). With fewer than
   12 months of history it cannot exist; the baseline then falls back to plain naive
   (``y[m] = last observed month``) and says so in ``methods``.
+- **drift** - seasonal naive x trailing growth (:func:`drift_forecast`).
 - **model** - statsmodels ``ExponentialSmoothing`` (ETS): additive trend and multiplicative (all
   months > 0) or additive seasonality, the lower AIC of the two, when history >= 24 months
   (2 seasons); damped additive trend without seasonality (Holt) for 4..23 months; the history
   mean below 4 months. Forecasts are clipped at 0.
-- **pipeline** - open deals x P(won), spread over their likely close months (see
-  :func:`stage_probabilities` and :func:`pipeline_forecast`).
-- **blend** - ``w_base * baseline + w_model * model + w_pipe * pipeline``, weights on a 0.1 grid
-  summing to 1, chosen per months-ahead step to minimise WAPE in the rolling-origin backtest
-  (see :func:`blend_weights`).
+- **pipeline** - open deals x P(won), in their expected close month or spread over their likely
+  close months (see :func:`stage_probabilities` and :func:`pipeline_forecast`).
+- **pooled** - the scope's last 12 months x the company's seasonal shape and growth
+  (:func:`pooled_forecast`).
+- **blend** - weights on a 0.1 grid summing to 1 over the components, one set per months-ahead
+  bucket, minimising the rolling-origin backtest's absolute error (see :func:`blend_weights`).
+
+``forecast`` = the method with the lowest backtest WAPE x its bias correction, with empirical
+intervals; for the company, regions and territories it is then reconciled across the hierarchy
+(:func:`hierarchy_forecast`, :mod:`salesplan_nb.steps.reconcile`); small scopes are shrunk toward
+the company's method (:func:`forecast_many`).
 
 Backtest (:func:`backtest`): rolling origin - for each of the last ``n_origins`` months ``o``,
 fit on months ``< o`` only and forecast months ``o .. o + horizon - 1``; the pipeline forecast
@@ -38,9 +45,10 @@ import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.periods import last_whole_month
-from salesplan_nb.core.scope import Period, Scope
+from salesplan_nb.core.scope import SCOPE_COLUMN, Period, Scope
 from salesplan_nb.data.dataset import Dataset
 from salesplan_nb.data.schema import NO_PIPELINE
+from salesplan_nb.steps import reconcile as R
 
 DAYS_PER_MONTH = 365.25 / 12
 SHRINK = 10.0  # pseudo-deals pulling a thin probability estimate toward the overall win rate
@@ -229,9 +237,11 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
     ``s`` or later, or is not an open stage (lost somewhere unknown). Deals lost before ``s``
     never were open at ``s`` and are excluded.
 
-    Method ``closed win rate`` (closed deals carry no stage, e.g. Won/Lost only):
-    ``p(s) = won / (won + lost)`` of closed deals in scope, the same for every stage; the
-    pipeline forecast then refines it by deal age (see :func:`pipeline_forecast`).
+    Method ``stage by deal age`` (closed deals carry no stage, e.g. Won/Lost only): each open
+    deal's ``P(won | open at age a)`` learned from the closed deals' outcomes and cycle lengths
+    (:func:`_p_win_by_age`; ``a`` = days since created, 0 when undated), averaged over the
+    deals open at the stage: later stages hold older deals, so they get the win rate of deals
+    that survived that long.
 
     Columns: ``stage, open_deals, open_value (USD, own amounts), p_win, method``.
     """
@@ -268,8 +278,14 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
              if n_won + (lost_rank >= rank[s]).sum() else 0.0 for s in out.index}
         method = "lost-at-stage"
     else:
-        p = {s: p0 for s in out.index}
-        method = "closed win rate"
+        # no stage at close: each open deal's P(won | its age) from closed outcomes
+        # (:func:`_p_win_by_age`), averaged over the deals open at the stage
+        won_c, lost_c = _age_model(closed[closed["close_date"].notna()])
+        age = (pd.Timestamp(data.as_of) - open_["created_date"]).dt.days.to_numpy(
+            dtype=float, na_value=np.nan)
+        pa = pd.Series(_p_win_by_age(age, won_c, lost_c, p0), index=open_.index)
+        p = pa.groupby(stages).mean().to_dict()
+        method = "stage by deal age"
     out["p_win"] = pd.Series(p)
     out["method"] = method
     out = out.reset_index().rename(columns={"index": "stage"})
@@ -278,10 +294,14 @@ def stage_probabilities(data: Dataset, scope: Scope | str = "company",
 
 def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at: pd.DataFrame,
                  origin: pd.Period, horizon: int, stage_p: dict | None,
-                 keep_own_amount: bool, amt: np.ndarray | None = None) -> np.ndarray:
+                 keep_own_amount: bool, amt: np.ndarray | None = None,
+                 per_deal: bool = False, expected: bool = False) -> np.ndarray:
     """Expected bookings (USD) per month ``origin .. origin+horizon-1`` from ``open_at``
-    (``amt``: the open deals' values when the caller computed them already)."""
-    out = np.zeros(horizon)
+    (``amt``: the open deals' values when the caller computed them already; ``per_deal``:
+    one row per open deal instead of the sum; ``expected``: time a deal by its own expected
+    close date (``close_date`` of an open deal) when that is on or after the origin - only for
+    the live forecast: in the backtest a closed deal's close date is its outcome)."""
+    out = np.zeros((len(open_at), horizon)) if per_deal else np.zeros(horizon)
     if open_at.empty:
         return out
     n_won = int((closed_before["status"] == "won").sum())
@@ -300,7 +320,16 @@ def _pipeline_at(deals_scope: pd.DataFrame, closed_before: pd.DataFrame, open_at
     month_starts = pd.period_range(origin, periods=horizon + 1, freq="M").start_time
     bounds = np.asarray((month_starts - start).days, dtype=float)
     share = _close_month_shares(ages, won_c, bounds)
-    return (p * amt) @ share
+    if expected:
+        # the deal's own expected close month when it is still ahead (else: learned timing)
+        exp = open_at["close_date"].to_numpy(dtype="datetime64[ns]")
+        ahead = ~np.isnat(exp) & (exp >= np.datetime64(start))
+        k = np.searchsorted(month_starts.to_numpy(), exp[ahead], side="right") - 1
+        one = np.zeros((int(ahead.sum()), horizon))
+        inside = k < horizon
+        one[np.flatnonzero(inside), k[inside]] = 1.0
+        share[ahead] = one
+    return (p * amt)[:, None] * share if per_deal else (p * amt) @ share
 
 
 def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: int = 12,
@@ -330,8 +359,68 @@ def pipeline_forecast(data: Dataset, scope: Scope | str = "company", horizon: in
     sp = stage_probabilities(data, scope, stage_order) if stage_table is None else stage_table
     stage_p = (dict(zip(sp["stage"], sp["p_win"])) if len(sp) and
                sp["method"].iloc[0] == "lost-at-stage" else None)
-    vals = _pipeline_at(d, closed, open_, origin, horizon, stage_p, keep_own_amount=True)
+    vals = _pipeline_at(d, closed, open_, origin, horizon, stage_p, keep_own_amount=True,
+                        expected=True)
     return pd.DataFrame({"month": months, "pipeline": vals})
+
+
+#: derived forecast categories: P(won) band lower bounds (commit >= 70%, best case >= 40%)
+CATEGORY_BANDS = (("commit", 0.70), ("best case", 0.40), ("pipeline", 0.0))
+
+
+def _deal_p_win(data: Dataset, d: pd.DataFrame, stage_order: list[str] | None,
+                sp: pd.DataFrame) -> np.ndarray:
+    """P(won) of each open deal of ``d`` as :func:`pipeline_forecast` uses it."""
+    open_ = d[d["status"] == "open"]
+    closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+    n_won = int((closed["status"] == "won").sum())
+    p0 = n_won / len(closed) if len(closed) else 0.0
+    if len(sp) and sp["method"].iloc[0] == "lost-at-stage":
+        return open_["stage"].map(dict(zip(sp["stage"], sp["p_win"]))).astype(float) \
+            .fillna(p0).to_numpy()
+    won_c, lost_c = _age_model(closed)
+    age = (pd.Timestamp(data.as_of) - open_["created_date"]).dt.days.to_numpy(
+        dtype=float, na_value=np.nan)
+    return _p_win_by_age(age, won_c, lost_c, p0)
+
+
+def forecast_categories(data: Dataset, scope: Scope | str = "company",
+                        stage_order: list[str] | None = None) -> pd.DataFrame:
+    """Open pipeline by forecast category: ``category, deals, value`` (USD, own amounts),
+    ``expected`` (sum of P(won) x value, values imputed as in :func:`pipeline_forecast`),
+    ``basis``. Categories come from the source's ``forecast_category`` column when it has one
+    (``source``), else from each deal's P(won) in :data:`CATEGORY_BANDS` (``derived``:
+    commit >= 70%, best case 40-70%, pipeline < 40%)."""
+    scope = parse_scope(scope)
+    d = scope.filter(data.deals)
+    open_ = d[d["status"] == "open"]
+    cols = ["category", "deals", "value", "expected", "basis"]
+    if open_.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string" if c in ("category", "basis")
+                                          else "float64") for c in cols})
+    sp = stage_probabilities(data, scope, stage_order)
+    p = _deal_p_win(data, d, stage_order, sp)
+    closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+    by_product, overall = _amount_lookup(closed)
+    amt = _impute_amount(open_, by_product, overall, keep_own=True)
+    src = open_["forecast_category"] if "forecast_category" in open_.columns else None
+    if src is not None and src.notna().any():
+        cat = src.astype(object).fillna("(none)").astype(str).str.strip().str.lower()
+        basis = "source"
+    else:
+        cat = pd.Series(np.select([p >= b for _, b in CATEGORY_BANDS[:-1]],
+                                  [c for c, _ in CATEGORY_BANDS[:-1]], "pipeline"),
+                        index=open_.index)
+        basis = "derived from P(won): commit >= 70%, best case 40-70%, pipeline < 40%"
+    f = pd.DataFrame({"category": cat.to_numpy(), "value": open_["amount"].fillna(0).to_numpy(
+        float), "expected": p * amt})
+    g = f.groupby("category", sort=False).agg(deals=("value", "size"), value=("value", "sum"),
+                                              expected=("expected", "sum"))
+    order = [c for c, _ in CATEGORY_BANDS]
+    g = g.reindex(sorted(g.index, key=lambda c: (order.index(c) if c in order else 9, c)))
+    g = g.reset_index()
+    g["basis"] = basis
+    return g[cols].astype({"category": "string", "basis": "string"})
 
 
 # --------------------------------------------------------------------------- ETS, fitted once
@@ -360,7 +449,7 @@ def ets_spec(history: pd.Series | np.ndarray) -> EtsSpec:
             for kind in (["add"] if (y <= 0).any() else ["mul", "add"]):
                 try:
                     fit = ExponentialSmoothing(y, trend="add", seasonal=kind, seasonal_periods=12,
-                                               initialization_method="estimated").fit(use_brute=False)
+                                               initialization_method="heuristic").fit(use_brute=False)
                 except (ValueError, np.linalg.LinAlgError):
                     continue
                 if np.isfinite(fit.forecast(12)).all() and (best is None or fit.aic < best[0]):
@@ -439,6 +528,50 @@ def drift_forecast(history: pd.Series | np.ndarray, horizon: int) -> tuple[np.nd
     return base * g ** (1 + 0.5 * years), f"seasonal naive x trailing growth {g:.3f}"
 
 
+def seasonal_shape(company: pd.Series | np.ndarray) -> np.ndarray:
+    """The company's seasonal shape: for each of the last 12 calendar months, its mean share of
+    the 12-month total over every full 12-month window ending at the history's end, one, two
+    ... years back (windows with no bookings skipped). ``shape[i]`` belongs to month
+    ``n - 12 + i``; sums to 1. Needs 12 months (else uniform 1/12)."""
+    c = np.asarray(company, dtype=float)
+    n = len(c)
+    win = [c[n - 12 * (j + 1): n - 12 * j] for j in range(n // 12)]
+    win = [w / w.sum() for w in win if w.sum() > 0]
+    return np.mean(win, axis=0) if win else np.full(12, 1 / 12)
+
+
+def company_growth(company: pd.Series | np.ndarray) -> float:
+    """Trailing growth of the company ``sum(last 12) / sum(12 before)``, clipped to 0.5..2;
+    1 with fewer than 24 months."""
+    c = np.asarray(company, dtype=float)
+    if len(c) < 24 or c[-24:-12].sum() <= 0:
+        return 1.0
+    return float(np.clip(c[-12:].sum() / c[-24:-12].sum(), 0.5, 2.0))
+
+
+def pooled_forecast(history: pd.Series | np.ndarray, horizon: int,
+                    company: pd.Series | np.ndarray, start: int = 0
+                    ) -> tuple[np.ndarray, str]:
+    """Pooled seasonal forecast: the scope's own level, the company's shape and growth.
+
+    ``F[h] = sum(scope's last 12 months) x shape[h mod 12] x g ** (1 + 0.5 floor(h / 12))``
+    for ``h = start .. start + horizon - 1`` (0 = the month after history), ``shape`` =
+    :func:`seasonal_shape` of the company (averaged over every year, so one lumpy month does
+    not repeat), ``g`` = :func:`company_growth` (damped by half per further year, as the
+    drift). A region's own seasonality and growth are noisy; the company's are pooled over
+    all of them. ``company`` must end where ``history`` ends. With < 12 months: plain naive."""
+    y = np.asarray(history, dtype=float)
+    c = np.asarray(company, dtype=float)
+    if len(y) < 12 or len(c) < 12:
+        base, m = seasonal_naive(y, start + horizon)
+        return base[start:], m + " (no pooled shape: < 12 months)"
+    hh = np.arange(start, start + horizon)
+    g = company_growth(c)
+    f = y[-12:].sum() * seasonal_shape(c)[hh % 12] * g ** (1 + 0.5 * (hh // 12))
+    return f, (f"scope's last 12 months x the company's seasonal shape ({len(c) // 12} years) "
+               f"x company growth {g:.3f}")
+
+
 # --------------------------------------------------------------------------- backtest
 def _errors(f: np.ndarray, a: np.ndarray) -> dict:
     f, a = np.asarray(f, float), np.asarray(a, float)
@@ -449,7 +582,8 @@ def _errors(f: np.ndarray, a: np.ndarray) -> dict:
             if a.sum() > 0 else np.nan, "n": int(len(a))}
 
 
-COMPONENTS = ("baseline", "drift", "model", "pipeline")
+_PIPE_COLS = ("status", "stage", "created_date", "close_date", "amount", "product_id")
+COMPONENTS = ("baseline", "drift", "model", "pipeline", "pooled")
 METHODS = (*COMPONENTS, "blend")
 BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
 MAX_HORIZON = 24
@@ -492,24 +626,52 @@ def _bias_factor(f: np.ndarray, a: np.ndarray, n_origins: int) -> float:
 def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
                      horizons: np.ndarray) -> np.ndarray:
     """Empirical interval factors per months-ahead: for each ``horizons[k]`` the 2.5/10/90/97.5%
-    quantiles of ``A / F`` over rows within one month of it (``F > 0``), made to widen with the
-    horizon (running min of the lower, running max of the upper factors). Shape (k, 4)."""
+    quantiles (finite-sample corrected, :func:`_levels`) of ``A / F`` over rows within one month
+    of it (``F > 0``), made to widen with the
+    horizon (isotonic fit: lower factors non-increasing, upper non-decreasing, weighted by the
+    rows behind each). Shape (k, 4)."""
     out = np.full((len(horizons), 4), np.nan)
     ok = f > 0
     r = np.where(ok, a / np.where(ok, f, 1), np.nan)
+    h = np.asarray(h)
+    cnt = np.ones(len(horizons))
     for k, hh in enumerate(horizons):
         sel = ok & (np.abs(h - hh) <= 1)
+        cnt[k] = max(int(sel.sum()), 1)
         if sel.sum() >= 3:
-            out[k] = np.quantile(r[sel], [0.025, 0.10, 0.90, 0.975])
+            out[k] = np.quantile(r[sel], _levels(int(sel.sum())))
     # no rows at a horizon: the nearest earlier one; none at all: no interval (NaN)
     for k in range(1, len(horizons)):
         if np.isnan(out[k]).any():
             out[k] = out[k - 1]
-    for k in range(1, len(horizons)):
-        if np.isfinite(out[k]).all() and np.isfinite(out[k - 1]).all():
-            out[k, :2] = np.minimum(out[k, :2], out[k - 1, :2])
-            out[k, 2:] = np.maximum(out[k, 2:], out[k - 1, 2:])
+    fin = np.isfinite(out).all(axis=1)
+    if fin.any():
+        for j in range(4):  # lower factors non-increasing, upper non-decreasing (isotonic)
+            sign = -1.0 if j < 2 else 1.0
+            out[fin, j] = sign * _isotonic(sign * out[fin, j], cnt[fin])
     return out
+
+
+def _levels(n: int) -> list[float]:
+    """Quantile levels for 95% / 80% intervals from ``n`` ratios, with the split-conformal
+    finite-sample correction: an upper level ``p`` becomes ``min(1, (n + 1) p / n)`` and a lower
+    ``1 - p`` becomes ``max(0, 1 - (n + 1) p / n)`` (plain 2.5/10/90/97.5% quantiles of a few
+    backtest months cover less than they say)."""
+    hi = [min(1.0, (n + 1) * p / n) for p in (0.975, 0.90)]
+    return [max(0.0, 1 - hi[0]), max(0.0, 1 - hi[1]), hi[1], hi[0]]
+
+
+def _isotonic(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Non-decreasing least-squares fit of ``v`` with weights ``w`` (pool adjacent
+    violators): a noisy wide month does not widen every later month as a running max would."""
+    blocks: list[list[float]] = []  # [value, weight, count]
+    for x, wt in zip(v, w, strict=True):
+        blocks.append([float(x), float(max(wt, 1e-9)), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            b2, b1 = blocks.pop(), blocks.pop()
+            wt2 = b1[1] + b2[1]
+            blocks.append([(b1[0] * b1[1] + b2[0] * b2[1]) / wt2, wt2, b1[2] + b2[2]])
+    return np.concatenate([np.full(b[2], b[0]) for b in blocks])
 
 
 @dataclass
@@ -534,6 +696,7 @@ class Backtest:
     factors: np.ndarray = field(default_factory=lambda: np.full((0, 4), np.nan))
     totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     note: str = ""
+    use_from: int = 1
 
     @property
     def by_horizon(self) -> pd.DataFrame:
@@ -577,11 +740,12 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         raise ConfigError("backtest needs n_origins, horizon and min_train >= 1")
     scope = parse_scope(scope)
     y = monthly_bookings(data, scope)
-    d = scope.filter(data.deals)
+    d = scope.filter(data.deals)[list(_PIPE_COLS)]
     use_from = max(1, min(use_from, horizon))
     origins = [o for o in _origins(len(y), n_origins, horizon, min_train)
                if len(y) - o >= use_from]
     yv = y.to_numpy()
+    yc = yv if scope.level == "company" else monthly_bookings(data).to_numpy()
     if origins and spec is None:
         spec = ets_spec(yv[:origins[0]])
     refit = bool(origins) and origins[0] < 24
@@ -608,6 +772,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         hist = yv[:oi]
         base, _ = seasonal_naive(hist, h)
         drift, _ = drift_forecast(hist, h)
+        pooled, _ = pooled_forecast(hist, h, yc[:oi])
         model = ets_forecast(hist, h)[0] if refit else ets_apply(spec, hist, h)
         t0 = o.start_time
         closed_b = closed_all[closed_all["close_date"] < t0]
@@ -626,7 +791,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         pipe = _pipeline_at(d, closed_b, open_at, o, h, None, keep_own_amount=False, amt=amt)
         for k in range(h):
             rows.append((str(o), str(y.index[oi + k]), k + 1, float(yv[oi + k]),
-                         base[k], drift[k], model[k], pipe[k]))
+                         base[k], drift[k], model[k], pipe[k], pooled[k]))
     bt = pd.DataFrame(rows, columns=cols)
     if bt.empty:
         note = (f"{scope.label}: {len(y)} months of history; too short for a backtest")
@@ -634,7 +799,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
             bt[c] = pd.Series(dtype=float)
         errors = pd.DataFrame({"method": [*METHODS, "forecast"], "wape": np.nan,
                                "mape": np.nan, "bias": np.nan, "n": 0})
-        return Backtest(bt, errors, {}, note=note)
+        return Backtest(bt, errors, {}, note=note, use_from=use_from)
     F = bt[list(COMPONENTS)].to_numpy()
     a = bt["actual"].to_numpy()
     hz = bt["horizon"].to_numpy()
@@ -692,7 +857,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
             f"({len(totals)} with all {horizon} months ahead), errors on months {use_from}-"
             f"{horizon} ahead, ETS parameters fitted on the {origins[0]} months before the "
             "first origin")
-    return Backtest(bt, errors, weights, selected, bias, factors, totals, note)
+    return Backtest(bt, errors, weights, selected, bias, factors, totals, note, use_from)
 
 
 def blend_weights(bt: Backtest, step: int, pipeline: bool = True) -> dict[str, float]:
@@ -731,6 +896,9 @@ class ForecastResult:
     note: str = ""
     selected: str = "model"
     total: dict = field(default_factory=dict)
+    #: when the forecast is reconciled: ``method``, ``base`` (the unreconciled forecast per
+    #: forecast month, USD), ``base_total``, ``errors`` (its backtest WAPE/bias/coverage)
+    reconciliation: dict = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[int, dict[str, float]]:
@@ -741,6 +909,10 @@ class ForecastResult:
         the seasonal-naive baseline (``vs_baseline`` = WAPE / baseline WAPE)."""
         e = self.backtest.errors.copy()
         base = e.loc[e["method"] == "baseline", "wape"]
+        rec = self.reconciliation.get("errors")
+        if rec:
+            e = pd.concat([e, pd.DataFrame([{"method": "reconciled", **rec}])],
+                          ignore_index=True)
         e["vs_baseline"] = e["wape"] / float(base.iloc[0]) if len(base) and \
             base.iloc[0] > 0 else np.nan
         return e
@@ -749,9 +921,33 @@ class ForecastResult:
 def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str | None = None,
              horizon: int = 12, n_origins: int | None = None,
              backtest_horizon: int | None = None,
-             stage_order: list[str] | None = None) -> ForecastResult:
+             stage_order: list[str] | None = None, reconcile: bool = True) -> ForecastResult:
     """Monthly bookings forecast for ``scope``: every method, the backtest's choice
     (``forecast``) with its bias correction and empirical 80%/95% intervals.
+
+    ``reconcile`` (default): a company, region or territory of the data's hierarchy
+    (:func:`salesplan_nb.steps.reconcile.hierarchy`) gets the reconciled forecast
+    (:func:`hierarchy_forecast`: territories add up to their region, regions to the company;
+    ``reconciliation`` says how), computed once for every node of the hierarchy. Other scopes
+    with a short or sparse history (:func:`is_small`) get :func:`forecast_many`'s forecast
+    (their own history shrunk toward the company's method)."""
+    scope = parse_scope(scope)
+    if reconcile and scope.level in ("company", "region", "territory"):
+        hf = hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon,
+                                stage_order)
+        if hf is not None and hf.hierarchy.index(scope) is not None:
+            return hf.result(scope)
+    if reconcile and is_small(data, scope):
+        return _small_forecast(data, scope, period, horizon)
+    return _base_forecast(data, scope, period, horizon, n_origins, backtest_horizon,
+                          stage_order)
+
+
+def _base_forecast(data: Dataset, scope: Scope | str = "company",
+                   period: Period | str | None = None, horizon: int = 12,
+                   n_origins: int | None = None, backtest_horizon: int | None = None,
+                   stage_order: list[str] | None = None) -> ForecastResult:
+    """The scope's own (unreconciled) forecast: see :func:`forecast`.
 
     Forecast months: ``period``'s months after :func:`history_end` if ``period`` is given
     (months already closed show ``actual``), else the ``horizon`` months after history. The
@@ -782,6 +978,8 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     bt = backtest(data, scope, n_origins=n_origins, horizon=bh, spec=spec, use_from=use_from)
     base, m_base = seasonal_naive(y, steps)
     drift, m_drift = drift_forecast(y, steps)
+    yc = y if scope.level == "company" else monthly_bookings(data).to_numpy()
+    pooled, m_pooled = pooled_forecast(y, steps, yc)
     if origins and origins[0] < 24:  # short history: fit on all of it
         model, m_model = ets_forecast(y, steps)
     else:
@@ -792,7 +990,7 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     pipe_df = pipeline_forecast(data, scope, steps, stage_order, stage_table=sp)
     pipe = pipe_df["pipeline"].to_numpy()
     has_pipe = bool(pipe.sum() > 0) and data.has_pipeline
-    comps = np.vstack([base, drift, model, pipe]).T
+    comps = np.vstack([base, drift, model, pipe, pooled]).T
     # beyond the backtested horizon the open pipeline has no track record: weight 0
     reach = int(bt.rows["horizon"].max()) if len(bt.rows) else 0
     W = np.array([[blend_weights(bt, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
@@ -801,12 +999,13 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
         pipe = np.full(len(pipe), np.nan)
     blend = (comps * W).sum(axis=1)
     chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": np.nan_to_num(pipe),
-              "blend": blend}[bt.selected]
+              "pooled": pooled, "blend": blend}[bt.selected]
     point = chosen * bt.bias_factor
     fac = np.array([bt.factor(k + 1) for k in range(steps)])
     sl = slice(skip, skip + n)
     table = pd.DataFrame({"month": months, "baseline": base[sl], "drift": drift[sl],
-                          "model": model[sl], "pipeline": pipe[sl], "blend": blend[sl],
+                          "model": model[sl], "pipeline": pipe[sl], "pooled": pooled[sl],
+                          "blend": blend[sl],
                           "forecast": point[sl], "lo95": (point * fac[:, 0])[sl],
                           "lo80": (point * fac[:, 1])[sl], "hi80": (point * fac[:, 2])[sl],
                           "hi95": (point * fac[:, 3])[sl]})
@@ -824,12 +1023,13 @@ def forecast(data: Dataset, scope: Scope | str = "company", period: Period | str
     wtxt = "; ".join(f"months {BUCKETS[b][0]}-{BUCKETS[b][1]}: " + "/".join(
         f"{w[c]:.1f}" for c in COMPONENTS) for b, w in bt.weights.items())
     methods = {
-        "baseline": m_base, "drift": m_drift, "model": m_model,
+        "baseline": m_base, "drift": m_drift, "model": m_model, "pooled": m_pooled,
         "pipeline": ("stage probabilities (lost-at-stage)" if len(sp) and
                      sp["method"].iloc[0] == "lost-at-stage" else
-                     "age-conditioned closed win rate") + "; timing from won cycles longer than "
-                    "the age" + ("" if has_pipe else " (no open deals: weight 0)"),
-        "blend": (f"weights baseline/drift/model/pipeline by months ahead: {wtxt} (min "
+                     "P(won | stage) by deal age from closed outcomes") + "; timing: the deal's "
+                    "expected close month when still ahead, else won cycles longer than its age"
+                    + ("" if has_pipe else " (no open deals: weight 0)"),
+        "blend": (f"weights {'/'.join(COMPONENTS)} by months ahead: {wtxt} (min "
                   "backtest WAPE)") if bt.weights else "model only (no backtest possible)",
         "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
                      f"{bt.bias_factor:.3f}; intervals from backtest errors"),
@@ -863,6 +1063,358 @@ def _total_band(bt: Backtest, point: np.ndarray, done: float, table: pd.DataFram
             "hi95": done + s * q[3], "basis": basis}
 
 
+@dataclass
+class HierarchyForecast:
+    """Every node's base forecast (:func:`_base_forecast`) and their reconciliation.
+
+    ``method``: the reconciliation chosen by backtest (:mod:`salesplan_nb.steps.reconcile`);
+    ``scores``: backtest WAPE per node, unreconciled (``base``) and per method; ``G``: the
+    projection used for the live forecast; ``point``: reconciled forecast per node x forecast
+    month (USD); ``bt``: reconciled backtest forecasts per method (rows x nodes)."""
+
+    hierarchy: R.Hierarchy
+    base: list[ForecastResult]
+    method: str
+    scores: pd.DataFrame
+    G: np.ndarray
+    point: np.ndarray
+    bt: dict
+    lam: float = float("nan")
+    skip: int = 0  # forecast months between the end of history and the first table month
+
+    def result(self, scope: Scope) -> ForecastResult:
+        """The reconciled :class:`ForecastResult` of node ``scope``: ``forecast`` and its
+        bounds replaced by the reconciled values (bounds keep the node's own relative width),
+        ``total`` recomputed, the unreconciled forecast in ``reconciliation``."""
+        i = self.hierarchy.index(scope)
+        r = self.base[i]
+        t = r.table.copy()
+        fm = t["forecast"].notna().to_numpy()
+        old = t.loc[fm, "forecast"].to_numpy(float).copy()
+        new = self.point[i]
+        used = self.bt.get("used", np.zeros(0, bool))
+        rec = self.bt[self.method][:, i] if len(used) else np.zeros(0)
+        a = self.bt["actual"][:, i] if len(used) else np.zeros(0)
+        e = _errors(rec[used], a[used]) if used.any() else {}
+        if used.any():
+            # intervals from the reconciled forecast's own backtest errors (A / F per months
+            # ahead), coverage leave-one-origin-out
+            hz, org = self.bt["horizon"], self.bt["origin"]
+            hs = np.arange(1, int(hz.max()) + 1)
+            q = _ratio_quantiles(rec, a, hz, hs)
+            steps = self.skip + np.arange(1, len(new) + 1)
+            fac = q[np.minimum(steps, len(q)) - 1]
+            for j, c in enumerate(("lo95", "lo80", "hi80", "hi95")):
+                t.loc[fm, c] = new * fac[:, j]
+            bands = np.full((len(rec), 4), np.nan)
+            for o in dict.fromkeys(org):
+                mo = org == o
+                qo = _ratio_quantiles(rec[~mo], a[~mo], hz[~mo], hs)
+                bands[mo] = rec[mo, None] * qo[hz[mo] - 1]
+            ok = np.isfinite(bands).all(axis=1) & used
+            e["cover80"] = float(((a >= bands[:, 1]) & (a <= bands[:, 2]))[ok].mean()) \
+                if ok.any() else np.nan
+            e["cover95"] = float(((a >= bands[:, 0]) & (a <= bands[:, 3]))[ok].mean()) \
+                if ok.any() else np.nan
+            tot = pd.DataFrame({"origin": org, "actual": a, "forecast": rec, "hz": hz})
+            full = tot.groupby("origin").filter(lambda g: len(g) == int(hz.max()))
+            totals = full.groupby("origin")[["actual", "forecast"]].sum()
+        else:
+            for c in ("lo80", "hi80", "lo95", "hi95"):
+                b = t.loc[fm, c].to_numpy(float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    rel = np.where(old > 0, b / np.where(old > 0, old, 1), 1.0)
+                t.loc[fm, c] = new * rel
+            totals = r.backtest.totals
+        t.loc[fm, "forecast"] = new
+        done = float(t["actual"].fillna(0).sum())
+        total = {"point": done + float(new.sum())}
+        total.update(_total_band(Backtest(pd.DataFrame(), pd.DataFrame(), {}, totals=totals),
+                                 new, done, t))
+        levels = " -> ".join(self.hierarchy.levels)
+        n_nodes = len(self.hierarchy.nodes)
+        if len(self.scores):
+            sc = self.scores.set_index("node")
+            wb, wr = float(sc.loc[scope.label, "base"]), float(sc.loc[scope.label, self.method])
+            why = (f"{self.method} (lowest mean backtest WAPE over the {n_nodes} nodes of "
+                   f"{levels}: " + ", ".join(f"{m} {np.nanmean(self.scores[m]):.1%}"
+                                             for m in ("base", *R.METHODS)) + ")")
+        else:
+            wb = wr = float("nan")
+            why = f"{self.method} (no backtest to choose by)"
+        methods = dict(r.methods)
+        methods["forecast"] = (r.methods["forecast"] + f"; reconciled across {levels} by {why}")
+        rinfo = {"method": self.method, "why": why, "base": old,
+                 "base_total": float(r.total.get("point", np.nan)),
+                 "wape_base": wb, "wape_reconciled": wr,
+                 "errors": e}
+        return ForecastResult(r.scope, t, r.backtest, methods, r.note, r.selected, total,
+                              rinfo)
+
+
+def hierarchy_forecast(data: Dataset, period: Period | str | None = None, horizon: int = 12,
+                       n_origins: int | None = None, backtest_horizon: int | None = None,
+                       stage_order: list[str] | None = None) -> HierarchyForecast | None:
+    """Base forecasts of every company / region / territory node and their reconciliation
+    (method chosen by backtest, see :mod:`salesplan_nb.steps.reconcile`); ``None`` without a
+    hierarchy. Memoised on ``data`` per argument set (one computation serves every node)."""
+    per = parse_period(period).label if period is not None else None
+    key = ("hierarchy", per, horizon, n_origins, backtest_horizon,
+           tuple(stage_order) if stage_order else None)
+    return data.memo(_MEMO, key, lambda: _hierarchy_forecast(
+        data, period, horizon, n_origins, backtest_horizon, stage_order), with_deals=True)
+
+
+_MEMO = "_salesplan_forecast"
+
+
+def _hierarchy_forecast(data, period, horizon, n_origins, backtest_horizon, stage_order):
+    h = R.hierarchy(data)
+    if h is None:
+        return None
+    base = [_base_forecast(data, n, period, horizon, n_origins, backtest_horizon, stage_order)
+            for n in h.nodes]
+    rows = [r.backtest.rows for r in base]
+    months = base[0].table.loc[base[0].table["forecast"].notna(), "month"]
+    skip = months.iloc[0].ordinal - (history_end(data) + 1).ordinal if len(months) else 0
+    P = np.vstack([r.table.loc[r.table["forecast"].notna(), "forecast"].to_numpy(float)
+                   for r in base])
+    if not all(len(x) for x in rows) or len({len(x) for x in rows}) != 1:
+        method, scores, bt = "bottom-up", pd.DataFrame(), {}
+        G = R.projection(h.S, method)
+        return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt,
+                                 skip=skip)
+    method, scores, bt = R.backtest_reconciliation(h, rows, base[0].backtest.use_from)
+    lam = float("nan")
+    if method == "mint-shrink":
+        W, lam = R.shrink_cov((bt["base"] - bt["actual"])[bt["used"]])
+        G = R.projection(h.S, method, W)
+    else:
+        G = R.projection(h.S, method)
+    return HierarchyForecast(h, base, method, scores, G, R.reconcile(P, h.S, G), bt, lam,
+                             skip)
+
+
+# ---- small scopes: shrunk toward the company's method, many at once -------------------------
+SMALL_MONTHS = 24  # a scope with fewer months with wins than this is "small"
+SHRINK_MONTHS = 12.0  # K in the own-history weight m / (m + K)
+
+
+def is_small(data: Dataset, scope: Scope | str) -> bool:
+    """True for an account scope, or any scope below the company whose history has fewer
+    than :data:`SMALL_MONTHS` months with a win (too short or sparse for its own backtest)."""
+    scope = parse_scope(scope)
+    if scope.level == "company":
+        return False
+    if scope.level == "account":
+        return True
+    ids, Y = _level_panel(data, scope.level)
+    i = ids.get(scope.id)
+    return i is None or int((Y[i] > 0).sum()) < SMALL_MONTHS
+
+
+def _level_panel(data: Dataset, level: str) -> tuple[dict, np.ndarray]:
+    """Won bookings of every scope id of ``level`` by month (ids -> row, matrix ids x months
+    on :func:`monthly_bookings`' index), memoised on ``data``."""
+    def build():
+        y = monthly_bookings(data)
+        d = data.deals
+        col = SCOPE_COLUMN[level]
+        won = d[(d["status"] == "won") & d["close_date"].notna() & d[col].notna()]
+        m = won["close_date"].dt.to_period("M")
+        keep = (m >= y.index[0]) & (m <= y.index[-1]) if len(y) else m.isna()
+        ids, codes = np.unique(won.loc[keep, col].astype(str).to_numpy(), return_inverse=True)
+        Y = np.zeros((len(ids), len(y)))
+        if len(y):
+            t = (m[keep].map(lambda p: p.ordinal).to_numpy() - y.index[0].ordinal)
+            np.add.at(Y, (codes, t.astype(int)), won.loc[keep, "amount"].to_numpy(float))
+        return {k: i for i, k in enumerate(ids)}, Y
+    return data.memo(_MEMO, ("panel", level), build, with_deals=True)
+
+
+def _level_pipeline(data: Dataset, level: str, steps: int) -> tuple[dict, np.ndarray]:
+    """Pipeline forecast (USD, ids x ``steps`` months after history) of every scope id of
+    ``level``: the company's per-deal pipeline (probabilities, values and timing learned on
+    all closed deals) summed per id. Memoised on ``data``."""
+    def build():
+        d = data.deals
+        col = SCOPE_COLUMN[level]
+        closed = d[d["status"].isin(["won", "lost"]) & d["close_date"].notna()]
+        open_ = d[d["status"] == "open"]
+        origin = history_end(data) + 1
+        sp = stage_probabilities(data)
+        stage_p = (dict(zip(sp["stage"], sp["p_win"])) if len(sp) and
+                   sp["method"].iloc[0] == "lost-at-stage" else None)
+        M = _pipeline_at(d, closed, open_, origin, steps, stage_p, keep_own_amount=True,
+                         per_deal=True, expected=True)
+        key = open_[col].astype(object).fillna("").astype(str).to_numpy()
+        ids, codes = np.unique(key, return_inverse=True)
+        P = np.zeros((len(ids), steps))
+        if len(M):
+            np.add.at(P, codes, M)
+        return {k: i for i, k in enumerate(ids)}, P
+    return data.memo(_MEMO, ("pipeline", level, steps), build, with_deals=True)
+
+
+def _company_context(data: Dataset, period, horizon: int) -> dict:
+    """What every small scope borrows from the company (its default forecast, blend weights
+    per forecast month, growth, seasonal shape), memoised on ``data``."""
+    def build():
+        comp = forecast(data, "company", period, horizon)
+        t = comp.table
+        fm = t["forecast"].notna().to_numpy()
+        months = t.loc[fm, "month"]
+        n = int(fm.sum())
+        y = monthly_bookings(data).to_numpy()
+        start = history_end(data) + 1
+        skip = months.iloc[0].ordinal - start.ordinal if n else 0
+        cb = comp.backtest
+        pipe_c = t.loc[fm, "pipeline"].to_numpy(float)
+        has_pipe = bool(np.nansum(pipe_c) > 0) and data.has_pipeline
+        reach = int(cb.rows["horizon"].max()) if len(cb.rows) else 0
+        W = np.array([[blend_weights(cb, k + 1, has_pipe and k < reach)[c] for c in COMPONENTS]
+                      for k in range(skip, skip + n)]).reshape(n, len(COMPONENTS))
+        shape = seasonal_shape(y)[np.arange(skip, skip + n) % 12] if len(y) >= 12 else \
+            np.full(n, 1 / 12)
+        return dict(comp=comp, fm=fm, months=months, n=n, y=y, skip=skip, pipe_c=pipe_c, W=W,
+                    g=company_growth(y), shape=shape, index=monthly_bookings(data).index,
+                    model=t.loc[fm, "model"].to_numpy(float),
+                    point=t.loc[fm, "forecast"].to_numpy(float))
+    per = parse_period(period).label if period is not None else None
+    return data.memo(_MEMO, ("company context", per, horizon), build, with_deals=True)
+
+
+def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
+    """Arrays behind :func:`forecast_many` (see there): per scope x forecast month."""
+    cx = _company_context(data, period, horizon)
+    comp, months, n, y, skip = cx["comp"], cx["months"], cx["n"], cx["y"], cx["skip"]
+    steps = max(skip + n, 1)
+    cb = comp.backtest
+    pipe_c, W, g, shape = cx["pipe_c"], cx["W"], cx["g"], cx["shape"]
+    years = np.arange(skip, skip + n) // 12
+    c12 = float(y[-12:].sum())
+    out = {"months": months, "scopes": scopes, "company": comp, "index": cx["index"]}
+    rows = {c: np.zeros((len(scopes), n)) for c in (*COMPONENTS, "own", "top", "forecast")}
+    lam = np.zeros(len(scopes))
+    active = np.zeros(len(scopes), int)
+    hist = np.zeros((len(scopes), len(y)))
+    for level in dict.fromkeys(s.level for s in scopes):
+        idx = [i for i, s in enumerate(scopes) if s.level == level]
+        if level == "company":
+            Ys = np.tile(y, (len(idx), 1))
+            Ps = np.tile(np.nan_to_num(pipe_c), (len(idx), 1))
+        else:
+            ids, Y = _level_panel(data, level)
+            pids, P = _level_pipeline(data, level, steps)
+            Ys = np.vstack([Y[ids[scopes[i].id]] if scopes[i].id in ids else np.zeros(len(y))
+                            for i in idx]).reshape(len(idx), len(y))
+            Ps = np.vstack([P[pids[scopes[i].id], skip:skip + n] if scopes[i].id in pids
+                            else np.zeros(n) for i in idx]).reshape(len(idx), n)
+        hist[idx] = Ys
+        T = Ys.shape[1]
+        if T >= 12:
+            base = Ys[:, [T - 12 + (h % 12) for h in range(skip, skip + n)]]
+        else:
+            base = np.repeat(Ys[:, -1:] if T else np.zeros((len(idx), 1)), n, axis=1)
+        share = Ys[:, -12:].sum(axis=1) / c12 if c12 > 0 else np.zeros(len(idx))
+        comps = {"baseline": base, "drift": base * g ** (1 + 0.5 * years),
+                 "model": share[:, None] * cx["model"],
+                 "pipeline": Ps,
+                 "pooled": (Ys[:, -12:].sum(axis=1)[:, None] * shape[None, :]
+                            * g ** (1 + 0.5 * years))}
+        if comp.selected == "blend":
+            own = sum(comps[c] * W[:, j] for j, c in enumerate(COMPONENTS))
+        else:
+            own = comps[comp.selected]
+        own = own * cb.bias_factor
+        top = share[:, None] * cx["point"]
+        m = (Ys > 0).sum(axis=1)
+        lam[idx] = m / (m + SHRINK_MONTHS)
+        active[idx] = m
+        for c in COMPONENTS:
+            rows[c][idx] = comps[c]
+        rows["own"][idx] = own
+        rows["top"][idx] = top
+        rows["forecast"][idx] = lam[idx, None] * own + (1 - lam[idx, None]) * top
+    out.update(rows)
+    out.update(weight_own=lam, active_months=active, history=hist)
+    return out
+
+
+def forecast_many(data: Dataset, scopes: list[Scope | str], period: Period | str | None = None,
+                  horizon: int = 12) -> pd.DataFrame:
+    """Forecasts of many (small) scopes in one vectorised call from one company fit.
+
+    For scope ``s`` with history ``y_s`` (won bookings by month) and ``m`` months with a win:
+    ``forecast_s = l own_s + (1 - l) share_s x company forecast``, ``l = m / (m + K)``
+    (``K`` = :data:`SHRINK_MONTHS`), ``share_s`` = the scope's share of the company's last 12
+    months. ``own_s`` is the company's chosen method and blend weights applied to the scope:
+    seasonal naive of ``y_s``, the same x the company's trailing growth (drift), ``share_s x``
+    the company's ETS (model), the scope's open deals valued with the company's
+    probabilities, deal values and timing (pipeline); times the company's bias correction.
+    The company forecast is the default :func:`forecast` (memoised, reconciled).
+
+    Returns one row per scope (index: the scope as text): one column per forecast month
+    (USD), ``total`` (the period: actuals to date + forecast), ``weight_own`` (``l``),
+    ``active_months`` (``m``). No interval: a small scope's own errors are too few to
+    calibrate one."""
+    sc = [parse_scope(s) for s in scopes]
+    r = _many(data, sc, period, horizon)
+    cols = [str(m) for m in r["months"]]
+    df = pd.DataFrame(r["forecast"], index=[str(s) for s in sc], columns=cols)
+    done = np.zeros(len(sc))
+    if period is not None:
+        pm = set(parse_period(period).months())
+        past = [i for i, m in enumerate(r["index"]) if m in pm]
+        done = r["history"][:, past].sum(axis=1) if past else done
+    df["total"] = done + df[cols].sum(axis=1).to_numpy()
+    df["weight_own"] = r["weight_own"]
+    df["active_months"] = r["active_months"]
+    return df
+
+
+def _small_forecast(data: Dataset, scope: Scope, period, horizon: int) -> ForecastResult:
+    """:class:`ForecastResult` of one small scope from :func:`forecast_many`'s arrays."""
+    r = _many(data, [scope], period, horizon)
+    comp = r["company"]
+    months = r["months"]
+    fc = r["forecast"][0]
+    table = pd.DataFrame({"month": months.to_numpy(), "actual": np.nan,
+                          **{c: r[c][0] for c in COMPONENTS}, "blend": r["own"][0],
+                          "forecast": fc, "lo80": np.nan, "hi80": np.nan, "lo95": np.nan,
+                          "hi95": np.nan})
+    done = 0.0
+    if period is not None:
+        per = parse_period(period)
+        start = history_end(data) + 1
+        past_m = [m for m in per.months() if m < start]
+        h = pd.Series(r["history"][0], index=r["index"])
+        past = pd.DataFrame({"month": past_m, "actual": h.reindex(past_m).to_numpy()})
+        table = pd.concat([past, table], ignore_index=True) if len(past) else table
+        done = float(past["actual"].fillna(0).sum())
+    if not data.has_pipeline:
+        table["pipeline"] = np.nan
+    table = table[["month", "actual", *METHODS, "forecast", "lo80", "hi80", "lo95", "hi95"]]
+    lam = float(r["weight_own"][0])
+    m = int(r["active_months"][0])
+    why = (f"small scope ({m} months with a win; < {SMALL_MONTHS} or an account): "
+           f"{lam:.2f} x its own history with the company's method ({comp.selected}) + "
+           f"{1 - lam:.2f} x its share of the company forecast; no own backtest, no interval")
+    methods = {**comp.methods, "forecast": why,
+               "blend": "the company's blend weights applied to this scope"}
+    note = "" if r["history"][0].sum() > 0 else f"no won deals in {scope.label}"
+    errors = pd.DataFrame({"method": [*METHODS, "forecast"], "wape": np.nan, "mape": np.nan,
+                           "bias": np.nan, "n": 0})
+    bt = Backtest(pd.DataFrame(columns=["origin", "month", "horizon", "actual", *METHODS,
+                                        "forecast"]), errors, comp.backtest.weights,
+                  comp.selected, comp.backtest.bias_factor,
+                  note=f"{scope.label}: no own backtest (small scope)")
+    total = {"point": done + float(fc.sum()), "lo80": np.nan, "hi80": np.nan,
+             "lo95": np.nan, "hi95": np.nan, "basis": "no interval (small scope)"}
+    return ForecastResult(scope, table, bt, methods, note, comp.selected, total,
+                          {"method": "shrunk toward the company", "weight_own": lam})
+
+
 def chart_forecast(result: ForecastResult):
     """Line chart of actual, the seasonal-naive baseline, the forecast and its 80% bounds by
     month (USD)."""
@@ -893,14 +1445,19 @@ def chart_backtest(result: ForecastResult | Backtest):
 
 # ---- the demo's default decision ------------------------------------------------------------
 def demo_decision(ws, by: str = "demo") -> str:
-    """Forecast in ``salesplan demo``: the company's forecast for the plan period with the
-    method its backtest chose, its 80% range and its track record (``forecast/accuracy``)."""
+    """Forecast in ``salesplan demo``: the company's (reconciled) forecast for the plan period
+    with the method its backtest chose, its 80% range and its track record
+    (``forecast/accuracy``; WAPE and coverage of the reconciled forecast when reconciled)."""
     res = forecast(ws.data, period=ws.period)
     ws.save_output("forecast", "company", res.table)
     ws.save_output("forecast", "accuracy", res.accuracy())
     ws.record("forecast", "method", res.selected, by=by)
     t = res.total
-    e = res.backtest.errors.set_index("method").loc["forecast"]
+    e = res.reconciliation.get("errors") or res.backtest.errors.set_index("method").loc[
+        "forecast"]
+    how = (f"{res.selected} chosen by backtest"
+           + (f", reconciled ({res.reconciliation['method']})"
+              if res.reconciliation.get("method") in R.METHODS else ""))
     return (f"{ws.period.label} bookings forecast ${t['point']:,.0f} (80% range "
-            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {res.selected} chosen by backtest, WAPE "
+            f"${t['lo80']:,.0f}-${t['hi80']:,.0f}; {how}, WAPE "
             f"{e['wape']:.1%}, 80% interval coverage {e['cover80']:.0%})")

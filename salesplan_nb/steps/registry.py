@@ -31,7 +31,7 @@ from typing import Any
 from salesplan_nb.core.errors import ConfigError
 from salesplan_nb.core.registry import Registry, resolve
 from salesplan_nb.core.resources import notebook_dir
-from salesplan_nb.core.scope import PLAN_TYPES
+from salesplan_nb.core.scope import DOCUMENT_TYPES, PLAN_TYPES  # noqa: F401 - re-exported
 
 GROUP = "salesplan_nb.steps"
 METHOD_STEPS = 15  # the method's numbered steps
@@ -114,10 +114,10 @@ class PlanSection:
     placement: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = set(self.placement) - set(PLAN_TYPES)
+        unknown = set(self.placement) - set(DOCUMENT_TYPES)
         if unknown:
             raise ConfigError(f"plan section {self.key!r}: unknown plan type(s) "
-                              f"{', '.join(sorted(unknown))}; use {', '.join(PLAN_TYPES)}")
+                              f"{', '.join(sorted(unknown))}; use {', '.join(DOCUMENT_TYPES)}")
 
     def builder(self) -> Callable:
         return resolve(self.build)
@@ -151,8 +151,8 @@ def step(key: str) -> Step:
 
 def plan_sections(plan_type: str) -> list[str]:
     """Section keys of a plan type's document, in order."""
-    if plan_type not in PLAN_TYPES:
-        raise ConfigError(f"plan type {plan_type!r} is not one of {', '.join(PLAN_TYPES)}")
+    if plan_type not in DOCUMENT_TYPES:
+        raise ConfigError(f"plan type {plan_type!r} is not one of {', '.join(DOCUMENT_TYPES)}")
     chosen = [s for s in SECTIONS.values() if plan_type in s.placement]
     return [s.key for s in sorted(chosen, key=lambda s: s.placement[plan_type])]
 
@@ -228,8 +228,11 @@ _DECLARED = [
          ("executive_summary", "year_by_year", "timeline", "account_risks"),
          (_UI + "timeline:MilestoneEditor",)),
     Step("rollout", 13, "Roll-out", _S + "rollout", "steps/13_rollout.ipynb",
-         "per-rep quota letters; key-account actions with owners and due dates",
-         ("account_actions",), (_UI + "actions:AccountActionsEditor",),
+         "per-rep quota letters and their acceptance; key-account actions with owners and "
+         "due dates",
+         ("account_actions", "rep_quota", "rep_accounts", "rep_drivers", "rep_terms",
+          "rep_acceptance", "rollout_status"),
+         (_UI + "actions:AccountActionsEditor", _UI + "actions:QuotaLetterAcceptance"),
          _S + "rollout:demo_decision"),
     Step("monitor", 14, "Monitor & adjust", _S + "monitor", "steps/14_monitor.ipynb",
          "plan vs actual, run rate, variance explained, alerts, reviews",
@@ -268,6 +271,15 @@ _SECTIONS = [
                 {"annual": 40, "territory": 40, "long-term": 40}),
     PlanSection("growth_forecast", "Growth forecast", _R + "forecast:growth_forecast",
                 {"account": 40, "annual": 50, "territory": 50}),
+    PlanSection("rep_quota", "Quota", _R + "rollout:rep_quota", {"rep": 10}),
+    PlanSection("rep_accounts", "Territory & named accounts", _R + "rollout:rep_accounts",
+                {"rep": 20}),
+    PlanSection("rep_drivers", "How the number is built", _R + "rollout:rep_drivers",
+                {"rep": 30}),
+    PlanSection("rep_terms", "Terms", _R + "rollout:rep_terms", {"rep": 40}),
+    PlanSection("rep_acceptance", "Acceptance", _R + "rollout:rep_acceptance", {"rep": 50}),
+    PlanSection("rollout_status", "Roll-out: quota letters", _R + "rollout:rollout_status",
+                {"annual": 47, "territory": 37}),
     PlanSection("account_actions", "Actions", _R + "account:account_actions", {"account": 50}),
     PlanSection("account_risks", "Risks", _R + "account:account_risks", {"account": 60}),
     PlanSection("stakeholders_section", "Stakeholders & sign-off",
@@ -287,7 +299,8 @@ _READS = {
     "resources": ("goals", "strategy"), "forecast": ("market",),
     "scenarios": ("quotas", "capacity", "strategy", "forecast"),
     "plan_document": ("goals", "strategy", "quotas", "resources", "scenarios", "stakeholders"),
-    "rollout": ("quotas", "territories", "strategy"), "monitor": ("goals", "quotas", "forecast"),
+    "rollout": ("quotas", "capacity", "territories", "strategy"),
+    "monitor": ("goals", "quotas", "forecast"),
     "evaluate": ("monitor", "strategy", "forecast"),
 }
 _DECLARED = [replace(s, reads=_READS.get(s.key, s.reads)) for s in _DECLARED]

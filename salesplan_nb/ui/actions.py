@@ -2,6 +2,10 @@
 
 * :class:`AccountActionsEditor` - the actions of one account (:mod:`salesplan_nb.steps.actions`,
   list section ``account_actions``): add (text, owner, due date, status), re-status, remove.
+* :class:`QuotaLetterAcceptance` - the reps' answers to their quota letters (step 13,
+  :mod:`salesplan_nb.steps.rollout`, list section ``rep_acceptance``): pick a rep, record
+  accepted / pending / disputed with who answered and a comment; the table lists every letter
+  of the scope with its status.
 * :class:`SignOffTracker` - owner, status and approvers of every plan section for a scope
   (:mod:`salesplan_nb.steps.stakeholders`, keyed section ``stakeholders``): assign an owner, request
   sign-off, approve or reject with a comment.
@@ -22,10 +26,10 @@ import altair as alt
 import pandas as pd
 
 from salesplan_nb.core.errors import ConfigError, SalesplanError
-from salesplan_nb.steps import actions, stakeholders
+from salesplan_nb.steps import actions, quotas, rollout, stakeholders
 from salesplan_nb.ui import StepWidget
 
-__all__ = ["AccountActionsEditor", "SignOffTracker"]
+__all__ = ["AccountActionsEditor", "QuotaLetterAcceptance", "SignOffTracker"]
 
 # the colours of stakeholders.chart_signoff, so both charts read alike
 STATUS_COLOURS = dict(zip(stakeholders.STATUSES,
@@ -142,6 +146,74 @@ class AccountActionsEditor(_ActionWidget):
         df = result["actions"][["action", "owner", "due", "status", "by", "at"]].copy()
         df["due"] = df["due"].dt.strftime("%Y-%m-%d").fillna("")
         return df
+
+
+class QuotaLetterAcceptance(_ActionWidget):
+    """The quota letters of the scope (the company split with the hiring plan, as the plan
+    documents show it) and each rep's answer: pick a rep, type who answers and a comment,
+    press Accept, Dispute (a comment says what) or Reset to pending. Every answer is written
+    at once through :func:`rollout.record_acceptance` (one locked read-modify-write of
+    plan.yaml); a rejected input is shown in red and nothing is saved."""
+
+    section = rollout.SECTION
+    title = "Quota letters: acceptance"
+
+    def build(self) -> None:
+        import ipywidgets as W
+
+        self.pick = W.Dropdown(options=[], description="Rep")
+        self.who = W.Text(value=self.by or "", placeholder="who answers (name)",
+                          description="By")
+        self.comment = W.Textarea(placeholder="comment (required to dispute)",
+                                  description="Comment")
+        self.buttons = {}
+        for status, label, style in (("accepted", "Accept", "success"),
+                                     ("disputed", "Dispute", "danger"),
+                                     ("pending", "Reset to pending", "")):
+            b = W.Button(description=label, button_style=style)
+            b.on_click(lambda _b, st=status: self._clicked(st))
+            self.buttons[status] = b
+
+    def extra(self) -> list:
+        import ipywidgets as W
+
+        return [W.HBox([self.pick, self.who]), self.comment, W.HBox(list(self.buttons.values()))]
+
+    def _clicked(self, status: str) -> None:
+        if self.answer(self.pick.value, status, self.who.value, self.comment.value) is not None:
+            self.comment.value = ""
+
+    def answer(self, rep: str | None, status: str = "accepted", by: str | None = None,
+               comment: str = "") -> dict | None:
+        """Record ``rep``'s answer (:func:`rollout.record_acceptance`); None and the error
+        shown when it is rejected (unknown rep, to-be-hired seat, no name, dispute without a
+        comment)."""
+        if not rep:
+            self.error("pick a rep first")
+            return None
+        return self._apply(rollout.record_acceptance, self.ws, rep, status,
+                           by=by if by is not None else (self.by or ""), comment=comment,
+                           period=self.period)
+
+    def compute(self) -> pd.DataFrame:
+        sheet = rollout.letters(self.ws, self.scope, self.period)
+        table = rollout.acceptance(self.ws, sheet, self.period)
+        if self.interactive and hasattr(self, "pick"):
+            self.pick.options = [(f"{r.rep} ({r.rep_id}) - {r.status}", r.rep_id)
+                                 for r in table.itertuples()
+                                 if not str(r.rep_id).startswith(quotas.TBH_PREFIX)]
+        return table
+
+    def summary(self, result: pd.DataFrame) -> str:
+        n = len(result)
+        return html.escape(f"{n} quota letter{'s' if n != 1 else ''} in {self.scope.label}: "
+                           + rollout.counts_text(rollout.acceptance_counts(result)))
+
+    def table(self, result: pd.DataFrame) -> pd.DataFrame:
+        t = result[["rep", "rep_id", "territory", "quota", "status", "by", "at", "comment",
+                    "note"]].copy()
+        t["at"] = t["at"].dt.strftime("%Y-%m-%d %H:%M").fillna("")
+        return t
 
 
 def chart_status_bar(table: pd.DataFrame, title: str = "Plan sections by sign-off status"

@@ -23,15 +23,15 @@ class _PlanSections(Mapping):
     (:func:`salesplan_nb.steps.registry.plan_sections`; plug-in sections included)."""
 
     def __getitem__(self, plan_type: str) -> list[str]:
-        if plan_type not in step_registry.PLAN_TYPES:
+        if plan_type not in step_registry.DOCUMENT_TYPES:
             raise KeyError(plan_type)
         return step_registry.plan_sections(plan_type)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(step_registry.PLAN_TYPES)
+        return iter(step_registry.DOCUMENT_TYPES)
 
     def __len__(self) -> int:
-        return len(step_registry.PLAN_TYPES)
+        return len(step_registry.DOCUMENT_TYPES)
 
 
 class _Builders(Mapping):

@@ -1,31 +1,21 @@
-"""Where each decision is taken: the step notebook that records it in plan.yaml. A section
-without its decision says in one line what to decide and where (:func:`to_decide`)."""
+"""Where each decision is taken: the step notebook that records it in plan.yaml, from the step
+registry (so the path is always a notebook that exists). A section without its decision says
+in one line what to decide and where (:func:`to_decide`)."""
 
 from __future__ import annotations
 
 from salesplan_nb.render.blocks import ToDecide
+from salesplan_nb.steps import registry as step_registry
 
-NOTEBOOKS = {
-    "market": "notebooks/steps/01_market_customers.ipynb",
-    "goals": "notebooks/steps/02_goals_kpis.ipynb",
-    "kpis": "notebooks/steps/02_goals_kpis.ipynb",
-    "swot": "notebooks/steps/03_swot.ipynb",
-    "capacity": "notebooks/steps/04_capacity.ipynb",
-    "segments": "notebooks/steps/05_segments_icp.ipynb",
-    "strategy": "notebooks/steps/06_strategy_tactics.ipynb",
-    "quotas": "notebooks/steps/07_quotas_territories.ipynb",
-    "territories": "notebooks/steps/07_quotas_territories.ipynb",
-    "resources": "notebooks/steps/08_resources.ipynb",
-    "scenarios": "notebooks/steps/09_scenarios_forecast.ipynb",
-    "forecast": "notebooks/steps/09_scenarios_forecast.ipynb",
-    "stakeholders": "notebooks/steps/10_plan_document.ipynb",
-    "timeline": "notebooks/steps/10_plan_document.ipynb",
-    "actions": "notebooks/steps/10_plan_document.ipynb",
-    "monitor": "notebooks/steps/11_monitor.ipynb",
-    "evaluate": "notebooks/steps/12_evaluate.ipynb",
-}
+#: decision kind -> the step (registry key) whose notebook records it
+STEP_OF = {"timeline": "plan_document", "actions": "rollout"}
+
+
+def notebook_of(step: str) -> str:
+    """``notebooks/<path>`` of the step that records decision kind ``step``."""
+    return "notebooks/" + step_registry.step(STEP_OF.get(step, step)).notebook
 
 
 def to_decide(what: str, step: str) -> ToDecide:
     """One line: 'To decide: <what> - in <notebook of the step>.'"""
-    return ToDecide(what, NOTEBOOKS[step])
+    return ToDecide(what, notebook_of(step))
