@@ -6,11 +6,11 @@ first, through one call (:func:`account_forecasts`), and stores each in the work
 cache (:func:`salesplan_nb.render.figures.cached_forecast`: the same key the plan notebook
 reads), so every unit's notebook finds its forecast ready and a second run finds them all.
 
-Today :func:`account_forecasts` forecasts scope by scope, so the batch splits the accounts into
-chunks and computes them on the run's workers (:func:`precompute_forecasts`); when the forecast
-step offers a vectorised small-scope forecast (one company fit, shrinkage toward the company's
-choice), :func:`account_forecasts` becomes that one call and :data:`ONE_CALL` True: then the
-parent computes every account's forecast at once before the workers start.
+An account's forecast is cheap once the company hierarchy is fitted (the forecast step's
+small-scope rule: the company's choice, shrunk by the account's own history; ~5 ms CPU), so
+:data:`ONE_CALL` is True: the parent computes every account's forecast in one pass before the
+workers start. With ONE_CALL False the accounts are split into chunks computed on the run's
+workers (:func:`precompute_forecasts`), for forecast options that are expensive per scope.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: True once :func:`account_forecasts` is one vectorised call for all scopes (cheap in the
-#: parent); False: scope by scope, so the chunks run on the workers in parallel
-ONE_CALL = False
+#: True: every account forecast is computed in the parent in one pass before the workers
+#: start (an account's forecast costs ~5 ms CPU once the company hierarchy is fitted, the
+#: forecast step's small-scope rule); False: chunks on the workers (each refits the company)
+ONE_CALL = True
 #: accounts per chunk when :data:`ONE_CALL` is False (small enough to balance 2+ workers,
 #: large enough that a chunk's set-up is negligible)
 CHUNK = 25

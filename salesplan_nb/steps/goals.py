@@ -154,6 +154,16 @@ def historical_growth(data: Dataset, metric: str, level: str,
     _, period = resolve(data, None, period)
     kpis.get(metric)
     step = step_months or (3 if metric == "bookings" else 12)
+    # the same table for every goal of this metric and level (every unit plan checks the
+    # company goals): memoised on the Dataset, a copy handed out
+    key = (metric, level, period.start, period.end, step)
+    return data.memo("_salesplan_goal_growth", key,
+                     lambda: _historical_growth(data, metric, level, period, step),
+                     with_deals=True).copy()
+
+
+def _historical_growth(data: Dataset, metric: str, level: str, period: Period,
+                       step: int) -> pd.DataFrame:
     windows = growth_windows(data, period, step)
     rows = []
     d = data.deals
@@ -164,10 +174,12 @@ def historical_growth(data: Dataset, metric: str, level: str,
             a = won[cur.contains(won["close_date"])].groupby(key)["amount"].sum()
             b = won[pri.contains(won["close_date"])].groupby(key)["amount"].sum()
             both = pd.concat([a.rename("value"), b.rename("prior")], axis=1).fillna(0.0)
-            for sid, r in both.iterrows():
-                rows.append({"scope": "company" if level == "company" else f"{level}:{sid}",
-                             "start": cur.start, "end": cur.end, "period": cur.label,
-                             "value": r["value"], "prior": r["prior"]})
+            scopes = (["company"] * len(both) if level == "company"
+                      else [f"{level}:{sid}" for sid in both.index])
+            rows.extend({"scope": sc, "start": cur.start, "end": cur.end, "period": cur.label,
+                         "value": v, "prior": p}
+                        for sc, v, p in zip(scopes, both["value"].tolist(),
+                                            both["prior"].tolist()))
     else:
         if level == "company":
             ids: list[str | None] = [None]

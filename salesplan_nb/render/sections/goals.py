@@ -17,7 +17,11 @@ def sales_goals(ctx: PlanContext) -> Section:
     """Recorded SMART goals for this scope (with their check), else the derived target."""
     s = Section("sales_goals", "Sales goals")
     g = goals_step
-    goals = [x for x in g.load_goals(ctx.ws) if str(x.scope) in (str(ctx.scope), "company")]
+    # the unit's goals, and the company's as context (never in an account plan: the account's
+    # own or derived target is its number); only the goals shown are checked
+    shown_scopes = (str(ctx.scope),) if ctx.scope.level == "account" else (str(ctx.scope),
+                                                                           "company")
+    goals = [x for x in g.load_goals(ctx.ws) if str(x.scope) in shown_scopes]
     if goals:
         f = headline_of(ctx).get("figures") or {}
         own = str(ctx.scope)  # the unit's goals are checked against its capacity / forecast
