@@ -30,7 +30,8 @@ territory, rep) and the plan period it computes, in USD for the period unless st
   (the baseline), ``forecast change`` (forecast - baseline), ``hires`` (hires-only scenario
   - no-change scenario), ``tactics`` (plan scenario - hires only), both at the plan's
   planned productivity, and
-  ``not yet covered`` (target - forecast - hires - tactics: the gap no decision closes yet);
+  ``not yet covered`` (target - forecast - hires - tactics: the gap no decision closes yet;
+  named ``cushion above the target`` when negative: the plan overshoots the target);
 - ``gaps``: target vs capacity, vs the quota total and vs the forecast, each with its amount
   (target - figure), reason and the decision that closes it; ``biggest_gap`` names the
   largest.
@@ -136,7 +137,10 @@ def bridge(baseline: float, forecast_: float, hires: float, tactics: float,
     cents = [int(round(a * 100)) for _, a in steps]
     rest = int(round(target * 100)) - sum(cents)
     out = [{"step": s, "amount": c / 100} for (s, _), c in zip(steps, cents)]
-    out.append({"step": "not yet covered", "amount": rest / 100})
+    # the last step closes the bridge: a gap no decision closes yet, or (negative) the amount
+    # by which the forecast and the decisions overshoot the target
+    out.append({"step": "not yet covered" if rest >= 0 else "cushion above the target",
+                "amount": rest / 100})
     return out
 
 
