@@ -395,17 +395,18 @@ def plan_sections(ctx, only: list[str] | None = None) -> None:
 
 
 def quota_letters(ws) -> None:
-    """Step 13, roll-out: one line per rep from the quota step's saved split - rep, territory,
-    annual quota (USD) and its quarters (``quotas.seasonality`` / ``quotas.quarterly``)."""
+    """Step 13, roll-out: one line per seat (reps and to-be-hired seats) from the plan's quota
+    split (``quotas.quotas_from_workspace``, the split the letters and the Quotas section use)
+    - seat, territory, annual quota (USD) and its quarters (``quotas.quarterly``)."""
     from salesplan_nb.steps import quotas
 
     with quiet():
-        plan = quotas.quotas_from(ws.data, quotas.load_quotas(ws), period=ws.period)
+        plan = quotas.quotas_from_workspace(ws)
         reps = plan.level("rep")
         q = quotas.quarterly(quotas.seasonality(plan, ws.data, "rep"))
     wide = q.pivot_table(index="unit_id", columns="quarter", values="quota", aggfunc="sum")
     terr = plan.table.set_index(["level", "unit_id"])["name"]
-    print(f"{len(reps)} quota letters for {ws.period.label} (target {num(plan.target)}, "
+    print(f"{len(reps)} quota letters (seats) for {ws.period.label} (target {num(plan.target)}, "
           f"rep quotas total {num(float(reps['quota'].sum()))})")
     rows = []
     for r in reps.itertuples():
