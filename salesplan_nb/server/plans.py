@@ -27,14 +27,14 @@ from sqlalchemy.engine import make_url
 from salesplan_nb.batch.demo import headline
 from salesplan_nb.batch.demo import headline_rows as demo_headline_rows
 from salesplan_nb.core.errors import ConfigError, SalesplanError, WorkspaceError
-from salesplan_nb.core.formats import cell, money
+from salesplan_nb.core.formats import money, untag
 from salesplan_nb.core.scope import Period, Scope
 from salesplan_nb.data.loaders import load_with_report
 from salesplan_nb.data.plan_notebooks import copy_step_notebooks
 from salesplan_nb.data.sample import generate, write_dataset_csv
 from salesplan_nb.data.workspace import PLAN_FILE, PLAN_TYPES, Workspace
 from salesplan_nb.render.context import context as plan_context
-from salesplan_nb.render.figures import headline_of
+from salesplan_nb.render.figures import fig, headline_of
 from salesplan_nb.render.sections.summary import FIGURES
 from salesplan_nb.server.steps import step_list, step_status
 
@@ -259,8 +259,9 @@ def plan_figures(root: str | Path, plan: str) -> dict:
     if h.get("target") is None and not out["error"]:
         out["notes"].append(h.get("target_note") or "no bookings target is recorded or "
                             "derivable for this plan yet (goals step)")
-    out["rows"] = [{"key": k, "label": label, "value": cell(f[k], kind)}
-                   for k, label, kind in FIGURES if f.get(k) is not None]
+    # formatted as the document formats them (render.figures.fig), without the figure tags
+    out["rows"] = [{"key": k, "label": label, "value": untag(fig(k, f[k], "cell"))}
+                   for k, label, _ in FIGURES if f.get(k) is not None]
     if f.get("flag"):
         out["notes"].append(f["flag"])
     if f.get("biggest_gap"):
