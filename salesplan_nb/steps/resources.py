@@ -563,12 +563,23 @@ TOOLS = Investment("sales tools and enablement", a=2_000_000, b=300_000, kind="t
                    current=150_000, fit="configured (the demo's figure)")
 
 
+def current_plus(investments, uplift: float = 0.10) -> float:
+    """The default budget (USD): every line at its current or committed spend (whichever is
+    higher), plus ``uplift``, rounded to $1,000, kept between the lines' minimum and maximum
+    spends - a budget the fixed headcount and the committed tactics always fit in (with only
+    fixed lines, their cost)."""
+    inv = as_investments(investments)
+    budget = round(sum(max(i.min_spend, i.current) for i in inv) * (1 + uplift), -3)
+    return float(min(max(budget, sum(i.min_spend for i in inv)),
+                     sum(i.max_spend for i in inv)))
+
+
 def demo_decision(ws, by: str = "demo") -> str:
     """Step 11 in ``salesplan demo``: the capacity plan's headcount (fixed) and the tactics'
     channels at their committed spend plus tools; the budget is 10% above that current
     spend, the extra allocated where the next dollar returns most."""
     inv = workspace_investments(ws, cost_per_rep=COST_PER_REP, investments=[TOOLS])
-    budget = round(sum(max(i.min_spend, i.current) for i in inv) * 1.10, -3)
+    budget = current_plus(inv)
     alloc = plan_resources(ws.data, None, ws.period, budget=budget, investments=inv)
     save_resources(ws, alloc, inv, by=by)
     ws.save_output("resources", "allocation", alloc.table)

@@ -359,9 +359,13 @@ class BudgetAllocator(StepWidget):
 
         self.resources = resources
         saved = resources.load_resources(self.ws)
-        self.bind("budget", W.FloatText(value=float(saved["budget"] or 1_000_000.0),
-                                        description="Budget USD"))
-        self.bind("cost_per_rep", W.FloatText(value=150_000.0, description="Cost / rep USD"))
+        cost = 150_000.0
+        # no budget recorded yet: current spend + 10% (the capacity plan's headcount and the
+        # committed tactics always fit; a fixed default could sit below them)
+        budget = saved["budget"] or resources.current_plus(resources.workspace_investments(
+            self.ws, cost_per_rep=cost, investments=self.investments(), scope=self.scope))
+        self.bind("budget", W.FloatText(value=float(budget), description="Budget USD"))
+        self.bind("cost_per_rep", W.FloatText(value=cost, description="Cost / rep USD"))
         self.accept_button = W.Button(description="Accept allocation", button_style="success")
         self.accept_button.on_click(lambda _b: self.accept())
 
