@@ -6,6 +6,7 @@ pipeline). Money is USD, rates are fractions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,21 +72,27 @@ def company_quota_plan(ctx: PlanContext):
     q = quotas_step
 
     def build():
-        key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
-        stamp = _stamp(Path(key[0]))
-        hit = _COMPANY_PLANS.get(key)
-        if hit and hit[0] == stamp:
-            return hit[1]
         try:
-            plan = resultcache.cached(  # with the hiring plan's to-be-hired seats
+            return resultcache.cached(  # with the hiring plan's to-be-hired seats
                 ctx.ws, "company_quota_plan", lambda: q.quotas_from_workspace(
                     ctx.ws, None, ctx.period),
                 args=(ctx.period.label,), sections=(q.SECTION, "capacity", "goals"))
         except SalesplanError as exc:
-            plan = exc
-        _COMPANY_PLANS[key] = (stamp, plan)
-        return plan
-    return ctx.once("company_quota_plan", build)
+            return exc
+    return ctx.once("company_quota_plan", lambda: _per_plan(_COMPANY_PLANS, ctx, build))
+
+
+def _per_plan(store: dict, ctx: PlanContext, build: Callable[[], Any]) -> Any:
+    """``build()`` cached in ``store`` per plan folder and period while plan.yaml and the
+    data snapshot are unchanged (:func:`salesplan_nb.render.context._stamp`)."""
+    key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
+    stamp = _stamp(Path(key[0]))
+    hit = store.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    value = build()
+    store[key] = (stamp, value)
+    return value
 
 
 def _quota_plan(ctx: PlanContext):
@@ -139,14 +146,7 @@ def plan_figures(ctx: PlanContext, target: float | None, coverage: float | None 
     ``budget`` (the resources step's budget, apportioned by :func:`company_share` below the
     company); the scenario model is built once per plan folder and period."""
     def model():
-        key = (str(Path(ctx.ws.path).resolve()), ctx.period.label)
-        stamp = _stamp(Path(key[0]))
-        hit = _MODELS.get(key)
-        if hit and hit[0] == stamp:
-            return hit[1]
-        m = scenarios_step.from_workspace(ctx.ws, ctx.period)
-        _MODELS[key] = (stamp, m)
-        return m
+        return _per_plan(_MODELS, ctx, lambda: scenarios_step.from_workspace(ctx.ws, ctx.period))
 
     seats = ctx.scope.level in plan_model.SEAT_LEVELS
     qp = _quota_plan(ctx) if seats else None
