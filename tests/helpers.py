@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import secrets
 import socket
 import subprocess
@@ -81,6 +82,28 @@ def render_plan_html(ctx) -> str:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "report.show_plan(ctx)", outputs=outs, execution_count=1)])
     return PlanExporter().export(nb, ctx.title)
+
+
+class PlanRenders:
+    """A workspace with the demo's default decisions (``demo.run_steps``) and its plan
+    documents, each rendered once per session (``render``: context and HTML of one case).
+    Shared by the plan-document and plan-consistency tests, which only read them."""
+
+    def __init__(self, ws) -> None:
+        from salesplan_nb.batch import demo
+
+        demo.run_steps(ws, io.StringIO())
+        self.ws = ws
+        self._done: dict[tuple, tuple] = {}
+
+    def render(self, level: str, unit: str | None, ptype: str, period: str | None = None):
+        from salesplan_nb.render import report
+
+        key = (level, unit, ptype, period)
+        if key not in self._done:
+            ctx = report.context(self.ws.path, level, unit, period, ptype)
+            self._done[key] = (ctx, render_plan_html(ctx))
+        return self._done[key]
 
 
 # ---- JupyterLab + Chromium for the browser tests ---------------------------------------------
