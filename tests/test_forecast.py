@@ -353,9 +353,24 @@ def test_backtest_counts_overlapping_origins_as_one_year(sample_data):
     used = rows["horizon"].to_numpy() >= r.backtest.use_from
     years = rows.loc[used, "month"].nunique() / 12
     sel = rows.loc[used, r.selected].to_numpy()
-    c = F._bias_factor(sel, rows.loc[used, "actual"].to_numpy(), years)
+    k = F.bias_prior_years(F.monthly_bookings(sample_data).to_numpy())
+    c = F._bias_factor(sel, rows.loc[used, "actual"].to_numpy(), years, k)
     assert r.backtest.bias_factor == pytest.approx(c)
     assert rows["origin"].nunique() >= 4 * years  # origins overlap: far fewer years
+
+
+def test_bias_prior_follows_how_steady_the_company_grew():
+    """Steady growth: a backtest bias persists and is mostly corrected (small k); growth that
+    jumps between years: mostly one year's surprise (large k); too short to tell: k = 9."""
+    months = np.arange(48)
+    season = 1 + 0.2 * np.sin(2 * np.pi * months / 12)
+    steady = 100 * 1.10 ** (months / 12) * season
+    jumpy = 100 * np.repeat([1.0, 0.8, 1.3, 1.0], 12) * season
+    k_steady, k_jumpy = F.bias_prior_years(steady), F.bias_prior_years(jumpy)
+    assert k_steady < 0.5 < 4 < k_jumpy
+    assert F.bias_prior_years(steady[:20]) == F.BIAS_PRIOR_YEARS
+    f, a = np.full(12, 100.0), np.full(12, 110.0)
+    assert F._bias_factor(f, a, 1.0, k_steady) > 1.07 > 1.02 > F._bias_factor(f, a, 1.0, k_jumpy)
 
 
 def test_combo_is_the_equal_weight_mean_and_a_candidate(sample_data):

@@ -589,10 +589,11 @@ METHODS = (*COMPONENTS, "blend", "combo")
 BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
 MAX_HORIZON = 24
 BIAS_CLIP = (0.67, 1.5)
-#: pseudo-years of "no bias" a measured bias is shrunk toward: ``k = sigma^2 / tau^2`` with a
-#: year's growth surprise sigma ~ 15% and a method's own bias tau ~ 5% (empirical-Bayes weight
-#: of n years of backtest actuals: n / (n + k))
+#: pseudo-years of "no bias" a measured bias is shrunk toward when the company's growth spread
+#: cannot be measured (< 25 months): ``k = sigma^2 / tau^2`` with a year's growth surprise
+#: sigma ~ 15% and a method's own bias tau ~ 5% (see :func:`bias_prior_years`)
 BIAS_PRIOR_YEARS = 9.0
+METHOD_BIAS_SD = 0.05  # tau: the spread of a method's persistent bias (fraction)
 LEVELS = (0.80, 0.95)
 MIN_INTERVAL_ROWS = 24  # backtest ratios behind each months-ahead interval
 
@@ -620,18 +621,44 @@ def _best_weights(F: np.ndarray, a: np.ndarray, use: np.ndarray | None = None) -
     return grid[int(np.argmin(err))]
 
 
-def _bias_factor(f: np.ndarray, a: np.ndarray, years: float) -> float:
+def growth_spread(history: np.ndarray) -> float:
+    """Standard deviation of the log year-on-year growth of rolling 12-month bookings
+    (``log(sum(y[t-11..t]) / sum(y[t-23..t-12]))`` for every month ``t`` with 24 months
+    before it); NaN with fewer than 25 months or no bookings."""
+    y = np.asarray(history, dtype=float)
+    if len(y) < 25:
+        return float("nan")
+    c = np.convolve(y, np.ones(12), "valid")
+    prev, cur = c[:-12], c[12:]
+    ok = (prev > 0) & (cur > 0)
+    return float(np.std(np.log(cur[ok] / prev[ok]))) if ok.sum() >= 2 else float("nan")
+
+
+def bias_prior_years(company: np.ndarray) -> float:
+    """``k`` of :func:`_bias_factor`: ``(sigma / tau)^2``, sigma = the company's
+    :func:`growth_spread` (clipped to 2%..50%), tau = :data:`METHOD_BIAS_SD`. A company whose
+    growth has been steady (demo: sigma 2%, k 0.2) has backtest biases that persist and get
+    corrected; one whose growth jumps (Superstore: sigma 10%, k 3.9) has biases that are
+    mostly one year's surprise. :data:`BIAS_PRIOR_YEARS` (sigma 15%) below 25 months."""
+    sg = growth_spread(company)
+    if not np.isfinite(sg):
+        return BIAS_PRIOR_YEARS
+    return float(np.clip(sg, 0.02, 0.5) / METHOD_BIAS_SD) ** 2
+
+
+def _bias_factor(f: np.ndarray, a: np.ndarray, years: float, k: float | None = None) -> float:
     """Multiplicative bias correction ``c = sum A / sum F``, shrunk toward 1 by
-    ``years / (years + 9)`` (:data:`BIAS_PRIOR_YEARS`) and clipped to :data:`BIAS_CLIP`; 1
-    without data. ``years`` is the evidence: the distinct actual months behind ``f`` / 12.
-    Overlapping origins share their actuals, so twelve origins over one year of actuals are
-    one year of evidence, and one year's bias is mostly that year's surprise (a growth
-    spurt), not the method's: it gets a tenth of its weight. The growth-aware methods
-    (drift, pooled) carry the trend; this corrects what they persistently miss."""
+    ``years / (years + k)`` and clipped to :data:`BIAS_CLIP`; 1 without data. ``years`` is
+    the evidence: the distinct actual months behind ``f`` / 12 (overlapping origins share
+    their actuals, so twelve origins over one year of actuals are one year of evidence);
+    ``k`` (:func:`bias_prior_years`, default :data:`BIAS_PRIOR_YEARS`) says how much of a
+    year's bias is that year's surprise rather than the method's: the empirical-Bayes weight
+    of ``years`` observations with noise sigma around a bias of spread tau."""
     if f.sum() <= 0 or a.sum() <= 0 or years <= 0:
         return 1.0
     c = a.sum() / f.sum()
-    return float(np.clip(1 + (c - 1) * years / (years + BIAS_PRIOR_YEARS), *BIAS_CLIP))
+    k = BIAS_PRIOR_YEARS if k is None or not np.isfinite(k) else k
+    return float(np.clip(1 + (c - 1) * years / (years + k), *BIAS_CLIP))
 
 
 def combo(drift: np.ndarray, model: np.ndarray, pooled: np.ndarray) -> np.ndarray:
@@ -865,13 +892,14 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
     selected = min(METHODS, key=lambda m: (np.nan_to_num(errs[m]["wape"], nan=np.inf),
                                            METHODS.index(m)))
     sel = bt[selected].to_numpy()
+    kprior = bias_prior_years(yc)
     # bias correction and intervals of the selected method, leave-one-origin-out
     fc = np.zeros(len(bt))
     bands = np.full((len(bt), 4), np.nan)
     hmax = int(hz.max())
     for o in uniq:
         mo = org == o
-        c = _bias_factor(sel[~mo & used], a[~mo & used], years(~mo & used))
+        c = _bias_factor(sel[~mo & used], a[~mo & used], years(~mo & used), kprior)
         fc[mo] = sel[mo] * c
         q = _ratio_quantiles(sel[~mo] * c, a[~mo], hz[~mo], np.arange(1, hmax + 1))
         bands[mo] = fc[mo, None] * q[hz[mo] - 1]
@@ -888,7 +916,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         {"method": "forecast", **e}])
     w_all = fit_weights(np.ones(len(bt), bool))
     weights = {int(b): dict(zip(COMPONENTS, map(float, w))) for b, w in w_all.items()}
-    bias = _bias_factor(sel[used], a[used], years(used))
+    bias = _bias_factor(sel[used], a[used], years(used), kprior)
     factors = _ratio_quantiles(sel * bias, a, hz, np.arange(1, hmax + 1))
     full = bt.groupby("origin").filter(lambda g: len(g) == horizon)
     totals = (full.groupby("origin")[["actual", *METHODS, "forecast"]].sum().reset_index()
