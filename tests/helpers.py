@@ -107,6 +107,14 @@ class PlanRenders:
 
 
 # ---- JupyterLab + Chromium for the browser tests ---------------------------------------------
+def accept_kernel_dialog(page) -> None:
+    """JupyterLab asks which kernel to use when a notebook's kernel did not start in time (a
+    loaded machine): accept the proposed one (salesplan-nb) whenever the dialog shows."""
+    page.add_locator_handler(
+        page.locator(".jp-Dialog:has-text('Select Kernel')"),
+        lambda dlg: dlg.locator("button.jp-mod-accept").first.click())
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
