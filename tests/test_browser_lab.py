@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab
+from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab, notebook_session
 from helpers import CHROMIUM_ARGS as ARGS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -68,6 +68,7 @@ def _shot_on_failure(request, page):
 
 
 def _open_and_run(page, lab, name: str) -> None:
+    notebook_session(lab["url"], lab["token"], f"{name}.ipynb")
     page.goto(f"{lab['url']}/lab/tree/{name}.ipynb?token={lab['token']}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
