@@ -421,14 +421,15 @@ def warm_up(plan_dir: str | Path, plan_type: str | None = None, period: str | No
 
     from salesplan_nb.render import report
 
-    for m in STEP_MODULES:  # full module names (built-in and plug-in steps)
-        with contextlib.suppress(ModuleNotFoundError):
-            importlib.import_module(m)
-    import altair  # noqa: F401
-    import papermill  # noqa: F401
+    with speedups.no_gc():  # modules that live as long as the process
+        for m in STEP_MODULES:  # full module names (built-in and plug-in steps)
+            with contextlib.suppress(ModuleNotFoundError):
+                importlib.import_module(m)
+        import altair  # noqa: F401
+        import papermill  # noqa: F401
 
-    if plan_type != "account":  # quota fairness (every plan with seats): ~0.15 s per process
-        import scipy.special  # noqa: F401
+        if plan_type != "account":  # quota fairness (every plan with seats): ~0.15 s a process
+            import scipy.special  # noqa: F401
 
     speedups.apply()  # one BLAS thread per worker, Altair's class table built once
 
