@@ -213,7 +213,7 @@ def part_dask(demo: Path, tmp: Path, units: int) -> None:
     sample = sorted(random.Random(11).sample(ids, units))
     print(f"\n## Dask: {units} account plans, 1 worker x 1 thread vs 2 workers x 1 thread "
           f"({load()})")
-    times, warm = {}, {}
+    times, warm, cached = {}, {}, {}
     for n in (1, 2):
         clear_cache(demo)
         c0 = cpu_all()
@@ -228,15 +228,24 @@ def part_dask(demo: Path, tmp: Path, units: int) -> None:
             s = run(demo, "account", tmp / f"dask{n}", only=sample, executor=pool,
                     progress=False)
             times[n] = time.perf_counter() - t1
+            # the same units again into a new folder: plan-wide results (account forecasts,
+            # company split) come from the results cache, so only the rendering is timed
+            t2 = time.perf_counter()
+            s2 = run(demo, "account", tmp / f"dask{n}-again", only=sample, executor=pool,
+                     progress=False)
+            cached[n] = time.perf_counter() - t2
             pool.close()
         c = cpu_all() - c0
         print(f"{n} worker(s): warm-up {warm[n]:.1f} s (every worker at once, a worker "
-              f"plugin), then {times[n]:.1f} s for {s.ok} ok / {s.failed} failed; {c:.1f} s "
-              f"CPU of every process ({load()})")
+              f"plugin), then {times[n]:.1f} s for {s.ok} ok / {s.failed} failed; again with "
+              f"the plan-wide results cached {cached[n]:.1f} s ({s2.ok} ok); {c:.1f} s CPU of "
+              f"every process ({load()})")
     eff = times[1] / (2 * times[2])
     eff_all = (times[1] + warm[1]) / (2 * (times[2] + warm[2]))
+    eff_cached = cached[1] / (2 * cached[2])
     print(f"scaling efficiency T1 / (2 x T2), warm workers: {eff:.0%}; with the warm-up "
-          f"counted: {eff_all:.0%} (target >= 80%)")
+          f"counted: {eff_all:.0%}; plan-wide results cached (rendering only): "
+          f"{eff_cached:.0%} (target >= 80%)")
 
 
 def cpu_all() -> float:

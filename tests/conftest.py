@@ -45,3 +45,27 @@ def sample_data():
     from salesplan_nb.data.sample import generate
 
     return generate(seed=7, accounts=400, opportunities=6000)
+
+
+@pytest.fixture(scope="session")
+def demo_plan_renders(tmp_path_factory):
+    """A small seeded company with the demo's decisions; its plans rendered on demand."""
+    from helpers import PlanRenders
+
+    from salesplan_nb.data.sample import generate
+    from salesplan_nb.data.workspace import Workspace
+
+    data = generate(seed=5, accounts=300, opportunities=2500)
+    return PlanRenders(Workspace.create(tmp_path_factory.mktemp("plans-demo") / "plan",
+                                        data=data))
+
+
+@pytest.fixture(scope="session")
+def maven_plan_renders(tmp_path_factory, maven_data):
+    """Maven CRM with the demo's decisions; its plans rendered on demand."""
+    from helpers import PlanRenders
+
+    from salesplan_nb.data.workspace import Workspace
+
+    return PlanRenders(Workspace.create(tmp_path_factory.mktemp("plans-maven") / "plan",
+                                        data=maven_data))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import secrets
 import socket
 import subprocess
@@ -83,7 +84,37 @@ def render_plan_html(ctx) -> str:
     return PlanExporter().export(nb, ctx.title)
 
 
+class PlanRenders:
+    """A workspace with the demo's default decisions (``demo.run_steps``) and its plan
+    documents, each rendered once per session (``render``: context and HTML of one case).
+    Shared by the plan-document and plan-consistency tests, which only read them."""
+
+    def __init__(self, ws) -> None:
+        from salesplan_nb.batch import demo
+
+        demo.run_steps(ws, io.StringIO())
+        self.ws = ws
+        self._done: dict[tuple, tuple] = {}
+
+    def render(self, level: str, unit: str | None, ptype: str, period: str | None = None):
+        from salesplan_nb.render import report
+
+        key = (level, unit, ptype, period)
+        if key not in self._done:
+            ctx = report.context(self.ws.path, level, unit, period, ptype)
+            self._done[key] = (ctx, render_plan_html(ctx))
+        return self._done[key]
+
+
 # ---- JupyterLab + Chromium for the browser tests ---------------------------------------------
+def accept_kernel_dialog(page) -> None:
+    """JupyterLab asks which kernel to use when a notebook's kernel did not start in time (a
+    loaded machine): accept the proposed one (salesplan-nb) whenever the dialog shows."""
+    page.add_locator_handler(
+        page.locator(".jp-Dialog:has-text('Select Kernel')"),
+        lambda dlg: dlg.locator("button.jp-mod-accept").first.click())
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CHROMIUM, jupyter_lab
+from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab
 from helpers import CHROMIUM_ARGS as ARGS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -54,6 +54,7 @@ def page(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(60_000)
+        accept_kernel_dialog(pg)
         yield pg
         browser.close()
 

@@ -333,3 +333,65 @@ def test_short_history_hierarchy_falls_back_to_bottom_up():
     assert r.reconciliation["method"] == "bottom-up" and "no backtest" in \
         r.reconciliation["why"]
     assert r.table["forecast"].to_numpy() == pytest.approx(t.table["forecast"].to_numpy())
+
+
+def test_bias_correction_is_shrunk_by_years_of_evidence():
+    """A bias seen over one year of actuals is mostly that year's surprise: it gets
+    1 / (1 + 9) of its weight; four years get 4 / 13; no data, no correction."""
+    f, a = np.full(12, 100.0), np.full(12, 130.0)  # the method under-forecast by 30%
+    assert F._bias_factor(f, a, 1.0) == pytest.approx(1 + 0.3 / 10)
+    assert F._bias_factor(f, a, 4.0) == pytest.approx(1 + 0.3 * 4 / 13)
+    assert F._bias_factor(f, a, 0.0) == 1.0
+    assert F._bias_factor(f, np.full(12, 1e4), 1000.0) == F.BIAS_CLIP[1]
+
+
+def test_backtest_counts_overlapping_origins_as_one_year(sample_data):
+    """The correction applied is the formula over the distinct actual months behind the
+    backtest, not over the (overlapping) origins."""
+    r = F.forecast(sample_data, "region:EMEA", period="2027", reconcile=False)
+    rows = r.backtest.rows
+    used = rows["horizon"].to_numpy() >= r.backtest.use_from
+    years = rows.loc[used, "month"].nunique() / 12
+    sel = rows.loc[used, r.selected].to_numpy()
+    k = F.bias_prior_years(F.monthly_bookings(sample_data).to_numpy())
+    c = F._bias_factor(sel, rows.loc[used, "actual"].to_numpy(), years, k)
+    assert r.backtest.bias_factor == pytest.approx(c)
+    assert rows["origin"].nunique() >= 4 * years  # origins overlap: far fewer years
+
+
+def test_bias_prior_follows_how_steady_the_company_grew():
+    """Steady growth: a backtest bias persists and is mostly corrected (small k); growth that
+    jumps between years: mostly one year's surprise (large k); too short to tell: k = 9."""
+    months = np.arange(48)
+    season = 1 + 0.2 * np.sin(2 * np.pi * months / 12)
+    steady = 100 * 1.10 ** (months / 12) * season
+    jumpy = 100 * np.repeat([1.0, 0.8, 1.3, 1.0], 12) * season
+    k_steady, k_jumpy = F.bias_prior_years(steady), F.bias_prior_years(jumpy)
+    assert k_steady < 0.5 < 4 < k_jumpy
+    assert F.bias_prior_years(steady[:20]) == F.BIAS_PRIOR_YEARS
+    f, a = np.full(12, 100.0), np.full(12, 110.0)
+    assert F._bias_factor(f, a, 1.0, k_steady) > 1.07 > 1.02 > F._bias_factor(f, a, 1.0, k_jumpy)
+
+
+def test_combo_is_the_equal_weight_mean_and_a_candidate(sample_data):
+    r = F.forecast(sample_data, "region:EMEA", period="2027", reconcile=False)
+    t = r.table[r.table["forecast"].notna()]
+    assert t["combo"].to_numpy() == pytest.approx(
+        t[["drift", "model", "pooled"]].mean(axis=1).to_numpy())
+    assert "combo" in r.backtest.errors["method"].tolist()
+    bt = r.backtest.rows
+    assert bt["combo"].to_numpy() == pytest.approx(
+        bt[["drift", "model", "pooled"]].mean(axis=1).to_numpy())
+
+
+def test_intervals_cover_the_bias_the_point_leaves_uncorrected():
+    """Backtest actuals 25% above the forecast: the point keeps most of that bias
+    uncorrected, so the range must hold both cases: upper factors reach the backtest's
+    ratios, lower factors reach the forecast itself (1 / rho of them)."""
+    rng = np.random.default_rng(0)
+    f = np.full(240, 100.0)
+    a = 125.0 * rng.lognormal(0, 0.1, 240)
+    h = np.tile(np.arange(1, 13), 20)
+    q = F._ratio_quantiles(f, a, h, np.arange(1, 13))
+    assert np.quantile(a / f, 0.10) > 1.05  # the raw 80% band would exclude the point
+    assert (q[:, 1] < 1).all() and (q[:, 2] > 1.25).all()  # it holds the point and the bias

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CHROMIUM, jupyter_lab
+from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab
 from helpers import CHROMIUM_ARGS as ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -63,6 +63,7 @@ def page(browser, lab, request):
     ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
+    accept_kernel_dialog(pg)
     pg.goto(f"{lab['url']}/lab?token={lab['token']}&reset")
     failed = request.session.testsfailed
     yield pg

@@ -12,12 +12,10 @@ core.formats (money in text, whole dollars in tables, percentages).
 
 from __future__ import annotations
 
-import io
 import re
 from html import unescape
 
 import pytest
-from helpers import render_plan_html
 
 from salesplan_nb.core.formats import amount, integer, money, pct
 from salesplan_nb.render.figures import FIGURE_KINDS
@@ -28,13 +26,11 @@ SEAT_FIGURES = {"target", "baseline", "forecast", "capacity", "quota_total",
                 "reps_expected_at_100", "base_scenario", "plan_scenario"}
 
 
-def _build(ws) -> dict:
-    """The demo's default decisions on ``ws``; one rendered plan per case."""
-    from salesplan_nb.batch import demo
-    from salesplan_nb.render import report
+def _build(pr) -> dict:
+    """One rendered plan per case of ``pr`` (:class:`helpers.PlanRenders`) with its figures."""
     from salesplan_nb.render.figures import headline_of
 
-    demo.run_steps(ws, io.StringIO())
+    ws = pr.ws
     d = ws.data.deals
     won = d[d["status"] == "won"]
     regions = sorted(str(r) for r in won["region"].dropna().unique())
@@ -48,28 +44,20 @@ def _build(ws) -> dict:
              "account": ("account", account, "account", None),
              "long-term": ("company", None, "long-term", f"{y}..{y + 2}")}
     out = {}
-    for name, (level, unit, ptype, period) in cases.items():
-        ctx = report.context(ws.path, level, unit, period, ptype)
-        out[name] = (ctx, render_plan_html(ctx), headline_of(ctx)["figures"])
+    for name, case in cases.items():
+        ctx, html = pr.render(*case)
+        out[name] = (ctx, html, headline_of(ctx)["figures"])
     return out
 
 
 @pytest.fixture(scope="module")
-def demo_plans(tmp_path_factory):
-    from salesplan_nb.data.sample import generate
-    from salesplan_nb.data.workspace import Workspace
-
-    data = generate(seed=5, accounts=300, opportunities=2500)
-    ws = Workspace.create(tmp_path_factory.mktemp("cons-demo") / "plan", data=data)
-    return ws, _build(ws)
+def demo_plans(demo_plan_renders):
+    return demo_plan_renders.ws, _build(demo_plan_renders)
 
 
 @pytest.fixture(scope="module")
-def maven_plans(tmp_path_factory, maven_data):
-    from salesplan_nb.data.workspace import Workspace
-
-    ws = Workspace.create(tmp_path_factory.mktemp("cons-maven") / "plan", data=maven_data)
-    return ws, _build(ws)
+def maven_plans(maven_plan_renders):
+    return maven_plan_renders.ws, _build(maven_plan_renders)
 
 
 @pytest.fixture(params=["demo", "maven"])

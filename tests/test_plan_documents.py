@@ -14,27 +14,21 @@
 
 from __future__ import annotations
 
-import io
 import re
 from html import escape
 
 import pandas as pd
 import pytest
-from helpers import render_plan_html
 
 from salesplan_nb.core.formats import money, pct
 
 LEVEL_PLANS = ("company", "region", "territory", "account", "long-term")
 
 
-def _build(ws) -> dict:
-    """Run the demo's default decisions on ``ws`` and render one plan per level."""
-    from salesplan_nb.batch import demo
-    from salesplan_nb.render import report
-
-    demo.run_steps(ws, io.StringIO())
-    data = ws.data
-    d = data.deals
+def _build(pr) -> dict:
+    """One plan per level of ``pr`` (:class:`helpers.PlanRenders`: the demo's decisions)."""
+    ws = pr.ws
+    d = ws.data.deals
     won = d[d["status"] == "won"]
     region = str(won["region"].value_counts().index[0])
     terr = str(won.loc[won["region"] == region, "territory"].value_counts().index[0])
@@ -46,29 +40,17 @@ def _build(ws) -> dict:
              "territory": ("territory", terr, "territory", None),
              "account": ("account", account, "account", None),
              "long-term": ("company", None, "long-term", f"{y}..{y + 2}")}
-    out = {}
-    for name, (level, unit, ptype, period) in cases.items():
-        ctx = report.context(ws.path, level, unit, period, ptype)
-        out[name] = (ctx, render_plan_html(ctx))
-    return out
+    return {name: pr.render(*case) for name, case in cases.items()}
 
 
 @pytest.fixture(scope="module")
-def demo_plans(tmp_path_factory):
-    from salesplan_nb.data.sample import generate
-    from salesplan_nb.data.workspace import Workspace
-
-    data = generate(seed=5, accounts=300, opportunities=2500)
-    ws = Workspace.create(tmp_path_factory.mktemp("vp-demo") / "plan", data=data)
-    return ws, _build(ws)
+def demo_plans(demo_plan_renders):
+    return demo_plan_renders.ws, _build(demo_plan_renders)
 
 
 @pytest.fixture(scope="module")
-def maven_plans(tmp_path_factory, maven_data):
-    from salesplan_nb.data.workspace import Workspace
-
-    ws = Workspace.create(tmp_path_factory.mktemp("vp-maven") / "plan", data=maven_data)
-    return ws, _build(ws)
+def maven_plans(maven_plan_renders):
+    return maven_plan_renders.ws, _build(maven_plan_renders)
 
 
 @pytest.fixture(params=["demo", "maven"])

@@ -584,11 +584,18 @@ def _errors(f: np.ndarray, a: np.ndarray) -> dict:
 
 _PIPE_COLS = ("status", "stage", "created_date", "close_date", "amount", "product_id")
 COMPONENTS = ("baseline", "drift", "model", "pipeline", "pooled")
-METHODS = (*COMPONENTS, "blend")
+COMBO = ("drift", "model", "pooled")  # the equal-weight combination's members
+METHODS = (*COMPONENTS, "blend", "combo")
 BUCKETS = ((1, 3), (4, 6), (7, 12), (13, 18), (19, 24))  # months ahead sharing weights
 MAX_HORIZON = 24
 BIAS_CLIP = (0.67, 1.5)
+#: pseudo-years of "no bias" a measured bias is shrunk toward when the company's growth spread
+#: cannot be measured (< 25 months): ``k = sigma^2 / tau^2`` with a year's growth surprise
+#: sigma ~ 15% and a method's own bias tau ~ 5% (see :func:`bias_prior_years`)
+BIAS_PRIOR_YEARS = 9.0
+METHOD_BIAS_SD = 0.05  # tau: the spread of a method's persistent bias (fraction)
 LEVELS = (0.80, 0.95)
+MIN_INTERVAL_ROWS = 24  # backtest ratios behind each months-ahead interval
 
 _GRID = np.array([w for w in itertools.product(np.round(np.arange(0, 1.01, 0.1), 1),
                                                repeat=len(COMPONENTS))
@@ -614,29 +621,80 @@ def _best_weights(F: np.ndarray, a: np.ndarray, use: np.ndarray | None = None) -
     return grid[int(np.argmin(err))]
 
 
-def _bias_factor(f: np.ndarray, a: np.ndarray, n_origins: int) -> float:
-    """Multiplicative bias correction ``c = sum A / sum F``, shrunk toward 1 by ``n/(n+3)``
-    (``n`` origins) and clipped to :data:`BIAS_CLIP`; 1 without data."""
-    if f.sum() <= 0 or a.sum() <= 0 or n_origins < 1:
+def growth_spread(history: np.ndarray) -> float:
+    """Standard deviation of the log year-on-year growth of rolling 12-month bookings
+    (``log(sum(y[t-11..t]) / sum(y[t-23..t-12]))`` for every month ``t`` with 24 months
+    before it); NaN with fewer than 25 months or no bookings."""
+    y = np.asarray(history, dtype=float)
+    if len(y) < 25:
+        return float("nan")
+    c = np.convolve(y, np.ones(12), "valid")
+    prev, cur = c[:-12], c[12:]
+    ok = (prev > 0) & (cur > 0)
+    return float(np.std(np.log(cur[ok] / prev[ok]))) if ok.sum() >= 2 else float("nan")
+
+
+def bias_prior_years(company: np.ndarray) -> float:
+    """``k`` of :func:`_bias_factor`: ``(sigma / tau)^2``, sigma = the company's
+    :func:`growth_spread` (clipped to 2%..50%), tau = :data:`METHOD_BIAS_SD`. A company whose
+    growth has been steady (demo: sigma 2%, k 0.2) has backtest biases that persist and get
+    corrected; one whose growth jumps (Superstore: sigma 10%, k 3.9) has biases that are
+    mostly one year's surprise. :data:`BIAS_PRIOR_YEARS` (sigma 15%) below 25 months."""
+    sg = growth_spread(company)
+    if not np.isfinite(sg):
+        return BIAS_PRIOR_YEARS
+    return float(np.clip(sg, 0.02, 0.5) / METHOD_BIAS_SD) ** 2
+
+
+def _bias_factor(f: np.ndarray, a: np.ndarray, years: float, k: float | None = None) -> float:
+    """Multiplicative bias correction ``c = sum A / sum F``, shrunk toward 1 by
+    ``years / (years + k)`` and clipped to :data:`BIAS_CLIP`; 1 without data. ``years`` is
+    the evidence: the distinct actual months behind ``f`` / 12 (overlapping origins share
+    their actuals, so twelve origins over one year of actuals are one year of evidence);
+    ``k`` (:func:`bias_prior_years`, default :data:`BIAS_PRIOR_YEARS`) says how much of a
+    year's bias is that year's surprise rather than the method's: the empirical-Bayes weight
+    of ``years`` observations with noise sigma around a bias of spread tau."""
+    if f.sum() <= 0 or a.sum() <= 0 or years <= 0:
         return 1.0
     c = a.sum() / f.sum()
-    return float(np.clip(1 + (c - 1) * n_origins / (n_origins + 3), *BIAS_CLIP))
+    k = BIAS_PRIOR_YEARS if k is None or not np.isfinite(k) else k
+    return float(np.clip(1 + (c - 1) * years / (years + k), *BIAS_CLIP))
+
+
+def combo(drift: np.ndarray, model: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """Equal-weight combination of the statistical forecasts ``(drift + model + pooled) / 3``
+    (USD per month). Fixed weights: with a few years of history, weights fitted on the
+    backtest chase its noise, and the plain average of different models is the hard-to-beat
+    benchmark of the forecasting competitions (M3/M4)."""
+    return (np.asarray(drift, float) + np.asarray(model, float)
+            + np.asarray(pooled, float)) / 3
 
 
 def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
                      horizons: np.ndarray) -> np.ndarray:
     """Empirical interval factors per months-ahead: for each ``horizons[k]`` the 2.5/10/90/97.5%
     quantiles (finite-sample corrected, :func:`_levels`) of ``A / F`` over rows within one month
-    of it (``F > 0``), made to widen with the
+    of it (``F > 0``), the window widened a month at a time until it holds
+    :data:`MIN_INTERVAL_ROWS` rows (a 12-month-ahead quantile from three ratios is noise),
+    made to widen with the
     horizon (isotonic fit: lower factors non-increasing, upper non-decreasing, weighted by the
-    rows behind each). Shape (k, 4)."""
+    rows behind each). The ratios centre on the backtest's residual bias ``rho = sum A /
+    sum F`` that the point forecast deliberately does not fully correct (a bias seen over a
+    year or two is shrunk, :func:`_bias_factor`); the bounds cover both cases, the bias being
+    real or not: lower factors x ``min(1, 1 / rho)``, upper x ``max(1, 1 / rho)``.
+    Shape (k, 4)."""
     out = np.full((len(horizons), 4), np.nan)
     ok = f > 0
     r = np.where(ok, a / np.where(ok, f, 1), np.nan)
     h = np.asarray(h)
     cnt = np.ones(len(horizons))
+    span = int(np.max(np.abs(h - horizons.min()), initial=0)) + int(np.ptp(horizons)) + 1
     for k, hh in enumerate(horizons):
-        sel = ok & (np.abs(h - hh) <= 1)
+        w = 1
+        sel = ok & (np.abs(h - hh) <= w)
+        while sel.sum() < MIN_INTERVAL_ROWS and w < span:
+            w += 1
+            sel = ok & (np.abs(h - hh) <= w)
         cnt[k] = max(int(sel.sum()), 1)
         if sel.sum() >= 3:
             out[k] = np.quantile(r[sel], _levels(int(sel.sum())))
@@ -649,6 +707,10 @@ def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
         for j in range(4):  # lower factors non-increasing, upper non-decreasing (isotonic)
             sign = -1.0 if j < 2 else 1.0
             out[fin, j] = sign * _isotonic(sign * out[fin, j], cnt[fin])
+    if ok.any() and a[ok].sum() > 0:
+        rho = float(a[ok].sum() / f[ok].sum())
+        out[:, :2] *= min(1.0, 1 / rho)
+        out[:, 2:] *= max(1.0, 1 / rho)
     return out
 
 
@@ -820,18 +882,24 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
             m = mo & (bk == b)
             blend[m] = F[m] @ w[b]
     bt["blend"] = blend
+    bt["combo"] = combo(*(bt[c].to_numpy() for c in COMBO))
     used = hz >= use_from
+    month = bt["month"].to_numpy()
+
+    def years(mask: np.ndarray) -> float:
+        return len(set(month[mask])) / 12
     errs = {m: _errors(bt.loc[used, m], a[used]) for m in METHODS}
     selected = min(METHODS, key=lambda m: (np.nan_to_num(errs[m]["wape"], nan=np.inf),
                                            METHODS.index(m)))
     sel = bt[selected].to_numpy()
+    kprior = bias_prior_years(yc)
     # bias correction and intervals of the selected method, leave-one-origin-out
     fc = np.zeros(len(bt))
     bands = np.full((len(bt), 4), np.nan)
     hmax = int(hz.max())
     for o in uniq:
         mo = org == o
-        c = _bias_factor(sel[~mo & used], a[~mo & used], len(uniq) - 1)
+        c = _bias_factor(sel[~mo & used], a[~mo & used], years(~mo & used), kprior)
         fc[mo] = sel[mo] * c
         q = _ratio_quantiles(sel[~mo] * c, a[~mo], hz[~mo], np.arange(1, hmax + 1))
         bands[mo] = fc[mo, None] * q[hz[mo] - 1]
@@ -848,7 +916,7 @@ def backtest(data: Dataset, scope: Scope | str = "company", n_origins: int | Non
         {"method": "forecast", **e}])
     w_all = fit_weights(np.ones(len(bt), bool))
     weights = {int(b): dict(zip(COMPONENTS, map(float, w))) for b, w in w_all.items()}
-    bias = _bias_factor(sel[used], a[used], len(uniq))
+    bias = _bias_factor(sel[used], a[used], years(used), kprior)
     factors = _ratio_quantiles(sel * bias, a, hz, np.arange(1, hmax + 1))
     full = bt.groupby("origin").filter(lambda g: len(g) == horizon)
     totals = (full.groupby("origin")[["actual", *METHODS, "forecast"]].sum().reset_index()
@@ -998,14 +1066,15 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
     if not data.has_pipeline:  # orders only: no pipeline forecast (weight 0 above, shown blank)
         pipe = np.full(len(pipe), np.nan)
     blend = (comps * W).sum(axis=1)
+    comb = combo(drift, model, pooled)
     chosen = {"baseline": base, "drift": drift, "model": model, "pipeline": np.nan_to_num(pipe),
-              "pooled": pooled, "blend": blend}[bt.selected]
+              "pooled": pooled, "blend": blend, "combo": comb}[bt.selected]
     point = chosen * bt.bias_factor
     fac = np.array([bt.factor(k + 1) for k in range(steps)])
     sl = slice(skip, skip + n)
     table = pd.DataFrame({"month": months, "baseline": base[sl], "drift": drift[sl],
                           "model": model[sl], "pipeline": pipe[sl], "pooled": pooled[sl],
-                          "blend": blend[sl],
+                          "blend": blend[sl], "combo": comb[sl],
                           "forecast": point[sl], "lo95": (point * fac[:, 0])[sl],
                           "lo80": (point * fac[:, 1])[sl], "hi80": (point * fac[:, 2])[sl],
                           "hi95": (point * fac[:, 3])[sl]})
@@ -1031,6 +1100,7 @@ def _base_forecast(data: Dataset, scope: Scope | str = "company",
                     + ("" if has_pipe else " (no open deals: weight 0)"),
         "blend": (f"weights {'/'.join(COMPONENTS)} by months ahead: {wtxt} (min "
                   "backtest WAPE)") if bt.weights else "model only (no backtest possible)",
+        "combo": "equal-weight mean of drift, model and pooled",
         "forecast": (f"{bt.selected} (lowest {bh}-month backtest WAPE) x bias correction "
                      f"{bt.bias_factor:.3f}; intervals from backtest errors"),
     }
@@ -1324,6 +1394,8 @@ def _many(data: Dataset, scopes: list[Scope], period, horizon: int) -> dict:
                             * g ** (1 + 0.5 * years))}
         if comp.selected == "blend":
             own = sum(comps[c] * W[:, j] for j, c in enumerate(COMPONENTS))
+        elif comp.selected == "combo":
+            own = combo(*(comps[c] for c in COMBO))
         else:
             own = comps[comp.selected]
         own = own * cb.bias_factor
@@ -1381,6 +1453,7 @@ def _small_forecast(data: Dataset, scope: Scope, period, horizon: int) -> Foreca
     fc = r["forecast"][0]
     table = pd.DataFrame({"month": months.to_numpy(), "actual": np.nan,
                           **{c: r[c][0] for c in COMPONENTS}, "blend": r["own"][0],
+                          "combo": combo(*(r[c][0] for c in COMBO)),
                           "forecast": fc, "lo80": np.nan, "hi80": np.nan, "lo95": np.nan,
                           "hi95": np.nan})
     done = 0.0
