@@ -123,10 +123,17 @@ def part_one(demo: Path, tmp: Path) -> None:
     clear_cache(demo)
     w, c = salesplan(demo, tmp / "one-a", "--by", "region", "--only", "APAC")
     print(f"results cache empty: {w:.2f} s wall, {c:.2f} s CPU ({load()}) (target <= 4 s)")
-    w, c = salesplan(demo, tmp / "one-b", "--by", "region", "--only", "APAC")
-    print(f"results cache warm:  {w:.2f} s wall, {c:.2f} s CPU ({load()}) (target <= 4 s)")
-    w, c = timed([str(BIN / "python"), "-c", "import salesplan_nb.batch.runner, "
-                  "salesplan_nb.render.report, papermill, nbconvert"])
+    runs = []
+    for _ in range(3):  # wall time is noisy on a shared machine: three runs, each printed
+        w, c = salesplan(demo, tmp / "one-b", "--by", "region", "--only", "APAC")
+        runs.append((w, c))
+        print(f"results cache warm:  {w:.2f} s wall, {c:.2f} s CPU ({load()}) (target <= 4 s)")
+    w, c = sorted(r[0] for r in runs)[1], sorted(r[1] for r in runs)[1]
+    print(f"results cache warm, medians of 3: {w:.2f} s wall, {c:.2f} s CPU (target <= 4 s)")
+    # what a run imports (the CLI, then warm_up's and the exporter's imports); os._exit as the
+    # command ends (cli.entry: no interpreter teardown)
+    w, c = timed([str(BIN / "python"), "-c", "import salesplan_nb.cli, salesplan_nb.render.report, "
+                  "papermill, nbconvert, scipy.special, os; os._exit(0)"])
     print(f"of which interpreter start + imports: {w:.2f} s wall, {c:.2f} s CPU")
 
 
@@ -293,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parts = [p for p in args.parts.split(",") if p]
     cores = os.cpu_count() or 1
     print(f"cores: {cores}; {load()}; CPU times are user + sys of every process involved")
+    # the package's bytecode, as an installed wheel has it (`make setup` does the same): with
+    # PYTHONDONTWRITEBYTECODE set, every cold start would otherwise compile ~80 modules
+    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", str(ROOT / "salesplan_nb")],
+                   check=True, stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         demo = Path(args.keep) if args.keep else tmp / "demo"

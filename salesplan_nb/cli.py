@@ -9,16 +9,22 @@ step registry) lives here.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import os
 import sys
+import threading
 
-from salesplan_nb.batch import demo, runner
-from salesplan_nb.core import secrets
-from salesplan_nb.core.errors import SalesplanError
-from salesplan_nb.data import loaders, sample, workspace
-from salesplan_nb.steps import registry as step_registry
-from salesplan_nb.steps import rollout
+from salesplan_nb.batch import speedups
+
+with speedups.no_gc():  # ~1,000 modules load here, none of their objects is garbage
+    from salesplan_nb.batch import demo, runner
+    from salesplan_nb.core import secrets
+    from salesplan_nb.core.errors import SalesplanError
+    from salesplan_nb.data import loaders, sample, workspace
+    from salesplan_nb.steps import registry as step_registry
+    from salesplan_nb.steps import rollout
 
 COMMANDS = [
     loaders,    # salesplan validate
@@ -105,6 +111,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``salesplan`` console script: :func:`main`, then a quick exit. Non-daemon threads
+    are joined, exit handlers run and the standard streams are flushed as in a normal exit;
+    only the interpreter's teardown is skipped (freeing every object and module one by one:
+    ~0.3 s of CPU after a plan run, memory the OS frees anyway). ``SystemExit`` (``--help``,
+    usage errors) exits the usual way."""
+    code = main()
+    for t in threading.enumerate():
+        if t is not threading.current_thread() and not t.daemon:
+            t.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def _one_line(exc: BaseException) -> str:
     """The exception's message on one line (``strerror: filename`` for OS errors)."""
     if isinstance(exc, OSError) and exc.strerror:
@@ -113,4 +136,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

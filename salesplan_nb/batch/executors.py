@@ -256,12 +256,21 @@ class LocalExecutor(Executor):
         if self.started:
             return
         self._on_exit = on_exit
-        if self.ctx.get_start_method() == "fork":
+        fork = self.ctx.get_start_method() == "fork"
+        if fork:
             if warm is not None:
                 warm()  # in the parent: every fork inherits it
         else:
             self._warm = warm
-        self.pool = [self._spawn() for _ in range(self.workers)]
+        from salesplan_nb.batch import speedups
+
+        if fork:  # the workers' collections skip (and never copy) what they inherit
+            speedups.freeze()
+        try:
+            self.pool = [self._spawn() for _ in range(self.workers)]
+        finally:
+            if fork:
+                speedups.thaw()
         self.started = True
 
     def _spawn(self) -> _Worker:

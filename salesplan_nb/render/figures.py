@@ -26,8 +26,8 @@ from salesplan_nb.steps import plan_model
 from salesplan_nb.steps import quotas as quotas_step
 from salesplan_nb.steps import scenarios as scenarios_step
 
-__all__ = ["company_quota_plan", "account_share_target", "headline", "headline_of",
-           "plan_figures", "forecast_of", "cached_forecast", "company_share", "fig",
+__all__ = ["company_quota_plan", "scenario_model", "account_share_target", "headline",
+           "headline_of", "plan_figures", "forecast_of", "cached_forecast", "company_share", "fig",
            "FIGURE_KINDS"]
 
 #: the named plan figures a section may print (key in the run record's ``figures`` -> how it
@@ -139,15 +139,22 @@ def cached_forecast(ws, scope, period: Period, build=None):
 _MODELS: dict[tuple[str, str], tuple[tuple, Any]] = {}
 
 
+def scenario_model(ctx: PlanContext):
+    """The workspace's scenario model for the plan period (``scenarios.from_workspace`` on
+    the company quota split :func:`company_quota_plan` already holds, so the split is not
+    computed again), built once per plan folder and period: the plan figures and the
+    scenarios section price the same model. Shared: a caller that changes it copies it."""
+    return ctx.once("scenario_model", lambda: _per_plan(
+        _MODELS, ctx, lambda: scenarios_step.from_workspace(
+            ctx.ws, ctx.period, quota_plan=company_quota_plan(ctx))))
+
+
 def plan_figures(ctx: PlanContext, target: float | None, coverage: float | None = None
                  ) -> dict:
     """The reconciled plan figures of the context's scope (:mod:`salesplan_nb.steps.
     plan_model`), JSON-ready, with the headline's pipeline ``coverage`` and the unit's
     ``budget`` (the resources step's budget, apportioned by :func:`company_share` below the
     company); the scenario model is built once per plan folder and period."""
-    def model():
-        return _per_plan(_MODELS, ctx, lambda: scenarios_step.from_workspace(ctx.ws, ctx.period))
-
     seats = ctx.scope.level in plan_model.SEAT_LEVELS
     qp = _quota_plan(ctx) if seats else None
     r = forecast_of(ctx)
@@ -156,7 +163,7 @@ def plan_figures(ctx: PlanContext, target: float | None, coverage: float | None 
         f = plan_model.plan_figures(
             ctx.ws, ctx.scope, ctx.period, target=target,
             quota_plan=None if isinstance(qp, Exception) else qp,
-            model=model() if seats else None, forecast_total=total)
+            model=scenario_model(ctx) if seats else None, forecast_total=total)
     except SalesplanError as exc:
         return {"error": str(exc)}
     return {**f.as_dict(), "coverage": coverage, "budget": unit_budget(ctx)}

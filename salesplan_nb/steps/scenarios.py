@@ -1026,11 +1026,14 @@ def hire_changes(model: ScenarioModel, hires) -> list[Change]:
     return out
 
 
-def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
+def from_workspace(ws, period: Period | str | None = None, quota_plan=None) -> ScenarioModel:
     """Build the model of a plan workspace: its data and period, capacity settings (ramp,
     attrition, backfill lag recorded by capacity.py) and the quotas of the saved quota
     decisions (quotas.py); each falls back to the defaults when its module or decision is
-    missing (see ``model.notes``)."""
+    missing (see ``model.notes``). ``quota_plan``: the workspace's company quota split for
+    ``period`` (``quotas.quotas_from_workspace(ws, None, period)``, or the SalesplanError it
+    raised) when the caller already holds it (a batch run reads it from the results cache);
+    default: computed here."""
     data = ws.data
     period = parse_period(period) if period is not None else ws.period
     a = Assumptions()
@@ -1042,11 +1045,15 @@ def from_workspace(ws, period: Period | str | None = None) -> ScenarioModel:
             a.attrition = float(cap["attrition"])
         if cap.get("backfill_lag") is not None:
             a.backfill_months = int(cap["backfill_lag"])
-    quota_plan, note = None, ""
-    try:
-        quota_plan = quota_step.quotas_from_workspace(ws, period=period)
-    except SalesplanError as exc:
-        note = f"quotas.py could not split the target ({exc}); default quotas used"
+    note = ""
+    if quota_plan is None:
+        try:
+            quota_plan = quota_step.quotas_from_workspace(ws, period=period)
+        except SalesplanError as exc:
+            quota_plan = exc
+    if isinstance(quota_plan, SalesplanError):
+        note = f"quotas.py could not split the target ({quota_plan}); default quotas used"
+        quota_plan = None
     model = ScenarioModel(data, period, quotas=quota_plan, assumptions=a)
     if quota_plan is not None:
         model.notes[-1] = "quotas: quotas.py plan (saved quota decisions)"

@@ -8,6 +8,7 @@ import pandas as pd
 from salesplan_nb.core.formats import money, pct
 from salesplan_nb.core.scope import Period
 from salesplan_nb.data import resultcache
+from salesplan_nb.render import figures
 from salesplan_nb.render.blocks import Missing, Section, Table
 from salesplan_nb.render.context import PlanContext
 from salesplan_nb.render.figures import company_quota_plan, fig, forecast_of, headline_of
@@ -28,7 +29,7 @@ def scenarios_section(ctx: PlanContext) -> Section:
               "(never several years of bookings against one year's quota).")
         s.add(Table(t, {"bookings": "money", "quota": "money", "attainment": "pct"}))
         return s
-    model = sc.from_workspace(ctx.ws, ctx.period)
+    model = figures.scenario_model(ctx)
     fc = forecast_of(ctx)
     base_total = float(fc.total["point"]) if len(fc.table) else None
     figs = headline_of(ctx).get("figures") or {}
@@ -36,6 +37,7 @@ def scenarios_section(ctx: PlanContext) -> Section:
     if figs.get("quota_total") is not None and qp is not None and not isinstance(
             qp, Exception) and abs(model.recompute().total(ctx.scope, "quota")
                                    - figs["quota_total"]) > 1.0:
+        model = sc.from_workspace(ctx.ws, ctx.period, quota_plan=qp)  # own: the shared stays
         model.set_quotas(ctx.data, qp)  # the plan's quota total (as the plan figures)
     fmodel = sc.calibrate_to_forecast(model, ctx.scope, base_total)
     presets = sc.presets(fmodel)
