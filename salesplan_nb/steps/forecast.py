@@ -36,6 +36,7 @@ History is the won bookings by close month from the first month with any won dea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from dataclasses import dataclass, field
@@ -597,9 +598,13 @@ METHOD_BIAS_SD = 0.05  # tau: the spread of a method's persistent bias (fraction
 LEVELS = (0.80, 0.95)
 MIN_INTERVAL_ROWS = 24  # backtest ratios behind each months-ahead interval
 
-_GRID = np.array([w for w in itertools.product(np.round(np.arange(0, 1.01, 0.1), 1),
-                                               repeat=len(COMPONENTS))
-                  if abs(sum(w) - 1) < 1e-9])
+@functools.cache
+def _grid() -> np.ndarray:
+    """Every weight vector over :data:`COMPONENTS` on a 0.1 grid summing to 1 (built on first
+    use: ~0.1 s that a command not forecasting should not pay at import)."""
+    return np.array([w for w in itertools.product(np.round(np.arange(0, 1.01, 0.1), 1),
+                                                  repeat=len(COMPONENTS))
+                     if abs(sum(w) - 1) < 1e-9])
 
 
 def bucket_of(h: int | np.ndarray) -> np.ndarray:
@@ -612,7 +617,7 @@ def bucket_of(h: int | np.ndarray) -> np.ndarray:
 def _best_weights(F: np.ndarray, a: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     """Grid weights over :data:`COMPONENTS` (0.1 steps, sum 1) minimising the absolute error
     of rows ``F`` (n x 4) against ``a``; components not in ``use`` get weight 0."""
-    grid = _GRID if use is None else _GRID[(_GRID[:, ~use] == 0).all(axis=1)]
+    grid = _grid() if use is None else _grid()[(_grid()[:, ~use] == 0).all(axis=1)]
     if not len(a) or a.sum() <= 0:
         w = np.zeros(len(COMPONENTS))
         w[COMPONENTS.index("model")] = 1.0
