@@ -107,29 +107,6 @@ class PlanRenders:
 
 
 # ---- JupyterLab + Chromium for the browser tests ---------------------------------------------
-def notebook_session(url: str, token: str, path: str, kernel: str = "salesplan-nb",
-                     timeout: float = 60) -> None:
-    """Start the kernel session of notebook ``path`` through the server's REST API before the
-    browser opens it, and wait (up to ``timeout`` s) until the kernel has left "starting".
-    JupyterLab then reuses the session: opening a notebook on a cold server sometimes started
-    two kernels and shut one down mid-start, leaving the page on a dead kernel."""
-    import json
-
-    auth = {"Authorization": f"token {token}", "Content-Type": "application/json"}
-    body = json.dumps({"path": path, "type": "notebook", "name": path,
-                       "kernel": {"name": kernel}}).encode()
-    req = urllib.request.Request(f"{url}/api/sessions", data=body, headers=auth, method="POST")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        kid = json.load(r)["kernel"]["id"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        req = urllib.request.Request(f"{url}/api/kernels/{kid}", headers=auth)
-        with urllib.request.urlopen(req, timeout=10) as r:
-            if json.load(r).get("execution_state") not in ("starting", None):
-                return
-        time.sleep(0.5)
-
-
 def accept_kernel_dialog(page) -> None:
     """JupyterLab asks which kernel to use when a notebook's kernel did not start in time (a
     loaded machine): accept the proposed one (salesplan-nb) whenever the dialog shows."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab, notebook_session
+from helpers import CHROMIUM, accept_kernel_dialog, jupyter_lab
 from helpers import CHROMIUM_ARGS as ARGS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -55,6 +55,11 @@ def page(lab):
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.set_default_timeout(60_000)
         accept_kernel_dialog(pg)
+        # let the app finish starting (kernel specs loaded: the launcher shows them) before
+        # the first notebook opens; opening one during start-up started a kernel, switched it
+        # to the notebook's preferred one and killed the first mid-start
+        pg.goto(f"{lab['url']}/lab?token={lab['token']}&reset")
+        pg.wait_for_selector(".jp-LauncherCard", timeout=120_000)
         yield pg
         browser.close()
 
@@ -68,7 +73,6 @@ def _shot_on_failure(request, page):
 
 
 def _open_and_run(page, lab, name: str) -> None:
-    notebook_session(lab["url"], lab["token"], f"{name}.ipynb")
     page.goto(f"{lab['url']}/lab/tree/{name}.ipynb?token={lab['token']}&reset")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
