@@ -662,7 +662,7 @@ def _bias_factor(f: np.ndarray, a: np.ndarray, years: float, k: float | None = N
     if f.sum() <= 0 or a.sum() <= 0 or years <= 0:
         return 1.0
     c = a.sum() / f.sum()
-    k = BIAS_PRIOR_YEARS if k is None or not np.isfinite(k) else k
+    k = BIAS_PRIOR_YEARS if k is None else k
     return float(np.clip(1 + (c - 1) * years / (years + k), *BIAS_CLIP))
 
 
@@ -693,11 +693,10 @@ def _ratio_quantiles(f: np.ndarray, a: np.ndarray, h: np.ndarray,
     r = np.where(ok, a / np.where(ok, f, 1), np.nan)
     h = np.asarray(h)
     cnt = np.ones(len(horizons))
-    span = int(np.max(np.abs(h - horizons.min()), initial=0)) + int(np.ptp(horizons)) + 1
     for k, hh in enumerate(horizons):
         w = 1
         sel = ok & (np.abs(h - hh) <= w)
-        while sel.sum() < MIN_INTERVAL_ROWS and w < span:
+        while sel.sum() < min(MIN_INTERVAL_ROWS, ok.sum()):
             w += 1
             sel = ok & (np.abs(h - hh) <= w)
         cnt[k] = max(int(sel.sum()), 1)
